@@ -1,0 +1,61 @@
+"""gan_augment: grow small or imbalanced datasets with class-conditional GAN samples.
+
+Three lines augment a dataset::
+
+    import gan_augment as ga
+    digits = ga.load_dataset("digits")
+    augmented = ga.augment(digits, per_class=400)      # trains a conditional GAN, fills every class
+
+The public API is re-exported here. TensorFlow is imported only when a function that needs it is
+first used, so ``import gan_augment`` and ``gan-augment --help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from gan_augment.data.dataset import Dataset
+from gan_augment.errors import DataError, GanAugmentError, TrainingError, UnknownSourceError
+
+__version__ = "0.1.0"
+
+# name -> module that defines it (imported on first access)
+_LAZY = {
+    "load_dataset": "gan_augment.data.sources",
+    "list_sources": "gan_augment.data.sources",
+    "train_gan": "gan_augment.training",
+    "TrainedGAN": "gan_augment.training",
+    "load_gan": "gan_augment.training",
+    "augment": "gan_augment.generation",
+    "AugmentedDataset": "gan_augment.generation",
+    "export_npz": "gan_augment.export",
+    "export_tfds": "gan_augment.export",
+}
+
+__all__ = [
+    "Dataset",
+    "DataError",
+    "GanAugmentError",
+    "TrainingError",
+    "UnknownSourceError",
+    *_LAZY,
+]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from gan_augment.data.sources import list_sources, load_dataset
+    from gan_augment.export import export_npz, export_tfds
+    from gan_augment.generation import AugmentedDataset, augment
+    from gan_augment.training import TrainedGAN, load_gan, train_gan
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gan_augment' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,293 @@
+"""The one container for image and table data sets.
+
+A `Dataset` is immutable: every operation (`split`, `subsample`, `concat`, `take`) returns a new
+one. Images live in `x` as float32 NHWC in [0, 1]; tables live in `frame` (features only) with the
+class column moved to `y`. Labels are integers 0..num_classes-1 that index `class_names`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from gan_augment.errors import DataError
+
+Kind = Literal["image", "table"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Dataset:
+    """Labelled (or unlabelled) images or table rows, plus where they came from.
+
+    Attributes:
+        kind: ``"image"`` or ``"table"``.
+        x: images, float32 array of shape ``(n, height, width, channels)`` in [0, 1]
+            (``None`` for tables).
+        frame: table features as a pandas DataFrame (``None`` for images).
+        y: int64 labels of shape ``(n,)`` in ``0..len(class_names)-1``, or ``None``.
+        class_names: a name per label value.
+        target: for tables, the name of the class column (written back on export).
+        provenance: where the data came from (source, options, parent operations).
+
+    Example:
+        >>> import numpy as np
+        >>> ds = Dataset.from_arrays(np.zeros((4, 8, 8, 1), "float32"), np.array([0, 1, 0, 1]))
+        >>> len(ds), ds.num_classes, ds.shape
+        (4, 2, (8, 8, 1))
+    """
+
+    kind: Kind
+    x: np.ndarray | None = None
+    frame: pd.DataFrame | None = None
+    y: np.ndarray | None = None
+    class_names: tuple[str, ...] = ()
+    target: str | None = None
+    provenance: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    # ------------------------------------------------------------------ construction
+    def __post_init__(self) -> None:
+        if self.kind == "image":
+            _check_images(self.x)
+            if self.frame is not None:
+                raise DataError("An image Dataset takes `x`, not `frame`. Received: frame=DataFrame.")
+            n = len(self.x)
+        elif self.kind == "table":
+            _check_frame(self.frame)
+            if self.x is not None:
+                raise DataError("A table Dataset takes `frame`, not `x`. Received: x=array.")
+            n = len(self.frame)
+        else:
+            raise DataError(f"Expected kind='image' or kind='table'. Received: kind={self.kind!r}.")
+        if self.y is not None:
+            y = _check_labels(self.y, n, self.class_names)
+            object.__setattr__(self, "y", y)
+            if not self.class_names:
+                object.__setattr__(
+                    self, "class_names", tuple(str(i) for i in range(int(y.max()) + 1))
+                )
+        object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+
+    @classmethod
+    def from_arrays(
+        cls,
+        x: np.ndarray,
+        y: np.ndarray | None = None,
+        class_names: Sequence[str] | None = None,
+        **provenance: Any,
+    ) -> Dataset:
+        """Build an image Dataset from arrays, converting and checking them.
+
+        ``x`` may be (n, h, w) or (n, h, w, c), float in [0, 1] or uint8 in [0, 255].
+        """
+        x = np.asarray(x)
+        if x.ndim == 3:
+            x = x[..., None]
+        if x.dtype == np.uint8:
+            x = x.astype(np.float32) / 255.0
+        elif np.issubdtype(x.dtype, np.floating):
+            x = x.astype(np.float32, copy=False)
+        else:
+            raise DataError(
+                "Expected images as float in [0, 1] or uint8 in [0, 255]. "
+                f"Received: x.dtype={x.dtype}. Convert with x.astype('float32') / x.max()."
+            )
+        return cls(
+            kind="image",
+            x=x,
+            y=None if y is None else np.asarray(y),
+            class_names=tuple(class_names or ()),
+            provenance=dict(provenance),
+        )
+
+    # ------------------------------------------------------------------ properties
+    def __len__(self) -> int:
+        return len(self.x) if self.kind == "image" else len(self.frame)
+
+    def __repr__(self) -> str:
+        what = f"shape={self.shape}" if self.kind == "image" else f"columns={list(self.frame.columns)}"
+        src = self.provenance.get("source", "?")
+        return f"Dataset(kind={self.kind!r}, n={len(self)}, {what}, classes={self.num_classes}, source={src!r})"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of one sample: (h, w, c) for images, (n_columns,) for tables."""
+        return tuple(self.x.shape[1:]) if self.kind == "image" else (self.frame.shape[1],)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names) if self.y is not None else 0
+
+    @property
+    def labeled(self) -> bool:
+        return self.y is not None
+
+    def class_counts(self) -> np.ndarray:
+        """Number of samples per class, indexed by label (length ``num_classes``)."""
+        if self.y is None:
+            raise DataError("This Dataset has no labels (y=None), so it has no class counts.")
+        return np.bincount(self.y, minlength=self.num_classes)
+
+    # ------------------------------------------------------------------ operations
+    def take(self, indices: np.ndarray | Sequence[int], **provenance: Any) -> Dataset:
+        """The samples at ``indices``, in that order."""
+        idx = np.asarray(indices, dtype=np.int64)
+        return dataclasses.replace(
+            self,
+            x=None if self.x is None else self.x[idx],
+            frame=None if self.frame is None else self.frame.iloc[idx].reset_index(drop=True),
+            y=None if self.y is None else self.y[idx],
+            provenance={**self.provenance, **provenance} if provenance else dict(self.provenance),
+        )
+
+    def split(self, test_size: float | int = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
+        """Stratified split into (train, test). ``test_size`` is a fraction or a count.
+
+        Example:
+            >>> train, test = load_dataset("digits").split(0.2, seed=0)  # doctest: +SKIP
+        """
+        n = len(self)
+        n_test = int(round(test_size * n)) if isinstance(test_size, float) else int(test_size)
+        if not 0 < n_test < n:
+            raise DataError(
+                f"Expected test_size to leave at least one sample on each side of a split of {n} "
+                f"samples. Received: test_size={test_size!r}."
+            )
+        rng = np.random.default_rng(seed)
+        if self.y is None:
+            perm = rng.permutation(n)
+            test_idx, train_idx = perm[:n_test], perm[n_test:]
+        else:
+            test_idx = _stratified_pick(self.y, n_test / n, rng)
+            train_idx = np.setdiff1d(np.arange(n), test_idx)
+            train_idx = rng.permutation(train_idx)
+        op = {"split": {"test_size": test_size, "seed": seed}}
+        return self.take(train_idx, **op, part="train"), self.take(test_idx, **op, part="test")
+
+    def subsample(self, per_class: int, seed: int = 0) -> Dataset:
+        """At most ``per_class`` samples of every class, drawn at random (low-data experiments)."""
+        if self.y is None:
+            raise DataError("subsample(per_class=...) needs labels; this Dataset has y=None.")
+        if per_class < 1:
+            raise DataError(f"Expected per_class >= 1. Received: per_class={per_class}.")
+        rng = np.random.default_rng(seed)
+        picks = [
+            rng.permutation(np.flatnonzero(self.y == c))[:per_class] for c in range(self.num_classes)
+        ]
+        idx = np.sort(np.concatenate(picks))
+        return self.take(idx, subsample={"per_class": per_class, "seed": seed})
+
+    def concat(self, other: Dataset) -> Dataset:
+        """This Dataset followed by ``other`` (same kind, sample shape and classes)."""
+        if other.kind != self.kind or other.shape != self.shape:
+            raise DataError(
+                "Expected datasets of the same kind and sample shape to concatenate. "
+                f"Received: {self.kind}{self.shape} and {other.kind}{other.shape}."
+            )
+        if (self.y is None) != (other.y is None) or self.class_names != other.class_names:
+            raise DataError(
+                "Expected both datasets to have the same classes to concatenate. "
+                f"Received: {self.class_names} and {other.class_names}."
+            )
+        if self.kind == "table" and list(self.frame.columns) != list(other.frame.columns):
+            raise DataError("Expected the same table columns, in the same order, to concatenate.")
+        return dataclasses.replace(
+            self,
+            x=None if self.x is None else np.concatenate([self.x, other.x]),
+            frame=None
+            if self.frame is None
+            else pd.concat([self.frame, other.frame], ignore_index=True),
+            y=None if self.y is None else np.concatenate([self.y, other.y]),
+        )
+
+    def with_labels(self, y: np.ndarray | None, class_names: Sequence[str] | None = None) -> Dataset:
+        """The same samples with other labels (``None`` removes them)."""
+        return dataclasses.replace(
+            self, y=y, class_names=tuple(class_names) if class_names is not None else self.class_names
+        )
+
+
+# ---------------------------------------------------------------------- checks
+def _check_images(x: Any) -> None:
+    if not isinstance(x, np.ndarray):
+        raise DataError(f"Expected images as a numpy array. Received: x of type {type(x).__name__}.")
+    if x.ndim != 4:
+        raise DataError(
+            "Expected images of shape (n, height, width, channels). "
+            f"Received: x.shape={x.shape}. Add a channel axis with x[..., None] for grayscale."
+        )
+    if x.dtype != np.float32:
+        raise DataError(
+            f"Expected float32 images in [0, 1]. Received: x.dtype={x.dtype}. "
+            "Use Dataset.from_arrays, which converts uint8 and float64."
+        )
+    if len(x) == 0:
+        raise DataError("Expected at least one image. Received: an empty array (0 samples).")
+    if x.shape[-1] not in (1, 3, 4):
+        raise DataError(
+            f"Expected 1, 3 or 4 channels in the last axis (NHWC). Received: x.shape={x.shape}. "
+            "Channels-first data needs np.moveaxis(x, 1, -1)."
+        )
+    if not np.isfinite(x).all():
+        bad = int((~np.isfinite(x)).reshape(len(x), -1).any(axis=1).sum())
+        raise DataError(f"Expected finite pixel values. Received: NaN or inf in {bad} images.")
+    lo, hi = float(x.min()), float(x.max())
+    if lo < 0.0 or hi > 1.0:
+        raise DataError(
+            f"Expected pixel values in [0, 1]. Received: values in [{lo:g}, {hi:g}]. "
+            "Divide by 255 (uint8) or by the maximum value."
+        )
+
+
+def _check_frame(frame: Any) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(
+            f"Expected a table as a pandas DataFrame. Received: frame of type {type(frame).__name__}."
+        )
+    if len(frame) == 0 or frame.shape[1] == 0:
+        raise DataError(f"Expected a non-empty table. Received: frame.shape={frame.shape}.")
+
+
+def _check_labels(y: Any, n: int, class_names: Sequence[str]) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise DataError(f"Expected labels of shape (n,). Received: y.shape={y.shape}.")
+    if len(y) != n:
+        raise DataError(
+            f"Expected as many labels as samples. Received: {n} samples and len(y)={len(y)}."
+        )
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all():
+            raise DataError("Expected finite integer labels. Received: NaN or inf in y.")
+        if not np.all(y == np.round(y)):
+            raise DataError("Expected integer class labels. Received: fractional values in y.")
+    elif y.dtype.kind not in "iu":
+        raise DataError(
+            f"Expected integer class labels. Received: y.dtype={y.dtype}. "
+            "Map class names to 0..k-1 first (np.unique(y, return_inverse=True))."
+        )
+    y = y.astype(np.int64)
+    if y.min() < 0:
+        raise DataError(f"Expected labels >= 0. Received: min(y)={int(y.min())}.")
+    if class_names and y.max() >= len(class_names):
+        raise DataError(
+            f"Expected labels below len(class_names)={len(class_names)}. Received: max(y)={int(y.max())}."
+        )
+    return y
+
+
+def _stratified_pick(y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Indices of about ``fraction`` of each class (at least one where a class has two or more)."""
+    picks = []
+    for c in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == c))
+        k = int(round(fraction * len(members)))
+        if len(members) > 1:
+            k = min(max(k, 1), len(members) - 1)
+        else:
+            k = 0
+        picks.append(members[:k])
+    return np.sort(np.concatenate(picks))

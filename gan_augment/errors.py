@@ -1,0 +1,23 @@
+"""Exceptions raised by gan_augment.
+
+Every error names the argument, the value received and what was expected, so the CLI can print
+it without a traceback and a library user can fix the call from the message alone.
+"""
+
+from __future__ import annotations
+
+
+class GanAugmentError(Exception):
+    """Base class of the errors this package raises on purpose."""
+
+
+class DataError(GanAugmentError, ValueError):
+    """The input data cannot be used: wrong shape, dtype, NaN, empty, one class, corrupt file…"""
+
+
+class UnknownSourceError(GanAugmentError, ValueError):
+    """`load_dataset` got a source it does not know."""
+
+
+class TrainingError(GanAugmentError, RuntimeError):
+    """Training could not go on (for example the losses diverged and no good weights exist)."""

@@ -1,0 +1,1 @@
+"""Dagster definitions for gan_augment (assets, checks, resources, schedules, sensors)."""
