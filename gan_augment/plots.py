@@ -1,0 +1,96 @@
+"""Pictures people would rather look at than read: sample grids and training curves (PNG)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from gan_augment._io import atomic_path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_image_grid(
+    images: np.ndarray,
+    path: str | Path,
+    *,
+    labels: np.ndarray | None = None,
+    class_names: Sequence[str] = (),
+    title: str | None = None,
+) -> Path:
+    """Write a grid of images (NHWC in [0, 1]) to a PNG; with labels, one row per class.
+
+    Example:
+        >>> save_image_grid(gan.sample(40).x, "samples.png")  # doctest: +SKIP
+    """
+    plt = _pyplot()
+    images = np.asarray(images)
+    if labels is not None:
+        rows = [images[labels == c] for c in np.unique(labels)]
+        row_names = [class_names[c] if c < len(class_names) else str(c) for c in np.unique(labels)]
+    else:
+        per_row = int(np.ceil(np.sqrt(len(images))))
+        rows = [images[i : i + per_row] for i in range(0, len(images), per_row)]
+        row_names = [""] * len(rows)
+    n_cols = max((len(r) for r in rows), default=1)
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(n_cols * 0.8 + 0.6, len(rows) * 0.8 + 0.4),
+                             squeeze=False)
+    for r, (row, name) in enumerate(zip(rows, row_names)):
+        for c in range(n_cols):
+            ax = axes[r][c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for side in ax.spines.values():
+                side.set_visible(False)
+            if c < len(row):
+                img = row[c]
+                ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray_r" if img.shape[-1] == 1 else None,
+                          vmin=0.0, vmax=1.0, interpolation="nearest")
+        if name:
+            axes[r][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def save_history_plot(history: Mapping[str, Sequence[float]], path: str | Path, *, title: str | None = None) -> Path:
+    """Losses (left) and mean D(real) / D(fake) (right, the equilibrium monitor: ½ at the solution)."""
+    plt = _pyplot()
+    fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(10, 3.6))
+    epochs = np.arange(1, len(next(iter(history.values()), [])) + 1)
+    for key in ("d_loss", "g_loss"):
+        if key in history:
+            ax_loss.plot(epochs, history[key], label=key)
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_title("losses")
+    ax_loss.legend()
+    for key in ("d_real", "d_fake"):
+        if key in history:
+            ax_d.plot(epochs, history[key], label=f"mean D({key[2:]})")
+    ax_d.axhline(0.5, color="gray", linestyle="--", linewidth=1, label="equilibrium ½")
+    ax_d.set_ylim(0, 1)
+    ax_d.set_xlabel("epoch")
+    ax_d.set_title("discriminator outputs (probability)")
+    ax_d.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    plt = _pyplot()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    return Path(path)
