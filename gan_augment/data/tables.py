@@ -1,0 +1,218 @@
+"""Table sources: scikit-learn tables and CSV / parquet files with a class column.
+
+A table Dataset keeps the feature columns as they are (numeric, categorical or string) in
+``frame`` and moves the class column into ``y`` (integer codes) and ``class_names``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gan_augment.data.dataset import Dataset
+from gan_augment.data.images import check_synthetic_mask
+from gan_augment.errors import DataError
+
+#: Built-in scikit-learn tables: name -> loader function name in ``sklearn.datasets``.
+SKLEARN_TABLES: dict[str, str] = {
+    "breast_cancer": "load_breast_cancer",
+    "wine": "load_wine",
+}
+
+#: File name endings read by :func:`load_table_file`.
+TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".pq")
+
+#: Column that marks synthetic rows in exported tables (removed from the features on load).
+SYNTHETIC_COLUMN = "_synthetic"
+
+
+def load_sklearn_table(name: str, *, source: str | None = None) -> Dataset:
+    """A scikit-learn classification table (``"breast_cancer"`` or ``"wine"``) as a Dataset.
+
+    The class column ``target`` becomes ``y``; ``class_names`` are scikit-learn's target names.
+
+    Example:
+        >>> ds = load_sklearn_table("wine")
+        >>> len(ds), ds.num_classes, ds.target
+        (178, 3, 'target')
+    """
+    if name not in SKLEARN_TABLES:
+        raise DataError(
+            f"Expected one of the scikit-learn tables {sorted(SKLEARN_TABLES)}. "
+            f"Received: name={name!r}."
+        )
+    import sklearn.datasets
+
+    bunch = getattr(sklearn.datasets, SKLEARN_TABLES[name])(as_frame=True)
+    frame = bunch.frame.drop(columns=["target"]).reset_index(drop=True)
+    return Dataset(
+        kind="table",
+        frame=frame,
+        y=np.asarray(bunch.target, np.int64),
+        class_names=tuple(str(n) for n in bunch.target_names),
+        target="target",
+        provenance={"source": source or name, "reader": f"sklearn.datasets.{SKLEARN_TABLES[name]}"},
+    )
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a ``.csv`` or ``.parquet`` file into a DataFrame, turning reader errors into DataError.
+
+    Example:
+        >>> frame = read_table("data/incoming/plants/measurements.csv")  # doctest: +SKIP
+    """
+    path = Path(path).expanduser()
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise DataError(
+            f"Expected a table file ending in {', '.join(TABLE_SUFFIXES)}. Received: '{path}'."
+        )
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path)
+        return pd.read_parquet(path)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(
+            f"Expected a non-empty table with a header row. Received: an empty file '{path}'."
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise DataError(
+            f"Expected a readable {suffix} table. Received: '{path}' could not be parsed "
+            f"({type(exc).__name__}: {exc})."
+        ) from exc
+
+
+def frame_to_dataset(
+    frame: pd.DataFrame,
+    target: str | None,
+    *,
+    source: str = "<DataFrame>",
+    provenance: dict[str, Any] | None = None,
+) -> tuple[Dataset, np.ndarray | None]:
+    """Split a DataFrame into features and the class column ``target``; encode the classes.
+
+    Classes are the sorted unique values of ``target`` (as strings); a categorical column keeps
+    its category order instead. A ``_synthetic`` boolean column, as written by
+    :func:`gan_augment.export.export_parquet`, is removed from the features and returned as the
+    synthetic mask.
+
+    Example:
+        >>> df = pd.DataFrame({"size": [1.0, 2.5, 3.1], "kind": ["b", "a", "b"]})
+        >>> ds, _ = frame_to_dataset(df, "kind")
+        >>> ds.class_names, ds.y.tolist(), list(ds.frame.columns)
+        (('a', 'b'), [1, 0, 1], ['size'])
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"Expected a pandas DataFrame. Received: {type(frame).__name__}.")
+    columns = [str(c) for c in frame.columns]
+    if len(frame) == 0:
+        raise DataError(
+            f"Expected a table with at least one row. Received: an empty table from {source!r} "
+            f"(0 rows, columns {columns})."
+        )
+    if target is None:
+        raise DataError(
+            f"Expected target='<column>' naming the class column of {source!r}, e.g. "
+            f"load_dataset({source!r}, target={(columns or ['label'])[-1]!r}). Received: target=None. "
+            f"Columns: {columns}."
+        )
+    if target not in frame.columns:
+        raise DataError(
+            f"Expected the target column {target!r} in {source!r}. Received: columns {columns}. "
+            "Pass target= one of these."
+        )
+
+    synthetic = None
+    drop = [target]
+    if SYNTHETIC_COLUMN in frame.columns and target != SYNTHETIC_COLUMN:
+        synthetic = check_synthetic_mask(
+            frame[SYNTHETIC_COLUMN].to_numpy(), len(frame), where=f"column {SYNTHETIC_COLUMN!r}"
+        )
+        drop.append(SYNTHETIC_COLUMN)
+    features = frame.drop(columns=drop).reset_index(drop=True)
+    if features.shape[1] == 0:
+        raise DataError(
+            f"Expected at least one feature column besides the target {target!r} in {source!r}. "
+            f"Received: columns {columns}."
+        )
+
+    column = frame[target]
+    missing = int(column.isna().sum())
+    if missing:
+        which = "all" if missing == len(frame) else f"{missing} of"
+        raise DataError(
+            f"Expected a class in every row of the target column {target!r}. Received: {which} "
+            f"{len(frame)} rows with a missing value. Drop those rows first, e.g. "
+            f"frame.dropna(subset=[{target!r}])."
+        )
+    y, class_names = encode_labels(column)
+    dataset = Dataset(
+        kind="table",
+        frame=features,
+        y=y,
+        class_names=class_names,
+        target=str(target),
+        provenance={"source": source, **(provenance or {})},
+    )
+    return dataset, synthetic
+
+
+def encode_labels(column: pd.Series | Sequence[Any]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Integer codes and class names of a column with no missing values.
+
+    The classes are the sorted unique values (by value when they sort, else by their text);
+    a categorical column keeps its category order. Whole floats are named without ``.0``.
+
+    Example:
+        >>> encode_labels(pd.Series([3, 1, 3]))
+        (array([1, 0, 1]), ('1', '3'))
+    """
+    column = pd.Series(column)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = tuple(_label_name(c) for c in column.cat.categories)
+        return column.cat.codes.to_numpy(np.int64), names
+    values = column.to_numpy(dtype=object)
+    uniques = list(pd.unique(values))
+    try:
+        uniques = sorted(uniques)
+    except TypeError:  # mixed types: order by text
+        uniques = sorted(uniques, key=str)
+    lookup = {v: i for i, v in enumerate(uniques)}
+    y = np.fromiter((lookup[v] for v in values), np.int64, count=len(values))
+    return y, tuple(_label_name(v) for v in uniques)
+
+
+def _label_name(value: Any) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, np.generic):
+        value = value.item()
+    return str(value)
+
+
+def load_table_file(
+    path: str | Path,
+    *,
+    target: str | None = None,
+    source: str | None = None,
+) -> tuple[Dataset, np.ndarray | None]:
+    """Read a CSV or parquet file whose column ``target`` holds the class of each row.
+
+    Returns the Dataset and the synthetic mask when the file has a ``_synthetic`` column.
+
+    Example:
+        >>> ds, _ = load_table_file("data/incoming/plants/measurements.csv", target="species")  # doctest: +SKIP
+    """
+    path = Path(path).expanduser()
+    source = source if source is not None else str(path)
+    frame = read_table(path)
+    return frame_to_dataset(
+        frame,
+        target,
+        source=source,
+        provenance={"reader": path.suffix.lower().lstrip("."), "target": target},
+    )

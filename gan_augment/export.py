@@ -1,0 +1,255 @@
+"""Write Datasets (real, synthetic or both) to files that `load_dataset` and TFDS read back.
+
+* :func:`export_npz` — image Datasets as ``.npz`` (x, y, class_names, synthetic); no pickles.
+* :func:`export_parquet` — table Datasets as ``.parquet`` (features + class column).
+* :func:`export_tfds` — image Datasets as a real TensorFlow Datasets directory.
+
+Every export is atomic: it is written under a temporary name in the destination folder and
+moved into place only when complete, so a crash never leaves a half-written file where a good
+one was.
+
+Example:
+    >>> from gan_augment import load_dataset
+    >>> from gan_augment.export import export_npz
+    >>> path = export_npz(load_dataset("digits"), "data/outputs/digits.npz")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gan_augment.data.dataset import Dataset
+from gan_augment.data.images import SYNTHETIC_KEY, check_synthetic_mask
+from gan_augment.data.tables import SYNTHETIC_COLUMN
+from gan_augment.errors import DataError
+
+__all__ = ["export_npz", "export_parquet", "export_tfds"]
+
+_TFDS_VERSION = "1.0.0"
+_TFDS_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_SPLIT_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def export_npz(dataset: Dataset, path: str | os.PathLike[str], *, synthetic: Any = None) -> Path:
+    """Write an image Dataset to ``path`` (``.npz``, compressed), atomically.
+
+    The file holds ``x`` (float32 NHWC in [0, 1]), ``y`` (int64, when labelled),
+    ``class_names`` (a string array), ``synthetic`` (bool, when given) and ``provenance``
+    (a JSON string). It loads with ``np.load(path, allow_pickle=False)`` and with
+    ``load_dataset(path)``. ``.npz`` is appended to ``path`` when missing.
+
+    Args:
+        dataset: an image Dataset (tables go to :func:`export_parquet`).
+        path: the file to write; its folder is created when needed.
+        synthetic: optional boolean mask of length ``len(dataset)``, True for generated samples.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> out = export_npz(augmented.dataset, "data/outputs/digits_aug.npz",
+        ...                  synthetic=augmented.synthetic)  # doctest: +SKIP
+    """
+    _require_kind(dataset, "image", "export_parquet")
+    path = Path(path).expanduser()
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    arrays: dict[str, np.ndarray] = {
+        "x": np.ascontiguousarray(dataset.x, dtype=np.float32),
+        "class_names": np.array(list(dataset.class_names), dtype=np.str_).reshape(-1),
+        "provenance": np.array(_provenance_json(dataset)),
+    }
+    if dataset.y is not None:
+        arrays["y"] = np.asarray(dataset.y, np.int64)
+    if synthetic is not None:
+        arrays[SYNTHETIC_KEY] = check_synthetic_mask(synthetic, len(dataset), where="synthetic=")
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # a file object keeps numpy from renaming the file
+            np.savez_compressed(fh, **arrays)
+
+    _atomic_write(path, write)
+    return path
+
+
+def export_parquet(
+    dataset: Dataset, path: str | os.PathLike[str], *, synthetic: Any = None
+) -> Path:
+    """Write a table Dataset to ``path`` (``.parquet``), atomically.
+
+    The features are written as they are, followed by the class column ``dataset.target``
+    (``"target"`` when unset) as a categorical of the class names in label order — so
+    ``load_dataset(path, target=...)`` gives back the same ``y`` and ``class_names`` — and a
+    boolean ``_synthetic`` column when ``synthetic`` is given.
+
+    Example:
+        >>> out = export_parquet(load_dataset("wine"), "data/outputs/wine.parquet")  # doctest: +SKIP
+        >>> load_dataset(out, target="target").num_classes  # doctest: +SKIP
+        3
+    """
+    _require_kind(dataset, "table", "export_npz or export_tfds")
+    path = Path(path).expanduser()
+    target = dataset.target or "target"
+    clashes = {target, SYNTHETIC_COLUMN} & {str(c) for c in dataset.frame.columns}
+    if clashes:
+        raise DataError(
+            f"Expected feature columns distinct from the class column {target!r} and "
+            f"{SYNTHETIC_COLUMN!r}. Received: feature columns {sorted(clashes)}. Rename them."
+        )
+    frame = dataset.frame.reset_index(drop=True).copy()
+    if dataset.y is not None:
+        frame[target] = pd.Categorical.from_codes(
+            np.asarray(dataset.y, np.int64), categories=list(dataset.class_names)
+        )
+    if synthetic is not None:
+        frame[SYNTHETIC_COLUMN] = check_synthetic_mask(synthetic, len(dataset), where="synthetic=")
+
+    def write(tmp: Path) -> None:
+        try:
+            frame.to_parquet(tmp, index=False)
+        except (ValueError, TypeError) as exc:  # pyarrow cannot store some object columns
+            raise DataError(
+                f"Expected columns that parquet can store. Received: {type(exc).__name__}: {exc}. "
+                "Convert mixed-type object columns to str first."
+            ) from exc
+
+    _atomic_write(path, write)
+    return path
+
+
+def export_tfds(
+    dataset: Dataset,
+    directory: str | os.PathLike[str],
+    *,
+    name: str = "gan_augment_dataset",
+    synthetic: Any = None,
+    split: str = "train",
+) -> Path:
+    """Write an image Dataset as a TensorFlow Datasets dataset under ``directory``.
+
+    Features: ``image`` (uint8, quantised from [0, 1]), ``label`` (``ClassLabel`` with the class
+    names; omitted for unlabelled data) and ``synthetic`` (bool, when given). The dataset is
+    written with ``tfds.dataset_builders.store_as_tfds_dataset`` into a temporary folder and
+    moved to ``directory/<name>/`` when complete; an existing export of that name is replaced
+    only then. Order of the examples is kept.
+
+    Returns:
+        ``directory/<name>/1.0.0``, the folder that ``tfds.builder_from_directory`` and
+        ``load_dataset`` read; ``tfds.load(name, data_dir=directory)`` works as well.
+
+    Example:
+        >>> out = export_tfds(load_dataset("digits"), "data/outputs/tfds", name="digits_aug")  # doctest: +SKIP
+        >>> import tensorflow_datasets as tfds
+        >>> tfds.builder_from_directory(out).info.splits["train"].num_examples  # doctest: +SKIP
+        1797
+    """
+    _require_kind(dataset, "image", "export_parquet")
+    if not isinstance(name, str) or not _TFDS_NAME.match(name):
+        raise DataError(
+            "Expected name in snake_case (lowercase letters, digits and '_', starting with a "
+            f"letter), as TFDS requires. Received: name={name!r}."
+        )
+    if not isinstance(split, str) or not _SPLIT_NAME.match(split):
+        raise DataError(
+            f"Expected split as a plain name such as 'train'. Received: split={split!r}."
+        )
+    mask = (
+        None
+        if synthetic is None
+        else check_synthetic_mask(synthetic, len(dataset), where="synthetic=")
+    )
+
+    import tensorflow_datasets as tfds
+
+    height, width, channels = dataset.shape
+    if channels not in (1, 3, 4):  # pragma: no cover - the Dataset already guarantees this
+        raise DataError(f"Expected 1, 3 or 4 channels. Received: {channels}.")
+    spec: dict[str, Any] = {
+        "image": tfds.features.Image(shape=(height, width, channels), dtype=np.uint8),
+    }
+    if dataset.y is not None:
+        spec["label"] = tfds.features.ClassLabel(names=list(dataset.class_names))
+    if mask is not None:
+        spec["synthetic"] = tfds.features.Scalar(dtype=np.bool_)
+    images = np.clip(np.round(dataset.x * 255.0), 0, 255).astype(np.uint8)
+
+    def examples() -> Iterator[tuple[int, dict[str, Any]]]:
+        for i in range(len(images)):
+            example: dict[str, Any] = {"image": images[i]}
+            if dataset.y is not None:
+                example["label"] = int(dataset.y[i])
+            if mask is not None:
+                example["synthetic"] = bool(mask[i])
+            yield i, example
+
+    directory = Path(directory).expanduser()
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / name
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=directory))
+    try:
+        tfds.dataset_builders.store_as_tfds_dataset(
+            name=name,
+            version=_TFDS_VERSION,
+            features=tfds.features.FeaturesDict(spec),
+            split_datasets={split: examples()},
+            data_dir=staging,
+            description=f"Exported by gan_augment. Provenance: {_provenance_json(dataset)}",
+            disable_shuffling=True,
+        )
+        _replace_dir(staging / name, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final / _TFDS_VERSION
+
+
+# ---------------------------------------------------------------------- helpers
+def _require_kind(dataset: Any, kind: str, other: str) -> None:
+    if not isinstance(dataset, Dataset):
+        raise DataError(f"Expected a gan_augment Dataset. Received: {type(dataset).__name__}.")
+    if dataset.kind != kind:
+        raise DataError(
+            f"Expected a Dataset of kind={kind!r} for this export. Received: kind="
+            f"{dataset.kind!r}. Use {other} instead."
+        )
+
+
+def _provenance_json(dataset: Dataset) -> str:
+    return json.dumps(dataset.provenance, default=str, sort_keys=True)
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """Call ``write(tmp)`` on a temporary file next to ``path``, then move it onto ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # a fresh unique name (not mkstemp, which would leave the final file readable by owner only)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _replace_dir(new: Path, final: Path) -> None:
+    """Move the folder ``new`` to ``final``, replacing an existing ``final`` only at the end."""
+    if not final.exists():
+        os.replace(new, final)
+        return
+    old = final.with_name(f".{final.name}.old-{os.getpid()}-{os.urandom(3).hex()}")
+    os.replace(final, old)
+    try:
+        os.replace(new, final)
+    except BaseException:
+        os.replace(old, final)  # put the previous export back
+        raise
+    shutil.rmtree(old, ignore_errors=True)

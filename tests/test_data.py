@@ -1,0 +1,401 @@
+"""Data sources (`load_dataset`) and the `Dataset` container.
+
+TensorFlow is imported only by the TFDS tests (lazily, through `tensorflow_datasets`).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from gan_augment.data import Dataset
+from gan_augment.data.sources import list_sources, load_dataset, load_dataset_and_mask
+from gan_augment.errors import DataError, UnknownSourceError
+
+
+# ---------------------------------------------------------------------- helpers
+def write_png(path: Path, array: np.ndarray) -> Path:
+    """Write a uint8 (h, w) grayscale or (h, w, 3) RGB array as a PNG file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(array, np.uint8)).save(path)
+    return path
+
+
+def make_image_folder(root: Path, classes=("cat", "dog"), per_class=3, size=(6, 5), rgb=False):
+    rng = np.random.default_rng(0)
+    shape = (*size, 3) if rgb else size
+    for name in classes:
+        for i in range(per_class):
+            write_png(root / name / f"{i}.png", rng.integers(0, 256, shape))
+    return root
+
+
+@pytest.fixture
+def table_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "height": [1.0, 2.5, 3.0, 0.5, 2.0, 1.5],
+            "color": ["red", "blue", "red", "green", "blue", "red"],
+            "count": [1, 2, 3, 4, 5, 6],
+            "species": ["setosa", "virginica", "setosa", "versicolor", "virginica", "setosa"],
+        }
+    )
+
+
+# ---------------------------------------------------------------------- built-in sources
+def test_import_does_not_import_tensorflow_or_sklearn():
+    code = (
+        "import sys, gan_augment.data.sources, gan_augment.export\n"
+        "bad = [m for m in ('tensorflow', 'tensorflow_datasets', 'sklearn') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_list_sources_names_the_builtins():
+    assert list_sources() == ["digits", "breast_cancer", "wine"]
+
+
+def test_digits_default_source():
+    ds = load_dataset()
+    assert ds.kind == "image"
+    assert len(ds) == 1797
+    assert ds.x.shape == (1797, 8, 8, 1) and ds.x.dtype == np.float32
+    assert ds.x.min() == 0.0 and ds.x.max() == 1.0
+    assert ds.y.dtype == np.int64 and ds.num_classes == 10
+    assert ds.class_names == tuple(str(i) for i in range(10))
+    assert ds.provenance["source"] == "digits"
+
+
+@pytest.mark.parametrize("size, expected", [(28, (28, 28)), ((16, 12), (16, 12))])
+def test_digits_resized(size, expected):
+    ds = load_dataset("digits", image_size=size)
+    assert ds.shape == (*expected, 1)
+    assert ds.x.dtype == np.float32 and 0.0 <= ds.x.min() and ds.x.max() <= 1.0
+    assert ds.provenance["image_size"] == list(expected)
+    # the resized digits still look like the originals (mean brightness barely changes)
+    assert abs(ds.x.mean() - load_dataset("digits").x.mean()) < 0.02
+
+
+def test_bad_image_size():
+    with pytest.raises(DataError, match="image_size"):
+        load_dataset("digits", image_size=(0, 28))
+
+
+@pytest.mark.parametrize(
+    "name, n, n_features, classes",
+    [("breast_cancer", 569, 30, ("malignant", "benign")), ("wine", 178, 13, None)],
+)
+def test_sklearn_tables(name, n, n_features, classes):
+    ds = load_dataset(name)
+    assert ds.kind == "table" and ds.x is None
+    assert len(ds) == n and ds.frame.shape == (n, n_features)
+    assert "target" not in ds.frame.columns and ds.target == "target"
+    assert ds.y.dtype == np.int64 and ds.y.max() == ds.num_classes - 1
+    if classes:
+        assert ds.class_names == classes
+
+
+# ---------------------------------------------------------------------- table files
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_table_file_with_target(tmp_path, table_frame, suffix):
+    path = tmp_path / f"plants{suffix}"
+    table_frame.to_csv(path, index=False) if suffix == ".csv" else table_frame.to_parquet(path)
+    ds = load_dataset(path, target="species")
+    assert ds.kind == "table" and ds.target == "species"
+    assert list(ds.frame.columns) == ["height", "color", "count"]
+    assert ds.class_names == ("setosa", "versicolor", "virginica")  # sorted unique values
+    assert ds.y.tolist() == [0, 2, 0, 1, 2, 0]
+    assert ds.frame["color"].tolist() == table_frame["color"].tolist()  # strings kept as is
+    assert ds.provenance["source"] == str(path) and ds.provenance["target"] == "species"
+
+
+def test_numeric_target_and_constant_target(tmp_path, table_frame):
+    path = tmp_path / "t.csv"
+    table_frame.assign(grade=[3, 1, 3, 2, 1, 3], const=7).to_csv(path, index=False)
+    ds = load_dataset(str(path), target="grade")
+    assert ds.class_names == ("1", "2", "3") and ds.y.tolist() == [2, 0, 2, 1, 0, 2]
+    one = load_dataset(str(path), target="const")  # a single class is fine at load time
+    assert one.num_classes == 1 and set(one.y) == {0}
+
+
+def test_missing_target_column_lists_columns(tmp_path, table_frame):
+    path = tmp_path / "t.csv"
+    table_frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"'label'.*height.*color.*count.*species"):
+        load_dataset(path, target="label")
+    with pytest.raises(DataError, match="target=None"):
+        load_dataset(path)
+
+
+def test_missing_target_values(tmp_path, table_frame):
+    path = tmp_path / "t.csv"
+    frame = table_frame.copy()
+    frame.loc[[1, 4], "species"] = None
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match="2 of 6 rows with a missing value"):
+        load_dataset(path, target="species")
+    frame["species"] = np.nan
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match="all 6 rows with a missing value"):
+        load_dataset(path, target="species")
+
+
+def test_empty_table(tmp_path):
+    header_only = tmp_path / "empty.csv"
+    header_only.write_text("a,b,label\n")
+    with pytest.raises(DataError, match="0 rows"):
+        load_dataset(header_only, target="label")
+    nothing = tmp_path / "nothing.csv"
+    nothing.write_text("")
+    with pytest.raises(DataError, match="empty file"):
+        load_dataset(nothing, target="label")
+
+
+def test_table_with_only_the_target_column(tmp_path):
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"label": [0, 1]}).to_csv(path, index=False)
+    with pytest.raises(DataError, match="at least one feature column"):
+        load_dataset(path, target="label")
+
+
+# ---------------------------------------------------------------------- image folders
+def test_image_folder_class_layout(tmp_path):
+    root = make_image_folder(tmp_path / "pets", classes=("dog", "cat", "bird"), per_class=2)
+    ds = load_dataset(root)
+    assert ds.kind == "image" and ds.shape == (6, 5, 1) and len(ds) == 6
+    with pytest.raises(DataError, match="split folders"):
+        load_dataset(root, split="test")
+    assert ds.class_names == ("bird", "cat", "dog")  # sorted by name
+    assert ds.y.tolist() == [0, 0, 1, 1, 2, 2]
+    expected = np.asarray(Image.open(root / "cat" / "0.png"), np.float32) / 255.0
+    np.testing.assert_allclose(ds.x[2, :, :, 0], expected)
+    assert ds.provenance["source"] == str(root) and ds.provenance["layout"] == "classes"
+
+
+def test_image_folder_split_layout(tmp_path):
+    root = tmp_path / "pets"
+    make_image_folder(root / "train", classes=("cat", "dog"), per_class=3)
+    make_image_folder(root / "test", classes=("dog",), per_class=2)
+    train = load_dataset(root)  # split="train" by default
+    test = load_dataset(str(root), split="test")
+    assert len(train) == 6 and len(test) == 2
+    assert train.class_names == test.class_names == ("cat", "dog")  # union over splits
+    assert test.y.tolist() == [1, 1]
+    with pytest.raises(DataError, match=r"split folders.*\['test', 'train'\].*'valid'"):
+        load_dataset(root, split="valid")
+
+
+def test_image_folder_rgb_and_mixed_channels(tmp_path):
+    rgb = load_dataset(make_image_folder(tmp_path / "rgb", rgb=True))
+    assert rgb.shape == (6, 5, 3)
+    mixed = make_image_folder(tmp_path / "mixed")
+    write_png(mixed / "cat" / "color.png", np.full((6, 5, 3), 200))
+    ds = load_dataset(mixed)
+    assert ds.shape == (6, 5, 3) and len(ds) == 7  # all converted to RGB
+
+
+def test_image_folder_sizes_must_match(tmp_path):
+    root = make_image_folder(tmp_path / "pets", size=(6, 5))
+    write_png(root / "dog" / "big.png", np.zeros((9, 9)))
+    with pytest.raises(DataError, match=r"one size.*cat.0\.png.*6x5.*big\.png.*9x9.*image_size"):
+        load_dataset(root)
+    ds = load_dataset(root, image_size=8)
+    assert ds.shape == (8, 8, 1) and len(ds) == 7
+
+
+def test_image_folder_corrupt_file_named(tmp_path):
+    root = make_image_folder(tmp_path / "pets")
+    (root / "dog" / "broken.png").write_bytes(b"not a png at all")
+    with pytest.raises(DataError, match=r"corrupt.*broken\.png"):
+        load_dataset(root)
+
+
+def test_image_folder_empty(tmp_path):
+    (tmp_path / "empty" / "cat").mkdir(parents=True)
+    (tmp_path / "empty" / "notes.txt").write_text("no images here")
+    with pytest.raises(DataError, match="empty folder"):
+        load_dataset(tmp_path / "empty")
+
+
+def test_image_folder_flat_is_unlabeled(tmp_path):
+    for i in range(3):
+        write_png(tmp_path / "flat" / f"{i}.png", np.zeros((4, 4)))
+    ds = load_dataset(tmp_path / "flat")
+    assert len(ds) == 3 and ds.y is None and not ds.labeled
+
+
+# ---------------------------------------------------------------------- npz
+def test_npz_uint8_with_class_names(tmp_path):
+    x = np.random.default_rng(0).integers(0, 256, (5, 4, 4), dtype=np.uint8)
+    path = tmp_path / "d.npz"
+    np.savez(path, x=x, y=np.array([0, 1, 2, 1, 0]), class_names=np.array(["a", "b", "c"]))
+    ds = load_dataset(path)
+    assert ds.shape == (4, 4, 1) and ds.x.dtype == np.float32
+    np.testing.assert_allclose(ds.x[..., 0], x / 255.0, rtol=1e-6)
+    assert ds.class_names == ("a", "b", "c") and ds.y.tolist() == [0, 1, 2, 1, 0]
+
+
+def test_npz_without_y(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, x=np.zeros((3, 4, 4, 3), np.float32))
+    ds = load_dataset(path, image_size=6)
+    assert ds.y is None and ds.shape == (6, 6, 3)
+
+
+@pytest.mark.parametrize(
+    "arrays, match",
+    [
+        ({"images": np.zeros((2, 4, 4))}, r"named 'x'.*\['images'\]"),
+        ({"x": np.zeros((0, 4, 4))}, "at least one image"),
+        ({"x": np.array([object(), object()], dtype=object)}, "object array.*pickle"),
+        ({"x": np.full((3, 4, 4), "a")}, "numeric images.*<U1"),
+        ({"x": np.zeros((3, 4))}, r"shape.*Received: x\.shape=\(3, 4\)"),
+        ({"x": np.full((2, 4, 4, 1), np.nan, np.float32)}, "NaN or inf in 2 images"),
+        ({"x": np.zeros((3, 4, 4)), "y": np.array([0, 1])}, "3 samples and len\\(y\\)=2"),
+        ({"x": np.full((2, 4, 4), 2.0)}, r"values in \[0, 1\]"),
+    ],
+    ids=["no-x", "empty", "object", "strings", "rank", "nan", "lengths", "range"],
+)
+def test_npz_bad_inputs(tmp_path, arrays, match):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(DataError, match=match):
+        load_dataset(path)
+
+
+def test_npz_synthetic_mask_filters(tmp_path):
+    path = tmp_path / "aug.npz"
+    mask = np.array([False, False, True, True, True])
+    np.savez(path, x=np.zeros((5, 2, 2)), y=np.array([0, 1, 0, 1, 0]), synthetic=mask)
+    ds, got = load_dataset_and_mask(path)
+    assert len(ds) == 5 and got.tolist() == mask.tolist()
+    assert ds.provenance["n_synthetic"] == 3
+    assert len(load_dataset(path, synthetic="drop")) == 2
+    only, only_mask = load_dataset_and_mask(path, synthetic="only")
+    assert len(only) == 3 and only_mask.all()
+    with pytest.raises(DataError, match="no synthetic mask"):
+        load_dataset("digits", synthetic="only")
+
+
+# ---------------------------------------------------------------------- bad sources
+def test_unknown_source_lists_forms():
+    with pytest.raises(UnknownSourceError, match=r"'digits'.*'breast_cancer'.*'wine'.*tfds:"):
+        load_dataset("no_such_source")
+    with pytest.raises(UnknownSourceError, match="Did you mean 'digits'"):
+        load_dataset("digit")
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        load_dataset(tmp_path / "nope.npz")
+    with pytest.raises(DataError, match="does not exist"):
+        load_dataset(str(tmp_path / "folder"))
+
+
+def test_unsupported_file_and_option(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("x")
+    with pytest.raises(DataError, match=r"\.npz, \.csv"):
+        load_dataset(path)
+    with pytest.raises(DataError, match="Received: target"):
+        load_dataset("digits", target="label")
+    with pytest.raises(DataError, match="synthetic='keep'"):
+        load_dataset("digits", synthetic="maybe")
+
+
+# ---------------------------------------------------------------------- Dataset container
+def test_dataset_rejects_bad_arrays():
+    with pytest.raises(DataError, match="NaN"):
+        Dataset.from_arrays(np.full((2, 4, 4, 1), np.nan, np.float32))
+    with pytest.raises(DataError, match="as many labels as samples"):
+        Dataset.from_arrays(np.zeros((3, 4, 4, 1), np.float32), np.array([0, 1]))
+    with pytest.raises(DataError, match="shape"):
+        Dataset.from_arrays(np.zeros((3, 4), np.float32))
+    with pytest.raises(DataError, match="dtype"):
+        Dataset.from_arrays(np.full((2, 4, 4), "a"))
+    ds = Dataset.from_arrays(np.full((2, 4, 4), 255, np.uint8), source="test")
+    assert ds.x.dtype == np.float32 and ds.x.max() == 1.0 and ds.provenance == {"source": "test"}
+
+
+def test_split_is_stratified_and_deterministic():
+    ds = load_dataset("digits")
+    train, test = ds.split(0.2, seed=3)
+    assert len(train) + len(test) == len(ds)
+    assert abs(len(test) - 0.2 * len(ds)) <= ds.num_classes
+    ratio = test.class_counts() / ds.class_counts()
+    assert np.all(np.abs(ratio - 0.2) < 0.02)  # every class keeps its share
+    again_train, again_test = ds.split(0.2, seed=3)
+    np.testing.assert_array_equal(train.x, again_train.x)
+    np.testing.assert_array_equal(test.y, again_test.y)
+    _, other_test = ds.split(0.2, seed=4)
+    assert not np.array_equal(test.x, other_test.x)
+    assert test.provenance["part"] == "test"
+
+
+def test_subsample_concat_take():
+    ds = load_dataset("digits")
+    small = ds.subsample(per_class=5, seed=0)
+    assert len(small) == 50 and np.all(small.class_counts() == 5)
+    np.testing.assert_array_equal(small.x, ds.subsample(per_class=5, seed=0).x)
+    both = small.concat(small)
+    assert len(both) == 100 and np.all(both.class_counts() == 10)
+    picked = ds.take([5, 0, 5])
+    np.testing.assert_array_equal(picked.x[1], ds.x[0])
+    assert picked.y.tolist() == [ds.y[5], ds.y[0], ds.y[5]]
+    with pytest.raises(DataError, match="same kind"):
+        ds.concat(load_dataset("wine"))
+    table = load_dataset("wine").subsample(per_class=3)
+    assert len(table) == 9 and table.frame.index.tolist() == list(range(9))
+
+
+# ---------------------------------------------------------------------- TFDS
+def test_tfds_catalog_name_with_mock_data():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=12, policy=tfds.testing.MockPolicy.USE_CODE):
+        ds = load_dataset("tfds:mnist")
+        small = load_dataset("tfds:mnist", max_examples=5, image_size=14)
+    assert ds.shape == (28, 28, 1) and len(ds) == 12 and ds.x.dtype == np.float32
+    assert 0.0 <= ds.x.min() and ds.x.max() <= 1.0
+    assert ds.class_names == tuple(str(i) for i in range(10))
+    assert small.shape == (14, 14, 1) and len(small) == 5
+    assert ds.provenance["source"] == "tfds:mnist" and ds.provenance["split"] == "train"
+
+
+def test_tfds_not_prepared_does_not_download(tmp_path):
+    pytest.importorskip("tensorflow_datasets")
+    with pytest.raises(
+        DataError, match=r"'mnist'.*not in that data_dir.*download=False.*data_dir=.*download=True"
+    ):
+        load_dataset("tfds:mnist", data_dir=tmp_path, download=False)
+    assert not (tmp_path / "downloads").exists()
+
+
+def test_tfds_unknown_name():
+    pytest.importorskip("tensorflow_datasets")
+    with pytest.raises(UnknownSourceError, match=r"tfds:mnistt.*Did you mean 'tfds:mnist'"):
+        load_dataset("tfds:mnistt")
+
+
+def test_tfds_directory_source(tmp_path):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    from gan_augment.export import export_tfds
+
+    real = load_dataset("digits").subsample(per_class=2)
+    out = export_tfds(real, tmp_path / "exports", name="tiny_digits")
+    for source in (out, str(out), f"tfds_dir:{out}", out.parent):  # version folder or its parent
+        ds = load_dataset(source)
+        assert len(ds) == 20 and ds.class_names == real.class_names
+        np.testing.assert_array_equal(ds.y, real.y)
+    builder = tfds.builder_from_directory(str(out))
+    assert builder.info.splits["train"].num_examples == 20
+    with pytest.raises(DataError, match=r"split.*\['train'\].*'test'"):
+        load_dataset(out, split="test")
+    with pytest.raises(DataError, match=r"label feature 'digit'.*\['image', 'label'\]"):
+        load_dataset(out, label_key="digit")
