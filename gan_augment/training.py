@@ -267,6 +267,10 @@ def train_gan(
     Example:
         >>> gan = train_gan(load_dataset("digits"), epochs=50, loss="hinge")  # doctest: +SKIP
     """
+    if not isinstance(dataset, Dataset):
+        raise DataError(
+            f"Expected a gan_augment Dataset (see load_dataset). Received: {type(dataset).__name__}."
+        )
     opts = default_options(dataset, epochs=epochs, batch_size=batch_size, **options)
     _check_trainable(dataset, opts)
     strategy = strategy or tf.distribute.get_strategy()
@@ -315,7 +319,7 @@ def train_gan(
         ]
         start = time.perf_counter()
         gan.fit(batches, epochs=opts.epochs, initial_epoch=initial_epoch,
-                steps_per_epoch=steps_per_epoch, verbose=0, callbacks=callbacks)
+                steps_per_epoch=steps_per_epoch, shuffle=False, verbose=0, callbacks=callbacks)
         seconds = time.perf_counter() - start
         if verbose:
             print(f"Trained epochs {initial_epoch + 1}–{len(history.get('d_loss', []))} "
@@ -330,10 +334,6 @@ def train_gan(
 
 
 def _check_trainable(dataset: Dataset, opts: TrainOptions) -> None:
-    if not isinstance(dataset, Dataset):
-        raise DataError(
-            f"Expected a gan_augment Dataset (see load_dataset). Received: {type(dataset).__name__}."
-        )
     if opts.conditional:
         if not dataset.labeled:
             raise DataError("Expected labels to train a conditional GAN. Received: y=None. Pass conditional=False.")
