@@ -1,0 +1,634 @@
+"""The ``gan-augment`` command line (also ``python -m gan_augment``).
+
+Subcommands:
+
+* ``augment``  — the main job: load a data set, train a class-conditional GAN, fill every class up
+  with generated samples and write the augmented data set (``.npz`` and TFDS), the model, pictures
+  and a ``summary.json``.
+* ``train``    — train a GAN and save it (``model.keras``) with its pictures; resumable.
+* ``generate`` — draw samples from a saved GAN into an ``.npz`` file plus a picture.
+* ``sources``  — list the built-in data sets and the other accepted source forms.
+
+TensorFlow is imported only inside the handlers that need it, so ``gan-augment --help`` is fast.
+Errors the user can fix (a `GanAugmentError`, a missing file, an unknown option) print
+``gan-augment: error: <message>`` and exit with status 2; set ``GAN_AUGMENT_DEBUG=1`` to see the
+traceback instead.
+
+Example:
+    >>> from gan_augment.cli import main
+    >>> main(["augment", "--dataset", "digits", "--epochs", "5"])  # doctest: +SKIP
+    0
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gan_augment.errors import DataError, GanAugmentError
+
+PROG = "gan-augment"
+EXIT_OK = 0
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+#: Adversarial losses (the names `gan_augment.models.losses.LOSSES` knows; kept here so that
+#: building the parser does not import TensorFlow).
+LOSS_CHOICES = ("non_saturating", "hinge", "wasserstein_gp")
+DEFAULT_DATASET = "digits"
+DEFAULT_OUTPUT_ROOT = Path("data") / "outputs"
+
+#: Errors that are the user's to fix: printed as one line, no traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    GanAugmentError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+    TypeError,
+    ValueError,
+    NotImplementedError,
+)
+
+_SOURCE_FORMS = """\
+Accepted --dataset forms:
+  NAME                a built-in data set (above)
+  tfds:NAME           a TensorFlow Datasets data set, e.g. tfds:mnist, read from --data-dir
+                      (prepared beforehand; nothing is downloaded at run time)
+  tfds_dir:PATH       a prepared TFDS directory (one holding dataset_info.json), e.g. the
+                      tfds/ folder that `gan-augment augment` writes
+  PATH/               a folder of images: PATH/<class>/*.png or PATH/<split>/<class>/*.png
+                      (pick the split with --split)
+  FILE.npz            arrays x (images) and y (labels), e.g. an augmented.npz
+  FILE.csv|.parquet   a table; name the class column with --target
+A built-in name wins over a folder of the same name: write ./digits for the folder."""
+
+
+# ---------------------------------------------------------------------- argument types
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, received {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, received {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, received {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, received {value}")
+    return value
+
+
+def _image_size(text: str) -> int | tuple[int, int]:
+    """``28`` -> 28; ``28x32`` -> (28, 32)."""
+    parts = re.split(r"[x,]", text.strip().lower())
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 28 or 28x32, received {text!r}"
+        ) from None
+    if len(values) not in (1, 2) or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected a size such as 28 or 28x32, received {text!r}")
+    return values[0] if len(values) == 1 else (values[0], values[1])
+
+
+# ---------------------------------------------------------------------- parser
+class _Formatter(argparse.HelpFormatter):
+    """Wraps one-paragraph descriptions; keeps text with line breaks (the examples) as written."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--dataset", "-d", default=DEFAULT_DATASET, metavar="SOURCE",
+        help="what to train on: a built-in name (digits, breast_cancer, wine), tfds:NAME, "
+             "tfds_dir:PATH, an image folder, an .npz file or a .csv/.parquet table "
+             f"(default: {DEFAULT_DATASET}; `{PROG} sources` lists them)",
+    )
+    group.add_argument("--data-dir", metavar="DIR",
+                       help="where prepared TFDS data sets live (tfds: sources only)")
+    group.add_argument("--split", metavar="NAME",
+                       help="which split to read: a TFDS split or the split folder of an image "
+                            "folder (default: train)")
+    group.add_argument("--target", metavar="COLUMN",
+                       help="the class column of a .csv/.parquet table (required for tables)")
+    group.add_argument("--image-size", type=_image_size, metavar="N",
+                       help="resize images to N x N pixels (or HxW, e.g. 28x32) before training")
+
+
+def _add_training_arguments(parser: argparse.ArgumentParser, *, default_out: str) -> None:
+    group = parser.add_argument_group("training")
+    group.add_argument("--epochs", type=_non_negative_int, metavar="N",
+                       help="passes over the data (default: enough for about 4000 training steps, "
+                            "between 10 and 1000 epochs)")
+    group.add_argument("--batch-size", type=_positive_int, metavar="N",
+                       help="samples per training step (default: 64; 32 or 16 for small data sets)")
+    group.add_argument("--seed", type=int, default=0,
+                       help="random seed; the same seed and options give the same run (default: 0)")
+    group.add_argument("--loss", choices=LOSS_CHOICES, metavar="{" + ",".join(LOSS_CHOICES) + "}",
+                       help="adversarial loss (default: non_saturating; wasserstein_gp trains "
+                            "the critic 5 times per generator step)")
+    group.add_argument("--spectral-norm", action="store_true",
+                       help="spectral normalization in the discriminator (steadier training)")
+    group.add_argument("--diffaugment", metavar="POLICY",
+                       help="differentiable augmentation for small data: a comma-separated mix of "
+                            "color, translation, cutout, or 'none' to switch it off (default: "
+                            "'translation,color' for image data sets under 1000 samples, else off)")
+    group.add_argument("--checkpoint-dir", metavar="DIR",
+                       help="where the training state is saved every few epochs; if it already "
+                            "holds a checkpoint of the same run, training resumes from it "
+                            "(default: OUTPUT_DIR/checkpoints)")
+    group.add_argument("--output-dir", "-o", metavar="DIR",
+                       help=f"where the results go (default: {default_out})")
+    group.add_argument("--quiet", "-q", action="store_true",
+                       help="no progress output; print only the results")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``gan-augment`` (building it imports nothing heavy)."""
+    from gan_augment import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        formatter_class=_Formatter,
+        description="Grow small or imbalanced data sets with samples from a class-conditional GAN.",
+        epilog=f"""\
+examples:
+  {PROG} augment --dataset digits              # the whole job on a built-in data set
+  {PROG} train --dataset digits --epochs 50    # train only, save model.keras
+  {PROG} generate --model data/outputs/digits/model.keras --n 100 --labels 3,5
+  {PROG} sources                               # the data sets and source forms
+
+Run `{PROG} COMMAND --help` for the options of a command.""",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    # ------------------------------------------------------------------ augment
+    augment = commands.add_parser(
+        "augment",
+        help="train a GAN on a data set and fill every class up with generated samples",
+        formatter_class=_Formatter,
+        description="Train a class-conditional GAN on the data set, then add generated samples "
+                    "so that every class reaches the same count (or add --per-class samples to "
+                    "every class with --no-balance). Writes into the output folder: "
+                    "augmented.npz (real + synthetic, with a 'synthetic' flag per sample), "
+                    "tfds/ (the same as a TensorFlow Datasets directory), model.keras, "
+                    "samples.png, training_curves.png, progress/ and summary.json. Re-running "
+                    "the same command after an interruption resumes training from the "
+                    "checkpoint.",
+        epilog=f"""\
+examples:
+  {PROG} augment --dataset digits
+  {PROG} augment --dataset digits --per-class 300 --epochs 100 -o runs/digits300
+  {PROG} augment --dataset tfds:mnist --data-dir ~/tensorflow_datasets --epochs 20
+  {PROG} augment --dataset my_images/ --image-size 32 --loss hinge --spectral-norm""",
+    )
+    _add_data_arguments(augment)
+    _add_training_arguments(augment, default_out="data/outputs/<dataset name>")
+    group = augment.add_argument_group("generation")
+    group.add_argument("--per-class", type=_non_negative_int, metavar="N",
+                       help="target count of every class (default: the size of the largest "
+                            "class); with --no-balance: samples added to every class (default: "
+                            "as many as the class has)")
+    group.add_argument("--no-balance", action="store_true",
+                       help="add the same number of samples to every class instead of filling "
+                            "rare classes up")
+    augment.set_defaults(handler=_cmd_augment)
+
+    # ------------------------------------------------------------------ train
+    train = commands.add_parser(
+        "train",
+        help="train a GAN and save it as model.keras (resumable)",
+        formatter_class=_Formatter,
+        description="Train a (class-conditional) GAN on the data set and save it as "
+                    "OUTPUT_DIR/model.keras, together with samples.png, training_curves.png and "
+                    "progress/ (sample grids during training). The training state is saved in "
+                    "the checkpoint folder every few epochs: re-run the same command to resume, "
+                    "or raise --epochs to train on.",
+        epilog=f"""\
+examples:
+  {PROG} train --dataset digits --epochs 50
+  {PROG} train --dataset tfds:fashion_mnist --data-dir ~/tensorflow_datasets -o runs/fashion
+  {PROG} train --dataset my_images/ --image-size 32 --loss wasserstein_gp""",
+    )
+    _add_data_arguments(train)
+    _add_training_arguments(train, default_out="data/outputs/<dataset name>")
+    train.set_defaults(handler=_cmd_train)
+
+    # ------------------------------------------------------------------ generate
+    generate = commands.add_parser(
+        "generate",
+        help="draw samples from a saved GAN into an .npz file",
+        formatter_class=_Formatter,
+        description="Load a GAN saved by `train` or `augment` and generate samples. Writes an "
+                    ".npz file (x, y, class_names, synthetic) that `--dataset` and numpy read, "
+                    "and a picture of some of the samples next to it (<name>_grid.png).",
+        epilog=f"""\
+examples:
+  {PROG} generate --model data/outputs/digits/model.keras --n 500
+  {PROG} generate --model data/outputs/digits/model.keras --n 100 --labels 3,5 --out fives.npz""",
+    )
+    generate.add_argument("--model", "-m", required=True, metavar="PATH.keras",
+                          help="the saved GAN (model.keras in a train/augment output folder)")
+    generate.add_argument("--n", "-n", type=_positive_int, metavar="N",
+                          help="how many samples (default: 100 per class, or per --labels entry)")
+    generate.add_argument("--labels", metavar="L1,L2,...",
+                          help="only these classes, as labels (0,3,5) or class names; the samples "
+                               "are split evenly over them (default: all classes in turn)")
+    generate.add_argument("--seed", type=int,
+                          help="random seed of the noise (default: the training seed)")
+    generate.add_argument("--out", metavar="PATH.npz",
+                          help="the file to write (default: samples.npz next to the model)")
+    generate.set_defaults(handler=_cmd_generate)
+
+    # ------------------------------------------------------------------ sources
+    sources = commands.add_parser(
+        "sources",
+        help="list the built-in data sets and the accepted --dataset forms",
+        formatter_class=_Formatter,
+        description="List the built-in data sets and every form that --dataset accepts.",
+        epilog=f"example:\n  {PROG} sources",
+    )
+    sources.set_defaults(handler=_cmd_sources)
+    return parser
+
+
+# ---------------------------------------------------------------------- entry point
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI on ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_ERROR)
+    if getattr(args, "handler", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    try:
+        return int(args.handler(args) or EXIT_OK)
+    except USER_ERRORS as exc:
+        if os.environ.get("GAN_AUGMENT_DEBUG"):
+            raise
+        print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted. Run the same command again to resume from the last "
+              "checkpoint.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}"
+    text = str(exc).strip()
+    return text or type(exc).__name__
+
+
+# ---------------------------------------------------------------------- shared helpers
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def dataset_name(source: str) -> str:
+    """A folder-friendly name for a source: ``digits``, ``tfds:mnist`` -> ``mnist``,
+    ``data/faces.npz`` -> ``faces``, ``tfds_dir:out/tfds/digits_aug/1.0.0`` -> ``digits_aug``.
+
+    Example:
+        >>> dataset_name("tfds:mnist"), dataset_name("data/faces.npz"), dataset_name("imgs/")
+        ('mnist', 'faces', 'imgs')
+    """
+    text = str(source)
+    for prefix in ("tfds:", "tfds_dir:"):
+        text = text.removeprefix(prefix)
+    path = Path(text.rstrip("/\\") or ".")
+    if path.suffix.lower() in (".npz", ".csv", ".parquet", ".pq"):
+        name = path.stem
+    else:
+        name = path.name
+        if re.fullmatch(r"\d+(\.\d+)*", name) and path.parent.name:  # a TFDS version folder
+            name = path.parent.name
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._-")
+    return name or "dataset"
+
+
+def _data_options(args: argparse.Namespace) -> dict[str, Any]:
+    options = {
+        "data_dir": args.data_dir,
+        "split": args.split,
+        "target": args.target,
+        "image_size": args.image_size,
+    }
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _training_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Only the options the user gave: the library fills the rest from the data."""
+    options: dict[str, Any] = {}
+    if args.epochs is not None:
+        options["epochs"] = args.epochs
+    if args.batch_size is not None:
+        options["batch_size"] = args.batch_size
+    if args.loss is not None:
+        options["loss"] = args.loss
+    if args.spectral_norm:
+        options["spectral_norm"] = True
+    if args.diffaugment is not None:
+        policy = args.diffaugment.strip()
+        options["diffaugment"] = None if policy.lower() in ("", "none", "off") else policy
+    return options
+
+
+def _output_dirs(args: argparse.Namespace) -> tuple[Path, Path]:
+    out = Path(args.output_dir) if args.output_dir else DEFAULT_OUTPUT_ROOT / dataset_name(args.dataset)
+    checkpoints = Path(args.checkpoint_dir) if args.checkpoint_dir else out / "checkpoints"
+    out = out.expanduser()
+    if out.exists() and not out.is_dir():
+        raise DataError(f"Expected --output-dir to be a folder. Received: '{out}', which is a file.")
+    out.mkdir(parents=True, exist_ok=True)
+    return out, checkpoints.expanduser()
+
+
+def _load(args: argparse.Namespace, say: Any) -> Any:
+    from gan_augment.data.sources import load_dataset
+
+    dataset = load_dataset(args.dataset, **_data_options(args))
+    say(f"Loaded {dataset!r}.")
+    return dataset
+
+
+def _training_pictures(out: Path) -> dict[str, Path]:
+    found = {
+        "samples": out / "samples.png",
+        "training curves": out / "training_curves.png",
+        "progress grids": out / "progress",
+    }
+    return {k: p for k, p in found.items() if p.exists()}
+
+
+def _print_paths(paths: dict[str, Path]) -> None:
+    print("Outputs:")
+    width = max(len(k) for k in paths)
+    for what, path in paths.items():
+        print(f"  {what + ':':<{width + 1}} {path}")
+
+
+def _say(quiet: bool) -> Any:
+    return (lambda *a, **k: None) if quiet else print
+
+
+# ---------------------------------------------------------------------- train
+def _cmd_train(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    say = _say(args.quiet)
+    dataset = _load(args, say)
+    out, checkpoints = _output_dirs(args)
+    options = _training_options(args)
+
+    from gan_augment.training import train_gan
+
+    start = time.perf_counter()
+    gan = train_gan(dataset, seed=args.seed, checkpoint_dir=checkpoints, output_dir=out,
+                    verbose=0 if args.quiet else 1, **options)
+    model_path = gan.save(out / "model.keras")
+    say(f"Done in {time.perf_counter() - start:.1f} s: {gan!r}.")
+    _print_paths({"model": model_path, "checkpoints": checkpoints, **_training_pictures(out)})
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- generate
+def parse_labels(text: str, class_names: Sequence[str]) -> list[int]:
+    """``"0,3,5"`` or ``"cat,dog"`` -> label indices. A token that is a class name means that
+    class; otherwise it must be an integer label 0..k-1.
+
+    Example:
+        >>> parse_labels("cat, 2", ["dog", "cat", "bird"])
+        [1, 2]
+    """
+    names = [str(c) for c in class_names]
+    k = len(names)
+    if k == 0:
+        raise DataError("This GAN is unconditional (trained without labels). Received: --labels "
+                        f"{text!r}; omit --labels.")
+    tokens = [t.strip() for t in text.split(",") if t.strip()]
+    if not tokens:
+        raise DataError(f"Expected --labels as comma-separated labels or class names, e.g. 0,3,5. "
+                        f"Received: {text!r}.")
+    labels = []
+    for token in tokens:
+        if token in names:
+            labels.append(names.index(token))
+            continue
+        try:
+            value = int(token)
+        except ValueError:
+            value = -1
+        if not 0 <= value < k:
+            shown = ", ".join(names[:20]) + (", …" if k > 20 else "")
+            raise DataError(f"Expected --labels from the class names ({shown}) or labels 0..{k - 1}. "
+                            f"Received: {token!r}.")
+        labels.append(value)
+    return labels
+
+
+def split_evenly(n: int, parts: int) -> list[int]:
+    """``n`` split into ``parts`` counts that differ by at most one (the first ones get more).
+
+    Example:
+        >>> split_evenly(10, 3)
+        [4, 3, 3]
+    """
+    base, extra = divmod(n, parts)
+    return [base + (i < extra) for i in range(parts)]
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    import numpy as np
+
+    model_path = Path(args.model).expanduser()
+    if not model_path.is_file():
+        raise DataError(f"Expected --model to be a saved GAN (.keras file). Received: '{model_path}', "
+                        "which does not exist. Train one with `gan-augment train`.")
+
+    from gan_augment.export import export_npz
+    from gan_augment.plots import save_image_grid
+    from gan_augment.training import load_gan
+
+    gan = load_gan(model_path)
+    if args.labels is not None:
+        chosen = parse_labels(args.labels, gan.class_names if gan.conditional else ())
+        n = args.n if args.n is not None else 100 * len(chosen)
+        labels = np.repeat(np.asarray(chosen, np.int64), split_evenly(n, len(chosen)))
+        samples = gan.sample(labels=labels, seed=args.seed)
+    else:
+        samples = gan.sample(args.n, seed=args.seed)
+
+    out = Path(args.out).expanduser() if args.out else model_path.parent / "samples.npz"
+    npz_path = export_npz(samples, out, synthetic=np.ones(len(samples), bool))
+    paths = {"samples": npz_path}
+    if samples.kind == "image":
+        if samples.y is not None:
+            picks = np.concatenate([np.flatnonzero(samples.y == c)[:10] for c in np.unique(samples.y)])
+        else:
+            picks = np.arange(min(len(samples), 100))
+        paths["grid"] = save_image_grid(
+            samples.x[picks], npz_path.with_name(npz_path.stem + "_grid.png"),
+            labels=None if samples.y is None else samples.y[picks],
+            class_names=samples.class_names, title=f"generated by {model_path.name}",
+        )
+    if samples.y is not None:
+        counts = samples.class_counts()
+        per_class = ", ".join(f"{samples.class_names[c]}: {int(counts[c])}"
+                              for c in np.flatnonzero(counts))
+        print(f"Generated {len(samples)} samples ({per_class}).")
+    else:
+        print(f"Generated {len(samples)} samples.")
+    _print_paths(paths)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- augment
+def _tfds_name(name: str) -> str:
+    """A TFDS-legal (snake_case) name for the augmented export of ``name``."""
+    clean = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if not clean or not clean[0].isalpha():
+        clean = f"dataset_{clean}".rstrip("_")
+    return f"{clean}_augmented"
+
+
+def _cmd_augment(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    say = _say(args.quiet)
+    dataset = _load(args, say)
+    if not dataset.labeled:
+        raise DataError(f"Expected a labelled data set to fill classes up. Received: "
+                        f"{args.dataset!r} has no labels. Use `{PROG} train` and `{PROG} generate`.")
+    if dataset.kind != "image":
+        raise DataError(f"Expected image data: the GAN for tables comes in a later release. "
+                        f"Received: {args.dataset!r}, a table with columns "
+                        f"{list(dataset.frame.columns)[:8]}.")
+    out, checkpoints = _output_dirs(args)
+    options = _training_options(args)
+    balance = not args.no_balance
+
+    from gan_augment.generation import augment
+
+    start = time.perf_counter()
+    result = augment(dataset, per_class=args.per_class, balance=balance, seed=args.seed,
+                     verbose=0 if args.quiet else 1, output_dir=out, checkpoint_dir=checkpoints,
+                     **options)
+    seconds = time.perf_counter() - start
+    say("Writing the outputs…")
+    paths: dict[str, Path] = {
+        "augmented data": result.export_npz(out / "augmented.npz"),
+        "TFDS dataset": _export_tfds(result, out / "tfds", _tfds_name(dataset_name(args.dataset))),
+        "model": result.gan.save(out / "model.keras"),
+        "checkpoints": checkpoints,
+        **_training_pictures(out),
+    }
+    summary_path = out / "summary.json"
+    paths["summary"] = summary_path
+    summary = _summary(args, dataset, result, options, paths, seconds)
+    _write_json(summary_path, summary)
+    _print_counts(summary)
+    _print_paths(paths)
+    return EXIT_OK
+
+
+def _export_tfds(result: Any, directory: Path, name: str) -> Path:
+    # TFDS prints "Downloading and preparing dataset … to <staging folder>" on stdout although
+    # nothing is downloaded; the path printed at the end is the one that counts.
+    with contextlib.redirect_stdout(io.StringIO()):
+        return result.export_tfds(directory, name=name)
+
+
+def _summary(args: argparse.Namespace, dataset: Any, result: Any, options: dict[str, Any],
+             paths: dict[str, Path], seconds: float) -> dict[str, Any]:
+    from gan_augment import __version__
+
+    counts = result.class_counts()
+    classes = {
+        name: {"real": int(r), "synthetic": int(s), "total": int(r) + int(s)}
+        for name, r, s in zip(dataset.class_names, counts["real"], counts["synthetic"])
+    }
+    real, synthetic = int(counts["real"].sum()), int(counts["synthetic"].sum())
+    return {
+        "dataset": str(args.dataset),
+        "kind": dataset.kind,
+        "sample_shape": list(dataset.shape),
+        "classes": classes,
+        "totals": {"real": real, "synthetic": synthetic, "total": real + synthetic},
+        "options": {
+            "per_class": args.per_class,
+            "balance": not args.no_balance,
+            "seed": args.seed,
+            "data": _data_options(args),
+            "training_given": options,
+            "training": result.gan.options,  # every option, defaults filled in
+        },
+        "paths": {k: str(v) for k, v in paths.items()},
+        "seconds": round(seconds, 1),
+        "gan_augment_version": __version__,
+    }
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    from gan_augment._io import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def _print_counts(summary: dict[str, Any]) -> None:
+    rows = [(name, c["real"], c["synthetic"], c["total"]) for name, c in summary["classes"].items()]
+    t = summary["totals"]
+    rows.append(("all", t["real"], t["synthetic"], t["total"]))
+    width = max(5, *(len(str(r[0])) for r in rows))
+    print(f"{'class':<{width}}  {'real':>7}  {'synthetic':>9}  {'total':>7}")
+    for name, real, synthetic, total in rows:
+        print(f"{name!s:<{width}}  {real:>7}  {synthetic:>9}  {total:>7}")
+
+
+# ---------------------------------------------------------------------- sources
+def _cmd_sources(args: argparse.Namespace) -> int:
+    from gan_augment.data import sources
+
+    described = getattr(sources, "_BUILTIN", {})
+    print("Built-in data sets (no download needed):")
+    for name in sources.list_sources():
+        text = described.get(name, "")
+        print(f"  {name:<15} {text}".rstrip())
+    print()
+    print(_SOURCE_FORMS)
+    print()
+    print("GAN training needs image data; tables load, but their GAN comes in a later release.")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

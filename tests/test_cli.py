@@ -1,0 +1,253 @@
+"""The `gan-augment` command line: help without TensorFlow, a train → generate round trip,
+`augment` end to end on digits, and one-line errors with exit status 2.
+
+Training runs in-process (`gan_augment.cli.main([...])`) with 2 epochs to stay fast; the help
+and the error paths also run the installed console script in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gan_augment import cli
+
+COMMANDS = ("augment", "train", "generate", "sources")
+
+
+def _console_script() -> str:
+    """The installed `gan-augment` script of the interpreter running the tests."""
+    candidate = Path(sys.executable).parent / "gan-augment"
+    if candidate.is_file():
+        return str(candidate)
+    found = shutil.which("gan-augment")
+    if found is None:
+        pytest.fail("The gan-augment console script is not installed; run `pip install -e .`.")
+    return found
+
+
+def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("GAN_AUGMENT_DEBUG", None)
+    return subprocess.run(list(args), check=False, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+# ---------------------------------------------------------------------- help, no TensorFlow
+def test_console_script_help_lists_the_subcommands():
+    result = _run(_console_script(), "--help", timeout=60)
+    assert result.returncode == 0, result.stderr
+    for command in COMMANDS:
+        assert command in result.stdout
+    assert "usage: gan-augment" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_python_dash_m_is_the_same_cli():
+    result = _run(sys.executable, "-m", "gan_augment", "--help", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "usage: gan-augment" in result.stdout
+    for command in COMMANDS:
+        assert command in result.stdout
+
+
+def test_help_and_sources_do_not_import_tensorflow():
+    commands = repr(COMMANDS)
+    code = (
+        "import contextlib, io, sys\n"
+        "import gan_augment.cli as cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    codes = [cli.main(['--help']), *(cli.main([c, '--help']) for c in " + commands + "),\n"
+        "             cli.main(['sources'])]\n"
+        "assert codes == [0] * len(codes), codes\n"
+        "assert 'digits' in out.getvalue()\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras', 'tensorflow_datasets') if m in sys.modules)\n"
+        "assert not heavy, heavy\n"
+        "print('ok')\n"
+    )
+    result = _run(sys.executable, "-c", code, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_explains_itself(command, capsys):
+    assert cli.main([command, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert f"usage: gan-augment {command}" in text
+    assert "example" in text
+    assert f"gan-augment {command}" in text.split("example", 1)[1]
+
+
+def test_sources_lists_builtin_names_and_forms(capsys):
+    assert cli.main(["sources"]) == 0
+    text = capsys.readouterr().out
+    for name in ("digits", "breast_cancer", "wine", "tfds:", "tfds_dir:", ".npz", ".csv"):
+        assert name in text
+
+
+# ---------------------------------------------------------------------- helpers
+def test_dataset_name_for_default_output_dir():
+    assert cli.dataset_name("digits") == "digits"
+    assert cli.dataset_name("tfds:mnist") == "mnist"
+    assert cli.dataset_name("data/faces.npz") == "faces"
+    assert cli.dataset_name("my images/") == "my_images"
+    assert cli.dataset_name("tfds_dir:out/tfds/digits_augmented/1.0.0") == "digits_augmented"
+
+
+def test_parse_labels_accepts_names_and_numbers():
+    names = ["dog", "cat", "bird"]
+    assert cli.parse_labels("cat, 2", names) == [1, 2]
+    assert cli.parse_labels("0", names) == [0]
+    from gan_augment.errors import DataError
+
+    for bad in ("3", "-1", "fish", " , "):
+        with pytest.raises(DataError, match="Expected"):
+            cli.parse_labels(bad, names)
+
+
+def test_split_evenly():
+    assert cli.split_evenly(20, 1) == [20]
+    assert cli.split_evenly(10, 3) == [4, 3, 3]
+    assert sum(cli.split_evenly(7, 4)) == 7
+
+
+# ---------------------------------------------------------------------- round trip
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """`gan-augment train --epochs 2` on digits; returns its output folder."""
+    out = tmp_path_factory.mktemp("train")
+    code = cli.main(["train", "--dataset", "digits", "--epochs", "2", "--output-dir", str(out),
+                     "--quiet"])
+    assert code == 0
+    return out
+
+
+def test_train_writes_model_pictures_and_checkpoint(trained):
+    assert (trained / "model.keras").is_file()
+    assert (trained / "samples.png").is_file()
+    assert (trained / "training_curves.png").is_file()
+    assert (trained / "checkpoints" / "training_state.npz").is_file()
+    assert list((trained / "progress").glob("epoch_*.png"))
+
+
+def test_train_again_resumes_from_the_checkpoint(trained, capsys):
+    code = cli.main(["train", "--dataset", "digits", "--epochs", "2", "--output-dir", str(trained)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "Resuming from" in text
+    assert str(trained / "model.keras") in text
+
+
+def test_generate_one_label(trained, capsys):
+    out = trained / "s.npz"
+    code = cli.main(["generate", "--model", str(trained / "model.keras"), "--n", "20",
+                     "--labels", "3", "--out", str(out), "--seed", "1"])
+    assert code == 0
+    assert str(out) in capsys.readouterr().out
+    with np.load(out, allow_pickle=False) as f:
+        assert f["x"].shape == (20, 8, 8, 1)
+        assert f["y"].tolist() == [3] * 20
+        assert f["synthetic"].all()
+        assert 0.0 <= f["x"].min() and f["x"].max() <= 1.0
+    assert (trained / "s_grid.png").is_file()
+
+
+def test_generate_splits_evenly_over_labels_and_defaults_next_to_model(trained):
+    code = cli.main(["generate", "--model", str(trained / "model.keras"), "--n", "21",
+                     "--labels", "3,5"])
+    assert code == 0
+    with np.load(trained / "samples.npz", allow_pickle=False) as f:
+        assert np.bincount(f["y"], minlength=10)[[3, 5]].tolist() == [11, 10]
+        assert len(f["y"]) == 21
+
+
+def test_generate_bad_label_is_a_one_line_error(trained, capsys):
+    code = cli.main(["generate", "--model", str(trained / "model.keras"), "--labels", "12"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gan-augment: error: ")
+    assert "'12'" in err
+
+
+def test_augment_writes_every_output_with_the_right_counts(tmp_path, capsys):
+    from gan_augment import load_dataset
+
+    out = tmp_path / "aug"
+    code = cli.main(["augment", "--dataset", "digits", "--epochs", "2", "--per-class", "200",
+                     "--output-dir", str(out), "--quiet"])
+    assert code == 0
+    text = capsys.readouterr().out
+
+    real = load_dataset("digits").class_counts()
+    expected_synthetic = 200 - real  # digits has 174..183 per class
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["totals"] == {"real": int(real.sum()), "synthetic": int(expected_synthetic.sum()),
+                                 "total": 2000}
+    assert [c["real"] for c in summary["classes"].values()] == real.tolist()
+    assert [c["synthetic"] for c in summary["classes"].values()] == expected_synthetic.tolist()
+    assert all(c["total"] == 200 for c in summary["classes"].values())
+    assert summary["options"]["per_class"] == 200 and summary["options"]["balance"] is True
+    assert summary["options"]["training"]["epochs"] == 2
+
+    with np.load(out / "augmented.npz", allow_pickle=False) as f:
+        assert f["x"].shape == (2000, 8, 8, 1)
+        assert np.bincount(f["y"]).tolist() == [200] * 10
+        assert int(f["synthetic"].sum()) == int(expected_synthetic.sum())
+        assert not f["synthetic"][: int(real.sum())].any()
+
+    tfds_dirs = list((out / "tfds").glob("*/*/dataset_info.json"))
+    assert len(tfds_dirs) == 1
+    for name in ("model.keras", "samples.png", "training_curves.png"):
+        assert (out / name).is_file(), name
+    assert (out / "checkpoints" / "training_state.npz").is_file()
+    # the short summary and the paths are printed even with --quiet
+    assert "synthetic" in text and "2000" in text
+    for name in ("augmented.npz", "summary.json", "model.keras", str(out / "tfds")):
+        assert name in text
+
+
+# ---------------------------------------------------------------------- errors
+def test_unknown_dataset_exits_2_without_traceback():
+    result = _run(_console_script(), "train", "--dataset", "no_such_dataset_xyz", timeout=60)
+    assert result.returncode == 2
+    assert "gan-augment: error:" in result.stderr
+    assert "no_such_dataset_xyz" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["augment", "--dataset", "no_such_dataset_xyz"], ["no_such_dataset_xyz"]),
+        (["train", "--dataset", "missing/folder/"], ["does not exist"]),
+        (["train", "--dataset", "digits", "--data-dir", "x"], ["data_dir"]),
+        (["augment", "--dataset", "wine"], ["later release"]),
+        (["generate", "--model", "nowhere/model.keras"], ["does not exist"]),
+    ],
+)
+def test_bad_input_is_a_one_line_error(argv, words, tmp_path, capsys):
+    code = cli.main([*argv, *(["--output-dir", str(tmp_path)] if argv[0] != "generate" else [])])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("gan-augment: error: ")
+    for word in words:
+        assert word in captured.err
+    assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["train", "--loss", "nope"], ["train", "--epochs", "-1"], ["generate"], ["nope"]],
+)
+def test_usage_errors_exit_2(argv, capsys):
+    assert cli.main(argv) == 2
+    assert "error:" in capsys.readouterr().err
