@@ -42,7 +42,7 @@ def upsampling_plan(height: int, width: int) -> tuple[int, int, int]:
 def default_width(height: int, width: int) -> int:
     """Base number of filters: small images need few."""
     side = max(height, width)
-    return 32 if side <= 16 else 64
+    return 32 if side <= 32 else 64
 
 
 def build_image_generator(
