@@ -31,6 +31,13 @@ _LAZY = {
     "AugmentedDataset": "gan_augment.generation",
     "export_npz": "gan_augment.export",
     "export_tfds": "gan_augment.export",
+    "validate": "gan_augment.validation.validate",
+    "curate": "gan_augment.validation.validate",
+    "ValidationReport": "gan_augment.validation.report",
+    "Thresholds": "gan_augment.validation.report",
+    "DomainEncoder": "gan_augment.validation.features",
+    "evaluate_downstream": "gan_augment.downstream",
+    "DownstreamReport": "gan_augment.downstream",
 }
 
 __all__ = [
@@ -47,6 +54,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gan_augment.export import export_npz, export_tfds
     from gan_augment.generation import AugmentedDataset, augment
     from gan_augment.training import TrainedGAN, load_gan, train_gan
+    from gan_augment.downstream import DownstreamReport, evaluate_downstream
+    from gan_augment.validation.features import DomainEncoder
+    from gan_augment.validation.report import Thresholds, ValidationReport
+    from gan_augment.validation.validate import curate, validate
 
 
 def __getattr__(name: str) -> Any:

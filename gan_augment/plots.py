@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
 
 from gan_augment._io import atomic_path
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _pyplot():
@@ -94,3 +98,28 @@ def _save(fig, path: str | Path) -> Path:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
     return Path(path)
+
+
+def save_feature_histograms(tables: Mapping[str, "pd.DataFrame"], path: str | Path, *, bins: int = 30) -> Path:
+    """Overlaid histograms of every numeric column, one panel per column, one colour per table
+    (e.g. ``{"real": ..., "synthetic": ...}``), densities so different sizes compare."""
+    plt = _pyplot()
+    names = list(tables)
+    first = tables[names[0]]
+    columns = [c for c in first.columns if np.issubdtype(first[c].dtype, np.number)]
+    n_cols = min(4, max(1, len(columns)))
+    n_rows = int(np.ceil(len(columns) / n_cols)) or 1
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.2 * n_cols, 2.4 * n_rows), squeeze=False)
+    for ax, column in zip(axes.flat, columns):
+        values = [np.asarray(tables[n][column], dtype=float) for n in names]
+        finite = np.concatenate([v[np.isfinite(v)] for v in values])
+        edges = np.histogram_bin_edges(finite, bins=bins) if len(finite) else bins
+        for n, v in zip(names, values):
+            ax.hist(v[np.isfinite(v)], bins=edges, density=True, alpha=0.5, label=n)
+        ax.set_title(column, fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(columns):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -1,0 +1,235 @@
+"""`ValidationReport`: gates with their baselines, the accepted-sample mask, JSON and a page.
+
+A report answers three questions: did the synthetic set pass (``report.passed``), why or why not
+(``report.checks``: name, value, baseline, threshold, passed, and a sentence), and which samples
+may be used (``report.accepted``). ``report.save(dir)`` writes ``report.json``, ``report.html``
+and the PNGs it shows (sample grids per class, feature histograms).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gan_augment._io import atomic_path
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """Gate thresholds, relative to the real-vs-real baselines where one exists.
+
+    Attributes:
+        frechet_ratio: Fréchet distance ≤ this × the real-vs-real distance (equal sample counts).
+        c2st_auc: a real-vs-synthetic classifier's held-out AUC ≤ this (0.5: indistinguishable).
+        coverage_ratio: coverage ≥ this × the real holdout's coverage (mode collapse drops it).
+        near_copy_share: share of synthetic samples closer to a training sample than 99% of
+            real unseen samples are ≤ this.
+        label_fidelity_ratio: encoder agreement with the conditioning labels ≥ this × the
+            encoder's accuracy on real holdout data.
+        class_share_error: every requested class present, and |observed − requested| share ≤ this.
+        gx: the Great Expectations suite derived from the real data must pass.
+    """
+
+    frechet_ratio: float = 4.0
+    c2st_auc: float = 0.97
+    coverage_ratio: float = 0.5
+    near_copy_share: float = 0.05
+    label_fidelity_ratio: float = 0.9
+    class_share_error: float = 0.05
+    gx: bool = True
+
+    @classmethod
+    def from_value(cls, value: Thresholds | dict[str, Any] | None) -> Thresholds:
+        if value is None:
+            return cls()
+        if isinstance(value, Thresholds):
+            return value
+        unknown = sorted(set(value) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise TypeError(f"Unknown threshold(s) {unknown}. Expected some of: "
+                            f"{[f.name for f in dataclasses.fields(cls)]}.")
+        return dataclasses.replace(cls(), **value)
+
+
+@dataclasses.dataclass
+class Check:
+    """One gate (or, with ``gate=False``, an informative metric)."""
+
+    name: str
+    value: float | None
+    baseline: float | None
+    threshold: float | None
+    passed: bool
+    why: str
+    gate: bool = True
+
+
+@dataclasses.dataclass
+class ValidationReport:
+    """The outcome of `gan_augment.validate`.
+
+    Attributes:
+        checks: gates and informative metrics, each with its real-vs-real baseline.
+        accepted: per synthetic sample, whether curation keeps it.
+        rejection_counts: how many samples each curation rule rejected.
+        gx: the Great Expectations result (JSON-safe dict).
+        info: sample counts, encoder, thresholds and anything else worth keeping.
+    """
+
+    checks: list[Check]
+    accepted: np.ndarray
+    rejection_counts: dict[str, int]
+    gx: dict[str, Any]
+    info: dict[str, Any]
+    # Kept for pictures; not serialized.
+    real: Any = dataclasses.field(default=None, repr=False)
+    synthetic: Any = dataclasses.field(default=None, repr=False)
+    feature_tables: dict[str, pd.DataFrame] | None = dataclasses.field(default=None, repr=False)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks if c.gate)
+
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.gate and not c.passed]
+
+    def check(self, name: str) -> Check:
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(f"No check named {name!r}. Checks: {[c.name for c in self.checks]}.")
+
+    def summary(self) -> str:
+        """A few lines: verdict, failed gates with reasons, accepted count."""
+        verdict = "PASSED" if self.passed else "FAILED"
+        lines = [f"Validation {verdict}: {sum(c.passed for c in self.checks if c.gate)}/"
+                 f"{sum(c.gate for c in self.checks)} gates passed; "
+                 f"{int(self.accepted.sum())}/{len(self.accepted)} samples accepted."]
+        lines += [f"  ✗ {c.name}: {c.why}" for c in self.failed()]
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([dataclasses.asdict(c) for c in self.checks])
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, Any]:
+        return _json_safe({
+            "passed": self.passed,
+            "checks": [dataclasses.asdict(c) for c in self.checks],
+            "accepted": self.accepted.astype(bool).tolist(),
+            "rejection_counts": self.rejection_counts,
+            "gx": self.gx,
+            "info": self.info,
+        })
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationReport:
+        return cls(
+            checks=[Check(**c) for c in data["checks"]],
+            accepted=np.asarray(data["accepted"], dtype=bool),
+            rejection_counts=dict(data["rejection_counts"]),
+            gx=data["gx"],
+            info=data["info"],
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> ValidationReport:
+        return cls.from_dict(json.loads(text))
+
+    # ------------------------------------------------------------------ files
+    def save(self, directory: str | Path) -> dict[str, Path]:
+        """Write report.json, report.html and its PNGs into ``directory``; return the paths."""
+        from gan_augment.plots import save_feature_histograms, save_image_grid
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        paths: dict[str, Path] = {}
+        with atomic_path(directory / "report.json") as tmp:
+            tmp.write_text(self.to_json(indent=2))
+        paths["json"] = directory / "report.json"
+        pictures: list[tuple[str, str]] = []
+        if self.real is not None and self.synthetic is not None and self.real.kind == "image":
+            for which, ds in (("real", self.real), ("synthetic", self.synthetic)):
+                idx = _per_class_examples(ds, 10)
+                paths[f"{which}_grid"] = save_image_grid(
+                    ds.x[idx], directory / f"{which}_samples.png",
+                    labels=None if ds.y is None else ds.y[idx], class_names=ds.class_names,
+                    title=f"{which} samples")
+                pictures.append((f"{which} samples", f"{which}_samples.png"))
+            if not self.accepted.all():
+                rejected = self.synthetic.take(np.flatnonzero(~self.accepted)[:100])
+                paths["rejected_grid"] = save_image_grid(rejected.x, directory / "rejected_samples.png",
+                                                         title="rejected by curation (first 100)")
+                pictures.append(("rejected samples", "rejected_samples.png"))
+        if self.feature_tables:
+            paths["histograms"] = save_feature_histograms(self.feature_tables, directory / "feature_histograms.png")
+            pictures.append(("GX feature columns: real vs synthetic", "feature_histograms.png"))
+        with atomic_path(directory / "report.html") as tmp:
+            tmp.write_text(self._html(pictures), encoding="utf-8")
+        paths["html"] = directory / "report.html"
+        return paths
+
+    def _html(self, pictures: list[tuple[str, str]]) -> str:
+        def cell(v: Any) -> str:
+            if isinstance(v, float):
+                return f"{v:.4g}"
+            return html.escape("" if v is None else str(v))
+
+        rows = "".join(
+            f"<tr class='{'ok' if c.passed else 'bad'}'><td>{cell(c.name)}</td><td>{'gate' if c.gate else 'info'}</td>"
+            f"<td>{cell(c.value)}</td><td>{cell(c.baseline)}</td><td>{cell(c.threshold)}</td>"
+            f"<td>{'✓' if c.passed else '✗'}</td><td>{cell(c.why)}</td></tr>" for c in self.checks)
+        gx_rows = "".join(
+            f"<tr class='{'ok' if r.get('success') else 'bad'}'><td>{cell(r.get('type'))}</td>"
+            f"<td>{cell(r.get('column'))}</td><td>{cell(r.get('observed_value'))}</td>"
+            f"<td>{'✓' if r.get('success') else '✗'}</td></tr>" for r in self.gx.get("results", []))
+        imgs = "".join(f"<figure><figcaption>{html.escape(t)}</figcaption><img src='{f}'></figure>"
+                       for t, f in pictures)
+        verdict = "PASSED" if self.passed else "FAILED"
+        info = html.escape(json.dumps(_json_safe(self.info), indent=1))
+        return f"""<!doctype html><html><head><meta charset="utf-8"><title>Validation report</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{border:1px solid #ccc;padding:4px 8px}}
+table{{border-collapse:collapse;margin-bottom:1.5em}}.bad{{background:#fdd}}.ok{{background:#efe}}
+figure{{display:inline-block;margin:0 1em 1em 0;vertical-align:top}}img{{max-width:520px}}</style></head>
+<body><h1>Validation {verdict}</h1>
+<p>{int(self.accepted.sum())} of {len(self.accepted)} synthetic samples accepted; rejected by rule:
+{html.escape(str(self.rejection_counts))}.</p>
+<h2>Gates and metrics (baseline = real train vs real holdout, same sample count)</h2>
+<table><tr><th>check</th><th>kind</th><th>value</th><th>baseline</th><th>threshold</th><th>passed</th><th>why</th></tr>{rows}</table>
+<h2>Pictures</h2>{imgs}
+<h2>Great Expectations: {html.escape(str(self.gx.get('summary', '')))}</h2>
+<table><tr><th>expectation</th><th>column</th><th>observed</th><th>passed</th></tr>{gx_rows}</table>
+<h2>Details</h2><pre>{info}</pre></body></html>"""
+
+
+def _per_class_examples(ds: Any, per_class: int) -> np.ndarray:
+    if ds.y is None:
+        return np.arange(min(len(ds), per_class * per_class))
+    return np.concatenate([np.flatnonzero(ds.y == c)[:per_class] for c in range(ds.num_classes)])
+
+
+def _json_safe(value: Any) -> Any:
+    """Plain Python types only (numpy scalars/bools/arrays converted; NaN/inf become None)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(float(value)) else None
+    return value
