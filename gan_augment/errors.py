@@ -21,3 +21,11 @@ class UnknownSourceError(GanAugmentError, ValueError):
 
 class TrainingError(GanAugmentError, RuntimeError):
     """Training could not go on (for example the losses diverged and no good weights exist)."""
+
+
+class ValidationFailed(GanAugmentError):
+    """Synthetic data failed one or more validation gates; ``.report`` says which and why."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report

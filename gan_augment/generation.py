@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gan_augment.data.dataset import Dataset
-from gan_augment.errors import DataError
+from gan_augment.errors import DataError, ValidationFailed
 
 if TYPE_CHECKING:
     from gan_augment.training import TrainedGAN
+    from gan_augment.validation.report import ValidationReport
+
+#: generate this many times the plan, so curation can drop samples and classes still fill up
+OVERSAMPLE = 1.5
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -31,8 +36,9 @@ class AugmentedDataset:
         real: the data the GAN was trained on.
         synthetic: the generated samples that were kept (``None`` if nothing was needed).
         gan: the GAN that made them (``None`` when loaded from disk).
-        requested: how many samples were generated per class before curation.
-        dropped: how many generated samples curation removed (0 without curation).
+        requested: how many synthetic samples each class was to receive.
+        dropped: how many generated samples curation rejected (0 without curation).
+        report: the validation report of the generated samples (``None`` without validation).
     """
 
     real: Dataset
@@ -40,6 +46,7 @@ class AugmentedDataset:
     gan: TrainedGAN | None = None
     requested: tuple[int, ...] = ()
     dropped: int = 0
+    report: ValidationReport | None = None
 
     @property
     def n_synthetic(self) -> int:
@@ -113,19 +120,29 @@ def augment(
     balance: bool = True,
     seed: int = 0,
     gan: TrainedGAN | None = None,
+    validate: bool = True,
+    on_fail: str = "raise",
+    thresholds: Any = None,
     verbose: int = 1,
     **train_options: Any,
 ) -> AugmentedDataset:
-    """Train a conditional GAN on ``dataset`` (or use ``gan``) and add generated samples so that
-    every class reaches the target count.
+    """Train a conditional GAN on ``dataset`` (or use ``gan``), generate so that every class
+    reaches the target count, validate the samples against the real data and keep only those
+    that curation accepts.
 
     Args:
         dataset: labelled real data.
         per_class: target count per class (``balance=True``) or samples added per class
             (``balance=False``); see `generation_plan` for the defaults.
         balance: fill rare classes up rather than adding the same number everywhere.
-        seed: seeds training and sampling.
+        seed: seeds training, sampling and validation.
         gan: an already trained GAN for this data (skips training).
+        validate: run `gan_augment.validate` and drop near-copies of training samples and samples
+            whose label the domain encoder disputes (``OVERSAMPLE`` × the plan is generated so the
+            classes still fill up).
+        on_fail: when a validation gate fails: "raise" (`ValidationFailed`, nothing is returned),
+            "warn" (keep the curated samples, warn) or "ignore".
+        thresholds: gate thresholds for `validate` (a `Thresholds` or a dict).
         verbose: 0 silent, 1 progress output.
         **train_options: passed to `train_gan` (epochs, batch_size, loss, output_dir, …).
 
@@ -139,6 +156,8 @@ def augment(
             "Expected a labelled dataset to augment class by class. Received: y=None. "
             "Use train_gan(dataset).sample(n) for unlabelled data."
         )
+    if on_fail not in ("raise", "warn", "ignore"):
+        raise DataError(f"Expected on_fail='raise', 'warn' or 'ignore'. Received: on_fail={on_fail!r}.")
     plan = generation_plan(dataset.class_counts(), per_class, balance)
     if gan is None:
         from gan_augment.training import train_gan
@@ -147,16 +166,45 @@ def augment(
     elif train_options:
         raise TypeError(f"Training options {sorted(train_options)} have no effect with gan=. Remove them.")
     _check_compatible(dataset, gan)
-    labels = np.repeat(np.arange(len(plan)), plan)
-    synthetic = None
-    if len(labels):
-        synthetic = dataclasses.replace(
-            gan.sample(labels=labels, seed=seed + 1),
-            provenance={"source": "gan", "seed": seed + 1, "trained_on": dataset.provenance.get("source")},
-        )
+    if not plan.any():
+        return AugmentedDataset(real=dataset, synthetic=None, gan=gan, requested=tuple(plan.tolist()))
+
+    counts = np.ceil(plan * (OVERSAMPLE if validate else 1.0)).astype(np.int64)
+    generated = gan.sample(labels=np.repeat(np.arange(len(plan)), counts), seed=seed + 1)
+    report = None
+    keep = np.ones(len(generated), dtype=bool)
+    if validate:
+        from gan_augment.validation.validate import validate as run_validation
+
+        report = run_validation(dataset, generated, thresholds=thresholds, requested=plan, seed=seed,
+                                verbose=0)
+        keep = report.accepted
+        if verbose:
+            print(report.summary())
+        if not report.passed:
+            message = ("The synthetic samples failed validation:\n" + report.summary()
+                       + "\nTrain longer, change the GAN options, or pass on_fail='warn'.")
+            if on_fail == "raise":
+                raise ValidationFailed(message, report)
+            if on_fail == "warn":
+                warnings.warn(message, stacklevel=2)
+    # Per class, the first accepted samples up to the plan.
+    chosen = np.concatenate([np.flatnonzero(keep & (generated.y == c))[: plan[c]] for c in range(len(plan))])
+    short = {dataset.class_names[c]: int(plan[c] - np.sum(generated.y[chosen] == c))
+             for c in range(len(plan)) if np.sum(generated.y[chosen] == c) < plan[c]}
+    if short and verbose:
+        print(f"Curation left some classes short of the target: {short} samples missing.")
+    synthetic = dataclasses.replace(
+        generated.take(np.sort(chosen)),
+        provenance={"source": "gan", "seed": seed + 1, "trained_on": dataset.provenance.get("source"),
+                    "curated": validate},
+    ) if len(chosen) else None
     if verbose:
-        print(f"Generated {len(labels)} samples: {dict(zip(dataset.class_names, plan.tolist()))}.")
-    return AugmentedDataset(real=dataset, synthetic=synthetic, gan=gan, requested=tuple(plan.tolist()))
+        print(f"Added {0 if synthetic is None else len(synthetic)} synthetic samples: "
+              f"{dict(zip(dataset.class_names, plan.tolist()))} requested"
+              + (f", {int((~keep).sum())} rejected by curation." if validate else "."))
+    return AugmentedDataset(real=dataset, synthetic=synthetic, gan=gan, requested=tuple(plan.tolist()),
+                            dropped=int((~keep).sum()), report=report)
 
 
 def _check_compatible(dataset: Dataset, gan: TrainedGAN) -> None:

@@ -1,0 +1,121 @@
+"""validate(): every gate passes on a real holdout and fails on the bad synthetic set it exists for."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import gan_augment as ga
+from gan_augment.errors import DataError, ValidationFailed
+from gan_augment.validation import GATES, ValidationReport
+
+
+@pytest.fixture(scope="module")
+def splits():
+    digits = ga.load_dataset("digits")
+    train, rest = digits.split(0.4, seed=0)
+    reference, stand_in = rest.split(0.5, seed=1)  # stand_in: real data that plays "synthetic"
+    return train, reference, stand_in
+
+
+@pytest.fixture(scope="module")
+def run(splits, tmp_path_factory):
+    train, reference, _ = splits
+    cache = tmp_path_factory.mktemp("encoder_cache")
+
+    def _validate(synthetic, **kwargs):
+        return ga.validate(train, synthetic, reference=reference, cache_dir=cache, **kwargs)
+
+    return _validate
+
+
+def _failed(report):
+    return {c.name for c in report.failed()}
+
+
+def test_every_gate_passes_on_a_real_holdout(run, splits):
+    report = run(splits[2])
+    assert _failed(report) == set(), report.summary()
+    assert report.passed
+    assert {c.name for c in report.checks if c.gate} == set(GATES)
+    assert report.gx["success"] and report.gx["baseline_success"]
+    fd = report.check("frechet_distance")
+    assert fd.baseline > 0 and fd.value < 2 * fd.baseline  # real vs real ~ its own baseline
+    assert report.info["equal_count"] == min(len(splits[1]), len(splits[2]))
+
+
+def test_pure_noise_fails_distribution_gates(run, splits):
+    rng = np.random.default_rng(0)
+    noise = ga.Dataset.from_arrays(rng.uniform(0, 1, (300, 8, 8, 1)).astype("float32"),
+                                   rng.integers(0, 10, 300), splits[0].class_names)
+    failed = _failed(run(noise))
+    assert {"gx_suite", "frechet_distance", "c2st_auc", "coverage", "label_fidelity"} <= failed
+
+
+def test_mode_collapse_fails_coverage(run, splits):
+    stand_in = splits[2]
+    one = np.flatnonzero(stand_in.y == 4)[0]
+    collapsed = stand_in.take(np.full(300, one)).with_labels(np.full(300, 4))
+    report = run(collapsed, requested=np.full(10, 30))
+    assert {"coverage", "frechet_distance", "class_coverage"} <= _failed(report)
+    assert report.check("coverage").value < 0.1
+
+
+def test_copies_of_training_samples_fail_memorization_and_are_curated_away(run, splits):
+    train, _, stand_in = splits
+    mixed = train.take(np.arange(100)).concat(stand_in.take(np.arange(200)))
+    report = run(mixed)
+    assert _failed(report) == {"memorization"}
+    assert report.check("memorization").value == pytest.approx(1 / 3, abs=0.05)
+    kept = ga.curate(mixed, report)
+    assert report.rejection_counts["near_copy"] >= 100
+    assert not report.accepted[:100].any()  # every copy is dropped
+    assert len(kept) == int(report.accepted.sum())
+
+
+def test_shuffled_labels_fail_label_fidelity(run, splits):
+    stand_in = splits[2]
+    shuffled = stand_in.with_labels(np.random.default_rng(0).permutation(stand_in.y))
+    report = run(shuffled)
+    assert _failed(report) == {"label_fidelity"}
+    assert report.rejection_counts["label_disputed"] > 0.8 * len(shuffled)
+
+
+def test_a_missing_class_fails_class_coverage(run, splits):
+    stand_in = splits[2]
+    report = run(stand_in.take(np.flatnonzero(stand_in.y != 3)))
+    assert _failed(report) == {"class_coverage"}
+    assert "'3'" in report.check("class_coverage").why
+
+
+def test_report_round_trips_through_json_and_saves_pictures(run, splits, tmp_path):
+    report = run(splits[2], thresholds={"c2st_auc": 0.6})
+    again = ValidationReport.from_json(json.dumps(json.loads(report.to_json())))
+    assert again.passed == report.passed
+    assert [c.name for c in again.checks] == [c.name for c in report.checks]
+    np.testing.assert_array_equal(again.accepted, report.accepted)
+    paths = report.save(tmp_path)
+    for key in ("json", "html", "real_grid", "synthetic_grid", "histograms"):
+        assert paths[key].stat().st_size > 500, key
+    assert "Great Expectations" in paths["html"].read_text()
+    with pytest.raises(TypeError, match="Unknown threshold"):
+        run(splits[2], thresholds={"fid": 3})
+
+
+def test_curate_needs_the_matching_report(run, splits):
+    report = run(splits[2])
+    with pytest.raises(DataError, match="report of"):
+        ga.curate(splits[2].take(np.arange(10)), report)
+
+
+def test_augment_validates_and_refuses_what_fails(splits):
+    train = splits[0]
+    small = train.subsample(per_class=15, seed=0)
+    with pytest.raises(ValidationFailed, match="failed validation") as info:
+        ga.augment(small, per_class=30, epochs=1, seed=0, verbose=0)  # an untrained GAN
+    assert not info.value.report.passed
+    aug = ga.augment(small, per_class=30, epochs=1, seed=0, on_fail="ignore", verbose=0)
+    assert aug.report is not None and aug.dropped == aug.report.rejection_counts["total"]
+    assert aug.n_synthetic <= 15 * 10
