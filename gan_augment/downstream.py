@@ -56,10 +56,6 @@ MAX_ROTATION_DEGREES = 12.0
 #: Same-class neighbours considered by the SMOTE-like table augmentation.
 SMOTE_NEIGHBOURS = 5
 
-_BATCH_SIZE = 32
-_TARGET_STEPS = 600  # gradient steps a Keras classifier gets when epochs=None
-_MIN_EPOCHS, _MAX_EPOCHS = 5, 100
-_EARLY_STOPPING_MIN_SAMPLES = 500  # below this, every sample is kept for training
 
 
 # ====================================================================== report
@@ -609,31 +605,9 @@ def _clone_estimator(estimator: Any, seed: int) -> Any:
 
 
 def _build_cnn(shape: tuple[int, ...], num_classes: int) -> Any:
-    """A small CNN for ``shape`` = (h, w, c): conv-conv-pool blocks, dense head, Adam."""
-    import keras
-    from keras import layers
+    from gan_augment.models.classifier import build_classifier_cnn
 
-    h, w, _ = shape
-    blocks, size = 0, min(h, w)
-    while blocks < 3 and size // 2 >= 4:
-        blocks, size = blocks + 1, size // 2
-    blocks = max(blocks, 1) if min(h, w) >= 2 else 0
-    inputs = keras.Input(shape=shape)
-    z = inputs
-    for b in range(blocks):
-        filters = 32 * 2**b
-        z = layers.Conv2D(filters, 3, padding="same", activation="relu")(z)
-        z = layers.Conv2D(filters, 3, padding="same", activation="relu")(z)
-        z = layers.MaxPooling2D(2)(z)
-    z = layers.Flatten()(z)
-    z = layers.Dropout(0.25)(z)
-    z = layers.Dense(128, activation="relu")(z)
-    z = layers.Dropout(0.5)(z)
-    outputs = layers.Dense(num_classes, activation="softmax")(z)
-    model = keras.Model(inputs, outputs, name="downstream_cnn")
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+    return build_classifier_cnn(shape, num_classes, name="downstream_cnn")
 
 
 def _compile_if_needed(model: Any) -> Any:
@@ -668,23 +642,11 @@ def _call_factory(factory: Callable[..., Any], shape: tuple[int, ...], k: int) -
     return _compile_if_needed(model)
 
 
-def _default_epochs(n: int) -> int:
-    steps_per_epoch = max(1, math.ceil(n / _BATCH_SIZE))
-    return int(np.clip(math.ceil(_TARGET_STEPS / steps_per_epoch), _MIN_EPOCHS, _MAX_EPOCHS))
-
-
 def _features(data: Dataset, encoding: TableEncoding | None) -> tuple[np.ndarray, Any]:
     """Model input for ``data``: images as they are (Keras) or flattened; tables encoded."""
     if data.kind == "table":
         return table_to_matrix(data.frame, encoding)
     return data.x, None
-
-
-def _validation_pick(y: np.ndarray, rng: np.random.Generator, fraction: float = 0.1) -> np.ndarray:
-    """About ``fraction`` of every class (none of a class with fewer than 10 samples)."""
-    picks = [rng.permutation(np.flatnonzero(y == c))[: int(fraction * np.sum(y == c))]
-             for c in np.unique(y)]
-    return np.sort(np.concatenate(picks)).astype(np.int64)
 
 
 def _fit_predict(
@@ -711,20 +673,10 @@ def _fit_predict(
     import keras
 
     keras.utils.set_random_seed(seed)
+    from gan_augment.models.classifier import fit_classifier
+
     model = runner.make(tuple(x_fit.shape[1:]), len(fit_data.class_names), seed)
-    n = len(x_fit)
-    n_epochs = int(epochs) if epochs is not None else _default_epochs(n)
-    callbacks, validation = [], None
-    x_train, y_train = x_fit, y_fit
-    if n >= _EARLY_STOPPING_MIN_SAMPLES and epochs is None:
-        val_idx = _validation_pick(y_fit, np.random.default_rng([seed, 0xE5]))
-        keep = np.setdiff1d(np.arange(n), val_idx)
-        x_train, y_train = x_fit[keep], y_fit[keep]
-        validation = (x_fit[val_idx], y_fit[val_idx])
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=max(5, n_epochs // 8), restore_best_weights=True))
-    model.fit(x_train, y_train, batch_size=_BATCH_SIZE, epochs=n_epochs, shuffle=True,
-              validation_data=validation, callbacks=callbacks, verbose=2 if verbose >= 2 else 0)
+    fit_classifier(model, x_fit, y_fit, seed=seed, epochs=epochs, verbose=2 if verbose >= 2 else 0)
     probs = np.asarray(model.predict(x_test, batch_size=256, verbose=0))
     if probs.ndim == 1 or probs.shape[-1] == 1:
         return (probs.reshape(-1) > 0.5).astype(np.int64)

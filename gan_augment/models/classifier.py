@@ -1,51 +1,93 @@
-"""A small CNN classifier built from the image shape.
+"""A small CNN classifier built from the image shape, shared by validation and downstream.
 
-Used as the *domain encoder* of validation (its penultimate layer is the feature space for
+Used as the *domain encoder* of validation (its ``features`` layer is the feature space for
 Fréchet distance, KID, precision/recall and C2ST; its predictions give label fidelity) and as the
-default downstream classifier.
+default downstream classifier (``classifier="cnn"``).
 """
 
 from __future__ import annotations
 
+import math
+
 import keras
+import numpy as np
 from keras import layers
 
 FEATURES_LAYER = "features"
+BATCH_SIZE = 32
+TARGET_STEPS = 600  # gradient steps a classifier gets when no epoch count is given
+MIN_EPOCHS, MAX_EPOCHS = 5, 100
 
 
-def build_classifier_cnn(
-    image_shape: tuple[int, int, int],
-    num_classes: int,
-    *,
-    feature_dim: int = 64,
-    width: int = 32,
-    dropout: float = 0.3,
-    name: str = "classifier",
-) -> keras.Model:
-    """conv ×3 (the last two strided) → global average pool → dense ``features`` → softmax.
+def build_classifier_cnn(image_shape: tuple[int, ...], num_classes: int, *, name: str = "classifier_cnn") -> keras.Model:
+    """Conv-conv-maxpool blocks (1–3, by image size) → dense ``features`` (128) → softmax.
 
-    Compiled with Adam and sparse categorical cross-entropy.
+    Compiled with Adam(1e-3) and sparse categorical cross-entropy.
 
     Example:
         >>> model = build_classifier_cnn((8, 8, 1), 10)
         >>> model.get_layer("features").output.shape
-        (None, 64)
+        (None, 128)
     """
-    x = keras.Input(image_shape, name="image")
-    t = layers.Conv2D(width, 3, padding="same", activation="relu")(x)
-    t = layers.Conv2D(width * 2, 3, strides=2, padding="same", activation="relu")(t)
-    t = layers.Conv2D(width * 2, 3, strides=2 if min(image_shape[:2]) >= 16 else 1, padding="same",
-                      activation="relu")(t)
-    t = layers.GlobalAveragePooling2D()(t)
-    f = layers.Dense(feature_dim, activation="relu", name=FEATURES_LAYER)(t)
-    t = layers.Dropout(dropout)(f)
-    out = layers.Dense(num_classes, activation="softmax", name="probabilities")(t)
-    model = keras.Model(x, out, name=name)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    h, w, _ = image_shape
+    blocks, size = 0, min(h, w)
+    while blocks < 3 and size // 2 >= 4:
+        blocks, size = blocks + 1, size // 2
+    blocks = max(blocks, 1)
+    inputs = keras.Input(shape=image_shape)
+    z = inputs
+    for b in range(blocks):
+        filters = 32 * 2**b
+        z = layers.Conv2D(filters, 3, padding="same", activation="relu")(z)
+        z = layers.Conv2D(filters, 3, padding="same", activation="relu")(z)
+        z = layers.MaxPooling2D(2)(z)
+    z = layers.Flatten()(z)
+    z = layers.Dropout(0.25)(z)
+    z = layers.Dense(128, activation="relu", name=FEATURES_LAYER)(z)
+    z = layers.Dropout(0.5)(z)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(z)
+    model = keras.Model(inputs, outputs, name=name)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
 def default_classifier_epochs(n: int) -> int:
-    """Enough passes for a small data set to converge: more for fewer samples (15–200)."""
-    return int(min(200, max(15, 30_000 // max(n, 1))))
+    """About ``TARGET_STEPS`` gradient steps at ``BATCH_SIZE``, clipped to 5–100 epochs."""
+    steps_per_epoch = max(1, math.ceil(n / BATCH_SIZE))
+    return int(np.clip(math.ceil(TARGET_STEPS / steps_per_epoch), MIN_EPOCHS, MAX_EPOCHS))
+
+
+EARLY_STOPPING_MIN_SAMPLES = 500  # below this, every sample trains; above, 10% per class validates
+
+
+def fit_classifier(model: keras.Model, x: np.ndarray, y: np.ndarray, *, seed: int, epochs: int | None = None,
+                   verbose: int = 0) -> keras.Model:
+    """Fit a Keras classifier reproducibly.
+
+    With ``epochs=None`` it trains for `default_classifier_epochs` and, from
+    ``EARLY_STOPPING_MIN_SAMPLES`` samples up, holds out 10% of each class (seeded) for early
+    stopping with the best weights restored. Call ``keras.utils.set_random_seed`` before building
+    the model for identical runs.
+    """
+    n = len(x)
+    n_epochs = int(epochs) if epochs is not None else default_classifier_epochs(n)
+    callbacks, validation = [], None
+    x_train, y_train = x, y
+    if n >= EARLY_STOPPING_MIN_SAMPLES and epochs is None:
+        val_idx = validation_pick(y, np.random.default_rng([seed, 0xE5]))
+        keep = np.setdiff1d(np.arange(n), val_idx)
+        x_train, y_train = x[keep], y[keep]
+        validation = (x[val_idx], y[val_idx])
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=max(5, n_epochs // 8), restore_best_weights=True))
+    model.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=n_epochs, shuffle=True,
+              validation_data=validation, callbacks=callbacks, verbose=verbose)
+    return model
+
+
+def validation_pick(y: np.ndarray, rng: np.random.Generator, fraction: float = 0.1) -> np.ndarray:
+    """About ``fraction`` of every class (none of a class with fewer than 10 samples)."""
+    picks = [rng.permutation(np.flatnonzero(y == c))[: int(fraction * np.sum(y == c))]
+             for c in np.unique(y)]
+    return np.sort(np.concatenate(picks)).astype(np.int64)

@@ -126,7 +126,7 @@ def fit_domain_encoder(
     import keras
 
     from gan_augment._io import atomic_path
-    from gan_augment.models.classifier import build_classifier_cnn, default_classifier_epochs
+    from gan_augment.models.classifier import build_classifier_cnn, fit_classifier
 
     key = f"{dataset_fingerprint(real)}-s{seed}"
     path = None if cache_dir is False else Path(cache_dir or default_cache_dir()) / "encoders" / f"{key}.keras"
@@ -137,9 +137,8 @@ def fit_domain_encoder(
                                         description="domain CNN (cached)")
     fit_part, check_part = real.split(0.15, seed=seed)
     keras.utils.set_random_seed(seed)
-    model = build_classifier_cnn(real.shape, real.num_classes)
-    model.fit(fit_part.x, fit_part.y, epochs=epochs or default_classifier_epochs(len(fit_part)),
-              batch_size=64, verbose=verbose, shuffle=True)
+    model = build_classifier_cnn(real.shape, real.num_classes, name="domain_encoder")
+    fit_classifier(model, fit_part.x, fit_part.y, seed=seed, epochs=epochs, verbose=verbose)
     accuracy = float(np.mean(model.predict(check_part.x, verbose=0).argmax(1) == check_part.y))
     if path is not None:
         with atomic_path(path) as tmp:
