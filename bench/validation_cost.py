@@ -1,0 +1,46 @@
+"""Seconds for `validate()` at 1k, 10k and 50k synthetic samples (how it grows).
+
+The domain encoder is trained once and cached before timing (its cost is reported separately),
+so the figures are the cost of validating a new batch of samples against known real data.
+
+Usage: python bench/validation_cost.py [--sizes 1000 10000 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import gan_augment as ga  # noqa: E402
+from gan_augment.validation import fit_domain_encoder  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
+    p.add_argument("--epochs", type=int, default=60, help="GAN training epochs for the samples")
+    args = p.parse_args()
+    print(f"CPU cores visible: {os.cpu_count()}")
+    digits = ga.load_dataset("digits")
+    train, reference = digits.split(0.2, seed=0)
+    cache = tempfile.mkdtemp(prefix="gan_augment_bench_")
+    t = time.perf_counter()
+    fit_domain_encoder(train, cache_dir=cache)
+    print(f"domain encoder training (once, then cached): {time.perf_counter() - t:.1f} s")
+    gan = ga.train_gan(train, epochs=args.epochs, seed=0, verbose=0)
+    ga.validate(train, gan.sample(200, seed=0), reference=reference, cache_dir=cache)  # warm imports
+    print(f"{'synthetic n':>12}{'validate s':>12}{'passed':>8}{'accepted':>10}")
+    for n in args.sizes:
+        samples = gan.sample(n, seed=1)
+        t = time.perf_counter()
+        report = ga.validate(train, samples, reference=reference, cache_dir=cache)
+        seconds = time.perf_counter() - t
+        print(f"{n:>12}{seconds:>12.1f}{str(report.passed):>8}{int(report.accepted.sum()):>10}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
