@@ -3,8 +3,8 @@
 Subcommands:
 
 * ``augment``  — the main job: load a data set, train a class-conditional GAN, fill every class up
-  with generated samples and write the augmented data set (``.npz`` and TFDS), the model, pictures
-  and a ``summary.json``.
+  with generated samples, validate and curate them, and write the augmented data set (``.npz`` and
+  TFDS), the model, pictures, the validation report and a ``summary.json``.
 * ``train``    — train a GAN and save it (``model.keras``) with its pictures; resumable.
 * ``generate`` — draw samples from a saved GAN into an ``.npz`` file plus a picture.
 * ``sources``  — list the built-in data sets and the other accepted source forms.
@@ -30,6 +30,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ EXIT_INTERRUPTED = 130
 #: Adversarial losses (the names `gan_augment.models.losses.LOSSES` knows; kept here so that
 #: building the parser does not import TensorFlow).
 LOSS_CHOICES = ("non_saturating", "hinge", "wasserstein_gp")
+#: What `augment` does when a validation gate fails (`gan_augment.augment(on_fail=...)`).
+ON_FAIL_CHOICES = ("raise", "warn", "ignore")
 DEFAULT_DATASET = "digits"
 DEFAULT_OUTPUT_ROOT = Path("data") / "outputs"
 
@@ -195,16 +198,19 @@ Run `{PROG} COMMAND --help` for the options of a command.""",
         formatter_class=_Formatter,
         description="Train a class-conditional GAN on the data set, then add generated samples "
                     "so that every class reaches the same count (or add --per-class samples to "
-                    "every class with --no-balance). Writes into the output folder: "
+                    "every class with --no-balance). The generated samples are validated against "
+                    "held-out real data and curated (near-copies and mislabelled samples are "
+                    "dropped) before they are kept. Writes into the output folder: "
                     "augmented.npz (real + synthetic, with a 'synthetic' flag per sample), "
                     "tfds/ (the same as a TensorFlow Datasets directory), model.keras, "
-                    "samples.png, training_curves.png, progress/ and summary.json. Re-running "
-                    "the same command after an interruption resumes training from the "
-                    "checkpoint.",
+                    "samples.png, training_curves.png, progress/, validation/ (report.html) and "
+                    "summary.json. Re-running the same command after an interruption resumes "
+                    "training from the checkpoint.",
         epilog=f"""\
 examples:
   {PROG} augment --dataset digits
   {PROG} augment --dataset digits --per-class 300 --epochs 100 -o runs/digits300
+  {PROG} augment --dataset digits --on-fail warn      # keep curated samples if a gate fails
   {PROG} augment --dataset tfds:mnist --data-dir ~/tensorflow_datasets --epochs 20
   {PROG} augment --dataset my_images/ --image-size 32 --loss hinge --spectral-norm""",
     )
@@ -218,6 +224,15 @@ examples:
     group.add_argument("--no-balance", action="store_true",
                        help="add the same number of samples to every class instead of filling "
                             "rare classes up")
+    group = augment.add_argument_group("validation")
+    group.add_argument("--no-validate", action="store_true",
+                       help="keep every generated sample without checking it against the real "
+                            "data (default: validate, drop near-copies and mislabelled samples, "
+                            "and write the report to OUTPUT_DIR/validation/)")
+    group.add_argument("--on-fail", choices=ON_FAIL_CHOICES, default=None,
+                       help="when a validation gate fails: raise (default; stop with an error, "
+                            "write no data set), warn (keep the curated samples and say so) or "
+                            "ignore")
     augment.set_defaults(handler=_cmd_augment)
 
     # ------------------------------------------------------------------ train
@@ -538,10 +553,25 @@ def _cmd_augment(args: argparse.Namespace) -> int:
 
     from gan_augment.generation import augment
 
+    validation = _validation_options(args)
     start = time.perf_counter()
-    result = augment(dataset, per_class=args.per_class, balance=balance, seed=args.seed,
-                     verbose=0 if args.quiet else 1, output_dir=out, checkpoint_dir=checkpoints,
-                     **options)
+    try:
+        with warnings.catch_warnings():
+            # with --on-fail warn the CLI reports the failed gates itself (below)
+            warnings.filterwarnings("ignore", message="The synthetic samples failed validation")
+            result = augment(dataset, per_class=args.per_class, balance=balance, seed=args.seed,
+                             verbose=0 if args.quiet else 1, output_dir=out,
+                             checkpoint_dir=checkpoints, **validation, **options)
+    except GanAugmentError as exc:
+        report = getattr(exc, "report", None)
+        if report is None:
+            raise
+        saved = report.save(out / "validation")
+        raise GanAugmentError(
+            f"{exc}\nValidation report: {saved.get('html', out / 'validation')}. To keep the "
+            "curated samples anyway, run the same command with --on-fail warn (training resumes "
+            f"from the checkpoint in {checkpoints}, so it is not repeated)."
+        ) from exc
     seconds = time.perf_counter() - start
     say("Writing the outputs…")
     paths: dict[str, Path] = {
@@ -551,6 +581,15 @@ def _cmd_augment(args: argparse.Namespace) -> int:
         "checkpoints": checkpoints,
         **_training_pictures(out),
     }
+    report = getattr(result, "report", None)
+    if report is not None:
+        saved = report.save(out / "validation")
+        paths["validation report"] = saved.get("html", out / "validation")
+        if not report.passed and args.on_fail != "ignore":
+            details = f"\n{report.summary()}" if args.quiet else ""  # else printed above
+            print(f"{PROG}: warning: the synthetic samples failed validation; kept the "
+                  f"{result.n_synthetic} that curation accepted (--on-fail {args.on_fail})."
+                  f"{details}\nValidation report: {paths['validation report']}", file=sys.stderr)
     summary_path = out / "summary.json"
     paths["summary"] = summary_path
     summary = _summary(args, dataset, result, options, paths, seconds)
@@ -560,9 +599,19 @@ def _cmd_augment(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _validation_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {"validate": not args.no_validate}
+    if args.on_fail is not None:
+        options["on_fail"] = args.on_fail
+    return options
+
+
 def _export_tfds(result: Any, directory: Path, name: str) -> Path:
     # TFDS prints "Downloading and preparing dataset … to <staging folder>" on stdout although
     # nothing is downloaded; the path printed at the end is the one that counts.
+    import tensorflow_datasets as tfds
+
+    tfds.disable_progress_bar()  # its bars show the staging folder, not the result
     with contextlib.redirect_stdout(io.StringIO()):
         return result.export_tfds(directory, name=name)
 
@@ -586,14 +635,29 @@ def _summary(args: argparse.Namespace, dataset: Any, result: Any, options: dict[
         "options": {
             "per_class": args.per_class,
             "balance": not args.no_balance,
+            "validate": not args.no_validate,
+            "on_fail": args.on_fail or "raise",
             "seed": args.seed,
             "data": _data_options(args),
             "training_given": options,
             "training": result.gan.options,  # every option, defaults filled in
         },
+        "validation": _validation_summary(result),
         "paths": {k: str(v) for k, v in paths.items()},
         "seconds": round(seconds, 1),
         "gan_augment_version": __version__,
+    }
+
+
+def _validation_summary(result: Any) -> dict[str, Any] | None:
+    report = getattr(result, "report", None)
+    if report is None:
+        return None
+    return {
+        "passed": bool(report.passed),
+        "failed_gates": [c.name for c in report.failed()],
+        "rejected_by_curation": int(getattr(result, "dropped", 0)),
+        "summary": report.summary(),
     }
 
 

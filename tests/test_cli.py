@@ -182,7 +182,7 @@ def test_augment_writes_every_output_with_the_right_counts(tmp_path, capsys):
 
     out = tmp_path / "aug"
     code = cli.main(["augment", "--dataset", "digits", "--epochs", "2", "--per-class", "200",
-                     "--output-dir", str(out), "--quiet"])
+                     "--no-validate", "--output-dir", str(out), "--quiet"])
     assert code == 0
     text = capsys.readouterr().out
 
@@ -213,6 +213,36 @@ def test_augment_writes_every_output_with_the_right_counts(tmp_path, capsys):
     assert "synthetic" in text and "2000" in text
     for name in ("augmented.npz", "summary.json", "model.keras", str(out / "tfds")):
         assert name in text
+
+
+VALIDATION_ARGV = ["augment", "--dataset", "digits", "--epochs", "2", "--per-class", "200",
+                   "--quiet"]
+
+
+def test_augment_validation_failure_stops_with_the_report_on_disk(tmp_path, capsys):
+    """Two epochs cannot pass validation: the default stops with status 2, writes no data set
+    and leaves the validation report on disk."""
+    out = tmp_path / "aug"
+    assert cli.main([*VALIDATION_ARGV, "--output-dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gan-augment: error: ") and "Traceback" not in err
+    assert "failed validation" in err and "--on-fail warn" in err
+    assert (out / "validation" / "report.json").is_file()
+    assert not (out / "augmented.npz").exists()
+
+
+@pytest.mark.slow
+def test_augment_on_fail_warn_keeps_the_curated_samples(tmp_path, capsys):
+    out = tmp_path / "aug"
+    assert cli.main([*VALIDATION_ARGV, "--output-dir", str(out), "--on-fail", "warn"]) == 0
+    assert "gan-augment: warning: " in capsys.readouterr().err
+    assert (out / "validation" / "report.html").is_file()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["validation"]["passed"] is False
+    assert summary["validation"]["failed_gates"]
+    assert summary["options"]["on_fail"] == "warn"
+    with np.load(out / "augmented.npz", allow_pickle=False) as f:
+        assert int(f["synthetic"].sum()) == summary["totals"]["synthetic"]
 
 
 # ---------------------------------------------------------------------- errors
