@@ -235,6 +235,7 @@ def derive_suite(
     bins: int = 10,
     kl_threshold: float | None = None,
     skip_distribution: Sequence[str] = (),
+    n_compare: int | None = None,
 ) -> SuiteSpec:
     """Derive an expectation suite from a real DataFrame.
 
@@ -252,11 +253,14 @@ def derive_suite(
         skip_distribution: columns checked only for existence, type, nulls and range / value set,
             not for mean / stdev / KL: e.g. the label of a class-balanced synthetic set, whose
             class frequencies differ from the real ones on purpose.
+        n_compare: the number of rows of the frames this suite will validate, when known
+            (e.g. the synthetic set's size): the bounds then account for its sampling noise.
+            Default ``N_REF`` (200); fewer rows widen the bounds, more never tighten them.
 
     Returns:
         A `SuiteSpec`. With n = non-null real values of the column, p its null rate, mu / sigma
         its mean / standard deviation (ddof=1), kappa its kurtosis (capped at 50),
-        se2 = 1/n + 1/N_REF (two-sample variance factor; N_REF = 200) and t = ``tolerance``:
+        se2 = 1/n + 1/m (two-sample variance factor; m = min(n_compare, N_REF), N_REF = 200) and t = ``tolerance``:
 
         * ``ExpectTableRowCountToBeBetween(min_value=1)``, ``ExpectTableColumnsToMatchSet``
           (exact), and per column ``ExpectColumnToExist``;
@@ -345,6 +349,9 @@ def derive_suite(
         column_set=list(real.columns),
         exact_match=True,
     )
+    if n_compare is not None and int(n_compare) < 1:
+        raise DataError(f"Expected n_compare >= 1. Received: n_compare={n_compare!r}.")
+    m_compare = N_REF if n_compare is None else min(int(n_compare), N_REF)
     columns_meta: dict[str, dict[str, Any]] = {}
     for col in real.columns:
         s = real[col]
@@ -365,7 +372,7 @@ def derive_suite(
         _add_type_check(add, col, kind)
         if n == 0:
             continue  # an all-null real column: nothing more to expect
-        se2 = 1.0 / n + 1.0 / N_REF
+        se2 = 1.0 / n + 1.0 / m_compare
 
         slack = t * (NULL_FLOOR + Z * math.sqrt(p_null * (1 - p_null) * se2))
         mostly = _clip(1.0 - p_null - slack, 0.0, 1.0)
@@ -392,7 +399,7 @@ def derive_suite(
         "tolerance": t,
         "bins": int(bins),
         "kl_threshold": kl_threshold,
-        "n_ref": N_REF,
+        "n_ref": m_compare,
         "columns": columns_meta,
     }
     return SuiteSpec(name=str(name), expectations=exps, meta=_jsonable(meta))

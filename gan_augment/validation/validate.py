@@ -124,10 +124,16 @@ def validate(
     # 5. Memorization: distance to the closest training record, in pixel space (copies are literal).
     flat = lambda d: d.x.reshape(len(d), -1).astype(np.float64)  # noqa: E731
     mem = M.memorization(flat(real), flat(synthetic), flat(reference), seed=seed)
-    checks.append(Check("memorization", mem["near_copy_share"], 0.01, limits.near_copy_share,
-                        mem["near_copy_share"] <= limits.near_copy_share,
+    # A real unseen sample is a "near-copy" 1% of the time, so a small set can exceed a fixed share
+    # by chance: the limit is at least the 99.9% point of Binomial(m, 0.01) / m.
+    from scipy.stats import binom
+
+    m = len(synthetic)
+    copy_limit = max(limits.near_copy_share, float(binom.ppf(0.999, m, 0.01)) / m)
+    checks.append(Check("memorization", mem["near_copy_share"], 0.01, copy_limit,
+                        mem["near_copy_share"] <= copy_limit,
                         f"{mem['near_copy_share']:.1%} of synthetic samples are near-copies of training samples "
-                        f"(closer than 99% of real unseen samples are; limit {limits.near_copy_share:.0%}); "
+                        f"(closer than 99% of real unseen samples are; limit {copy_limit:.1%} at n={m}); "
                         f"median distance ratio to the holdout's {mem['dcr_ratio']:.2f}."))
 
     # 6. Label fidelity: the encoder agrees with the conditioning label.
@@ -198,7 +204,7 @@ def _gx_check(real, reference, synthetic, encoder, f_real, f_ref, f_syn, seed) -
     t_real, t_ref, t_syn = table(real, f_real), table(reference, f_ref), table(synthetic, f_syn)
     # The label column is checked for its values only: class proportions are the class_coverage
     # gate's job (a balanced synthetic set is meant to differ from an imbalanced real one).
-    spec = derive_suite(t_real, name="real_features", skip_distribution=["label"])
+    spec = derive_suite(t_real, name="real_features", skip_distribution=["label"], n_compare=len(t_syn))
     on_ref, on_syn = validate_frame(t_ref, spec), validate_frame(t_syn, spec)
     result = on_syn.to_dict()
     result["summary"] = on_syn.summary()
