@@ -119,3 +119,14 @@ def test_augment_validates_and_refuses_what_fails(splits):
     aug = ga.augment(small, per_class=30, epochs=1, seed=0, on_fail="ignore", verbose=0)
     assert aug.report is not None and aug.dropped == aug.report.rejection_counts["total"]
     assert aug.n_synthetic <= 15 * 10
+
+
+def test_a_users_own_keras_feature_extractor(run, splits):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    extractor = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                                  keras.layers.Dense(16, activation="tanh")], name="my_features")
+    report = run(splits[2], encoder=extractor)
+    assert "user feature extractor my_features" in report.info["encoder"]
+    assert report.passed, report.summary()  # real holdout data passes in any sensible feature space
