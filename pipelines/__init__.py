@@ -1,1 +1,9 @@
-"""Dagster definitions for gan_augment (assets, checks, resources, schedules, sensors)."""
+"""Dagster pipeline for gan_augment: assets, blocking validation checks, resources, IO managers,
+schedules and sensors (`pipelines.definitions.defs`), and `run_pipeline` to run the whole graph
+for one data set (`pipelines.run`).
+
+    dagster dev -w workspace.yaml                       # the UI, with the asset graph
+    python -m pipelines.run digits                       # the whole graph for digits, in-process
+
+See docs/PIPELINE.md. Importing this package is light (no TensorFlow).
+"""

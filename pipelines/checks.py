@@ -1,0 +1,102 @@
+"""Blocking asset checks on `synthetic_samples`, one per validation gate.
+
+The gates are `gan_augment.validation.validate.GATES`; their verdicts come from one
+`gan_augment.validate` call. That call runs in the step that also writes `synthetic_samples` and
+`validation_report` (`assets.sample_and_validate`), and the step reports every gate as an
+`AssetCheckResult` on `synthetic_samples`. The checks are declared here as `AssetCheckSpec`s with
+``blocking=True``: when one fails, the step fails after both assets are stored, so the report
+is there to read and nothing downstream (`augmented_dataset`, `downstream_evaluation`) runs.
+docs/PIPELINE.md explains why the checks are not separate `@asset_check` functions.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from gan_augment.validation.validate import GATES
+from pipelines.config import DATASETS
+
+#: What each gate guards against (shown in the UI next to the check).
+GATE_DESCRIPTIONS: dict[str, str] = {
+    "gx_suite": "A Great Expectations suite derived from the real training data (feature columns "
+                "of the domain encoder) passes on the synthetic samples.",
+    "frechet_distance": "Fréchet distance to the real data, in the domain encoder's feature space, "
+                        "stays within a multiple of the real-vs-real distance.",
+    "c2st_auc": "A classifier cannot tell synthetic from real samples too well (two-sample test AUC).",
+    "coverage": "The samples cover the real data's neighbourhoods (no mode collapse).",
+    "memorization": "Few samples are near-copies of training samples.",
+    "label_fidelity": "The domain encoder agrees with the labels the samples were generated for.",
+    "class_coverage": "Every requested class is present, in the requested proportions.",
+}
+
+SAMPLES_KEY = dg.AssetKey("synthetic_samples")
+
+with warnings.catch_warnings():
+    # partitioned asset checks are a preview feature in Dagster 1.13; the checks must have the
+    # partitions of their asset (one verdict per data set)
+    warnings.simplefilter("ignore", category=dg.PreviewWarning)
+    #: One blocking check per gate, on synthetic_samples, partitioned like it.
+    GATE_CHECK_SPECS: list[dg.AssetCheckSpec] = [
+        dg.AssetCheckSpec(
+            gate, asset=SAMPLES_KEY, blocking=True, partitions_def=DATASETS,
+            description=GATE_DESCRIPTIONS.get(gate, gate),
+        )
+        for gate in GATES
+    ]
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def gate_results(report: Any, log: Any = None) -> Iterator[dg.AssetCheckResult]:
+    """One `AssetCheckResult` per gate of ``report`` (a `ValidationReport`); a failed gate's
+    description is the report's reason (`Check.why`), and it is logged as an error."""
+    present = {c.name: c for c in report.checks}
+    for gate in GATES:
+        check = present.get(gate)
+        if check is None:  # e.g. label gates on unlabelled data
+            yield dg.AssetCheckResult(
+                check_name=gate, asset_key=SAMPLES_KEY, passed=True,
+                description="Not applicable to this data (the validation did not compute it).",
+                metadata={"applicable": False},
+            )
+            continue
+        metadata: dict[str, Any] = {}
+        for key in ("value", "baseline", "threshold"):
+            number = _number(getattr(check, key))
+            if number is not None:
+                metadata[key] = dg.MetadataValue.float(number)
+        if gate == "gx_suite":
+            failed = [r for r in report.gx.get("results", []) if not r.get("success")]
+            metadata["expectations"] = dg.MetadataValue.md(_gx_markdown(report.gx))
+            metadata["failed_expectations"] = dg.MetadataValue.int(len(failed))
+        if not check.passed and log is not None:
+            log.error(f"Validation gate {gate!r} failed: {check.why}")
+        yield dg.AssetCheckResult(
+            check_name=gate, asset_key=SAMPLES_KEY, passed=bool(check.passed),
+            severity=dg.AssetCheckSeverity.ERROR, description=check.why, metadata=metadata,
+        )
+
+
+def _gx_markdown(gx: dict[str, Any]) -> str:
+    """The GX summary line and a table of its expectations (failed ones first)."""
+    results = sorted(gx.get("results", []), key=lambda r: bool(r.get("success")))
+    lines = [str(gx.get("summary", "")), "", "| expectation | column | observed | passed |",
+             "|---|---|---|---|"]
+    for r in results:
+        observed = r.get("observed_value")
+        if isinstance(observed, float):
+            observed = f"{observed:.4g}"
+        lines.append(f"| {r.get('type', '')} | {r.get('column', '') or ''} | {observed} | "
+                     f"{'✓' if r.get('success') else '✗'} |")
+    return "\n".join(lines)

@@ -1,0 +1,229 @@
+"""What the pipeline runs on and with: the data set list (the partitions) and the run configuration.
+
+* ``data/datasets.yaml`` lists the data sets, one line each (``digits: {source: digits}``); every
+  name becomes a partition of every asset (`DATASETS`).
+* One `dagster.Config` class per step holds the knobs a person changes between runs. Fields left
+  at ``None`` take the library's own default, so defaults live in one place (the library).
+* `build_run_config` turns ``{"gan_model": {"epochs": 60}, ...}`` into Dagster run config.
+
+Importing this module imports neither TensorFlow nor Great Expectations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import yaml
+
+#: The repository root: relative paths in the pipeline (storage root, incoming folder, sources in
+#: data/datasets.yaml) are relative to it, whatever the current directory.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATASETS_FILE = REPO_ROOT / "data" / "datasets.yaml"
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_SPEC_KEYS = {"source", "options", "description"}
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """One entry of ``data/datasets.yaml``: a partition name and how to load it."""
+
+    name: str
+    source: str
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    description: str = ""
+
+    def resolved_source(self) -> str:
+        """The source for `gan_augment.load_dataset`, with relative paths made repo-relative."""
+        source = self.source
+        prefix = ""
+        if source.startswith("tfds_dir:"):
+            prefix, source = "tfds_dir:", source[len("tfds_dir:"):]
+        elif source.startswith("tfds:") or "/" not in source and not source.startswith((".", "~")):
+            return self.source  # a built-in name, a TFDS catalog name, or a bare file name
+        path = Path(source).expanduser()
+        return prefix + str(path if path.is_absolute() else REPO_ROOT / path)
+
+
+def load_dataset_specs(path: str | Path = DATASETS_FILE) -> dict[str, DatasetSpec]:
+    """Read the data set list, checking every entry.
+
+    Example:
+        >>> load_dataset_specs()["digits"].source
+        'digits'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Expected the data set list at '{path}'. Received: no such file. Create it with one "
+            "line per data set, e.g. `digits: {source: digits}`."
+        )
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError(
+            f"Expected a mapping of data set names to entries in '{path}', e.g. "
+            f"`digits: {{source: digits}}`. Received: {type(raw).__name__} {raw!r}."
+        )
+    specs: dict[str, DatasetSpec] = {}
+    for name, entry in raw.items():
+        name = str(name)
+        where = f"'{path}', entry {name!r}"
+        if not _NAME.match(name):
+            raise ValueError(
+                f"Expected data set names of lowercase letters, digits and '_' (they name folders "
+                f"and TFDS exports) in {where}. Received: {name!r}."
+            )
+        if isinstance(entry, str):  # `digits: digits` is accepted as a short form
+            entry = {"source": entry}
+        if not isinstance(entry, dict) or "source" not in entry:
+            raise ValueError(f"Expected `{{source: ...}}` in {where}. Received: {entry!r}.")
+        unknown = sorted(set(entry) - _SPEC_KEYS)
+        if unknown:
+            raise ValueError(f"Expected keys among {sorted(_SPEC_KEYS)} in {where}. Received: {unknown}.")
+        options = entry.get("options") or {}
+        if not isinstance(options, dict):
+            raise ValueError(f"Expected `options` as a mapping in {where}. Received: {options!r}.")
+        specs[name] = DatasetSpec(name, str(entry["source"]), dict(options), str(entry.get("description", "")))
+    return specs
+
+
+#: The data sets, as read when the definitions were loaded.
+DATASET_SPECS: dict[str, DatasetSpec] = load_dataset_specs()
+
+#: One partition per data set in data/datasets.yaml; every asset and check uses it.
+DATASETS = dg.StaticPartitionsDefinition(list(DATASET_SPECS))
+
+
+# ---------------------------------------------------------------------- step configuration
+class SourceConfig(dg.Config):
+    """How the real data is split (stratified): test and holdout are never trained on."""
+
+    test_fraction: float = 0.2
+    """Share of the data kept for the downstream test (real data only)."""
+    holdout_fraction: float = 0.2
+    """Share of the data kept as the validation reference (real-vs-real baselines)."""
+    split_seed: int = 0
+    max_per_class: int | None = None
+    """Keep at most this many training samples per class (low-data experiments); None: all."""
+
+
+class GanConfig(dg.Config):
+    """GAN training (`gan_augment.train_gan`). None: the library's data-dependent default."""
+
+    epochs: int | None = None
+    batch_size: int | None = None
+    loss: str = "non_saturating"
+    """"non_saturating", "hinge" or "wasserstein_gp"."""
+    seed: int = 0
+    spectral_norm: bool = False
+    diffaugment: str | None = None
+    """DiffAugment policy, e.g. "translation,color"; "none" switches it off; None: library default."""
+    learning_rate: float | None = None
+
+    def train_options(self) -> dict[str, Any]:
+        """Keyword arguments for `train_gan`, leaving out what the library should default."""
+        options: dict[str, Any] = {"epochs": self.epochs, "batch_size": self.batch_size,
+                                   "loss": self.loss, "seed": self.seed,
+                                   "spectral_norm": self.spectral_norm}
+        if self.diffaugment is not None:
+            options["diffaugment"] = None if self.diffaugment.lower() == "none" else self.diffaugment
+        if self.learning_rate is not None:
+            options["learning_rate"] = self.learning_rate
+        return options
+
+
+class ThresholdsConfig(dg.Config):
+    """Validation gate thresholds (`gan_augment.Thresholds`); None: the library's default."""
+
+    frechet_ratio: float | None = None
+    c2st_auc: float | None = None
+    coverage_ratio: float | None = None
+    near_copy_share: float | None = None
+    label_fidelity_ratio: float | None = None
+    class_share_error: float | None = None
+    gx: bool | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class SyntheticConfig(dg.Config):
+    """Class-balanced generation and its validation (one step: the checks judge these samples)."""
+
+    per_class: int | None = None
+    """Target count per class (balance=True) or samples added per class; None: the largest class."""
+    balance: bool = True
+    oversample: float = 1.5
+    """Generate this many times the plan so curation can drop samples and classes still fill up."""
+    sample_seed: int = 1
+    validation_seed: int = 0
+    thresholds: ThresholdsConfig = ThresholdsConfig()
+
+
+class DownstreamConfig(dg.Config):
+    """Downstream evaluation (`gan_augment.evaluate_downstream`)."""
+
+    classifier: str = "auto"
+    """"auto" (CNN for images, gradient boosting for tables), "cnn", "logreg", "hgb", "svm"."""
+    seeds: int = 3
+    classical_augmentation: bool = True
+    epochs: int | None = None
+
+
+#: Asset names whose config lives on another step (synthetic samples and their validation
+#: are computed in one step, `sample_and_validate`).
+STEP_OF_ASSET = {
+    "source_dataset": "source_dataset",
+    "gan_model": "gan_model",
+    "synthetic_samples": "sample_and_validate",
+    "validation_report": "sample_and_validate",
+    "sample_and_validate": "sample_and_validate",
+    "augmented_dataset": "augmented_dataset",
+    "downstream_evaluation": "downstream_evaluation",
+}
+
+#: A configuration small enough for tests and quick looks (about a minute on 2 CPU cores) that
+#: still passes every gate on digits: 60 epochs, 150 samples per class, logistic regression.
+SMOKE_CONFIG: dict[str, dict[str, Any]] = {
+    "gan_model": {"epochs": 60},
+    "synthetic_samples": {"per_class": 150},
+    "downstream_evaluation": {"classifier": "logreg", "seeds": 1},
+}
+
+
+def build_run_config(config: Mapping[str, Any] | None = None,
+                     storage_root: str | Path | None = None) -> dict[str, Any]:
+    """Dagster run config from per-step settings keyed by asset name.
+
+    ``config`` maps asset (or step) names to their fields, e.g.
+    ``{"gan_model": {"epochs": 60}, "synthetic_samples": {"per_class": 150}}``; a dict that
+    already has ``"ops"``/``"resources"`` is taken as Dagster run config as it is.
+    ``storage_root`` configures the ``storage`` resource.
+
+    Example:
+        >>> build_run_config({"gan_model": {"epochs": 5}}, storage_root="/tmp/x")
+        {'ops': {'gan_model': {'config': {'epochs': 5}}}, 'resources': {'storage': {'config': {'root': '/tmp/x'}}}}
+    """
+    config = dict(config or {})
+    if {"ops", "resources", "execution", "loggers"} & set(config):
+        run_config = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in config.items()}
+    else:
+        ops: dict[str, dict[str, Any]] = {}
+        for name, fields in config.items():
+            if name not in STEP_OF_ASSET:
+                raise ValueError(f"Expected config sections among {sorted(STEP_OF_ASSET)}. "
+                                 f"Received: {name!r}.")
+            if not isinstance(fields, Mapping):
+                raise ValueError(f"Expected a mapping of fields for {name!r}. Received: {fields!r}.")
+            step = ops.setdefault(STEP_OF_ASSET[name], {"config": {}})
+            step["config"].update(fields)
+        run_config = {"ops": ops} if ops else {}
+    if storage_root is not None:
+        resources = run_config.setdefault("resources", {})
+        resources.setdefault("storage", {"config": {}})["config"]["root"] = str(storage_root)
+    return run_config

@@ -1,0 +1,277 @@
+"""IO managers: how each asset's value is written under the storage root and read back.
+
+Every output goes to ``<storage root>/<dataset>/<asset name>`` (a folder, or ``.keras`` for the
+GAN) in the library's own formats, so what the pipeline writes is what `gan_augment` reads:
+
+* `DatasetIOManager` — `Dataset`s and the `Splits` of the source: ``.npz`` for images,
+  ``.parquet`` for tables (`gan_augment.export`), read back with `gan_augment.load_dataset`.
+* `KerasModelIOManager` — the `TrainedGAN` as one ``.keras`` file (`TrainedGAN.save` /
+  `gan_augment.load_gan`, safe mode).
+* `ReportIOManager` — `ValidationReport` (``report.save``: HTML, JSON, pictures) and
+  `DownstreamReport` (Markdown, JSON, plot).
+* `AugmentedDatasetIOManager` — the `AugmentedDataset` as ``augmented.npz`` (or ``.parquet``) with
+  its synthetic mask, plus a TFDS directory for images (`gan_augment.export.export_tfds`).
+
+Each folder holds a ``manifest.json`` written last: it says what the folder holds, so a folder
+without one (an interrupted write) is never read as complete. The IO managers set the ``path``
+metadata of each output and embed the pictures they write.
+"""
+
+
+import base64
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import numpy as np
+
+from gan_augment.data.dataset import Dataset
+from pipelines.resources import StorageRoot
+
+MANIFEST = "manifest.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Splits:
+    """The real data, split three ways (stratified): ``train`` is what the GAN learns from,
+    ``holdout`` the reference for validation baselines, ``test`` the downstream test set."""
+
+    train: Dataset
+    holdout: Dataset
+    test: Dataset
+
+    def parts(self) -> dict[str, Dataset]:
+        return {"train": self.train, "holdout": self.holdout, "test": self.test}
+
+
+# ---------------------------------------------------------------------- helpers
+def png_markdown(path: str | os.PathLike, title: str = "") -> dg.MetadataValue:
+    """A PNG embedded in Markdown metadata, which the Dagster UI shows as an image."""
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    heading = f"**{title}**\n\n" if title else ""
+    return dg.MetadataValue.md(f"{heading}![{title}](data:image/png;base64,{data})")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (temporary file next to it, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _read_manifest(folder: Path, expected: tuple[str, ...]) -> dict[str, Any]:
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Expected a stored output at '{folder}' (with {MANIFEST}). Received: none; "
+            "materialize the upstream asset for this data set first."
+        )
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if manifest.get("type") not in expected:
+        raise ValueError(f"Expected a stored {' or '.join(expected)} in '{folder}'. "
+                         f"Received: {manifest.get('type')!r}.")
+    return manifest
+
+
+def _write_dataset(ds: Dataset, folder: Path, name: str, synthetic: np.ndarray | None = None) -> str:
+    """Write ``ds`` as ``folder/name.npz`` (images) or ``.parquet`` (tables); the file name."""
+    from gan_augment.export import export_npz, export_parquet
+
+    if ds.kind == "image":
+        return export_npz(ds, folder / f"{name}.npz", synthetic=synthetic).name
+    return export_parquet(ds, folder / f"{name}.parquet", synthetic=synthetic).name
+
+
+def _read_dataset(path: Path, target: str | None) -> tuple[Dataset, np.ndarray | None]:
+    from gan_augment.data.sources import load_dataset_and_mask
+
+    options = {"target": target} if path.suffix == ".parquet" else {}
+    return load_dataset_and_mask(path, **options)
+
+
+def _table_target(ds: Dataset) -> str | None:
+    return (ds.target or "target") if ds.kind == "table" else None
+
+
+def _preview(ds: Dataset, path: Path, title: str, per_class: int = 10) -> Path | None:
+    """A grid of up to ``per_class`` images per class (images only)."""
+    if ds.kind != "image":
+        return None
+    from gan_augment.plots import save_image_grid
+
+    if ds.y is None:
+        idx = np.arange(min(len(ds), per_class * per_class))
+        labels = None
+    else:
+        idx = np.concatenate([np.flatnonzero(ds.y == c)[:per_class] for c in range(ds.num_classes)])
+        labels = ds.y[idx]
+    return save_image_grid(ds.x[idx], path, labels=labels, class_names=ds.class_names, title=title)
+
+
+class _StorageIOManager(dg.ConfigurableIOManager):
+    """Outputs live at ``<storage root>/<partition>/<asset name>``."""
+
+    storage: dg.ResourceDependency[StorageRoot]
+
+    def _location(self, context: dg.OutputContext | dg.InputContext) -> Path:
+        if not context.has_asset_key:
+            raise ValueError("Expected an asset output; these IO managers store assets only.")
+        if not context.has_asset_partitions:
+            raise ValueError(
+                f"Expected a partitioned asset (one partition per data set). Received: "
+                f"{context.asset_key.to_user_string()} without a partition."
+            )
+        return self.storage.dataset_dir(context.asset_partition_key) / context.asset_key.path[-1]
+
+
+# ---------------------------------------------------------------------- Datasets
+class DatasetIOManager(_StorageIOManager):
+    """`Dataset` or `Splits` ↔ a folder of ``.npz`` (images) / ``.parquet`` (tables) files."""
+
+    def handle_output(self, context: dg.OutputContext, obj: Dataset | Splits) -> None:
+        folder = self._location(context)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MANIFEST).unlink(missing_ok=True)
+        parts = obj.parts() if isinstance(obj, Splits) else {"data": obj}
+        first = next(iter(parts.values()))
+        files = {name: _write_dataset(ds, folder, name) for name, ds in parts.items()}
+        _write_json(folder / MANIFEST, {
+            "type": "splits" if isinstance(obj, Splits) else "dataset",
+            "kind": first.kind, "target": _table_target(first), "files": files,
+            "counts": {name: len(ds) for name, ds in parts.items()},
+        })
+        metadata: dict[str, Any] = {"path": dg.MetadataValue.path(str(folder))}
+        preview = _preview(first, folder / "preview.png",
+                           "train split" if isinstance(obj, Splits) else context.asset_key.path[-1])
+        if preview is not None:
+            metadata["sample_grid"] = png_markdown(preview, "samples, one row per class")
+        context.add_output_metadata(metadata)
+
+    def load_input(self, context: dg.InputContext) -> Dataset | Splits:
+        folder = self._location(context)
+        manifest = _read_manifest(folder, ("splits", "dataset"))
+        loaded = {name: _read_dataset(folder / file, manifest.get("target"))[0]
+                  for name, file in manifest["files"].items()}
+        return Splits(**loaded) if manifest["type"] == "splits" else loaded["data"]
+
+
+# ---------------------------------------------------------------------- Keras models
+class KerasModelIOManager(_StorageIOManager):
+    """`TrainedGAN` ↔ ``<asset name>.keras`` (loaded in Keras safe mode)."""
+
+    def _file(self, context: dg.OutputContext | dg.InputContext) -> Path:
+        return self._location(context).with_suffix(".keras")
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        path = obj.save(self._file(context))
+        context.add_output_metadata({
+            "path": dg.MetadataValue.path(str(path)),
+            "file_size_kb": dg.MetadataValue.int(path.stat().st_size // 1024),
+        })
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        from gan_augment import load_gan
+
+        path = self._file(context)
+        if not path.is_file():
+            raise FileNotFoundError(f"Expected a saved GAN at '{path}'. Received: none; "
+                                    "materialize gan_model for this data set first.")
+        return load_gan(path)
+
+
+# ---------------------------------------------------------------------- reports
+class ReportIOManager(_StorageIOManager):
+    """`ValidationReport` (HTML + JSON + pictures) and `DownstreamReport` (Markdown + JSON + plot)."""
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        from gan_augment.downstream import DownstreamReport
+        from gan_augment.validation.report import ValidationReport
+
+        folder = self._location(context)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MANIFEST).unlink(missing_ok=True)
+        metadata: dict[str, Any] = {}
+        if isinstance(obj, ValidationReport):
+            paths = obj.save(folder)
+            kind, main = "validation", paths["html"]
+            for key, title in (("synthetic_grid", "synthetic samples"),
+                               ("rejected_grid", "rejected by curation (first 100)"),
+                               ("histograms", "GX feature columns: real vs synthetic")):
+                if key in paths:
+                    metadata[key] = png_markdown(paths[key], title)
+        elif isinstance(obj, DownstreamReport):
+            _write_json(folder / "report.json", obj.to_dict())
+            markdown = folder / "report.md"
+            tmp = markdown.with_name(f".report.md.{os.getpid()}.tmp")
+            tmp.write_text(str(obj) + "\n", encoding="utf-8")
+            os.replace(tmp, markdown)
+            plot = obj.save_plot(folder / "plot.png")
+            kind, main = "downstream", markdown
+            metadata["plot"] = png_markdown(plot, "accuracy and macro-F1 on the real test split")
+        else:
+            raise TypeError(f"Expected a ValidationReport or DownstreamReport. Received: {type(obj).__name__}.")
+        _write_json(folder / MANIFEST, {"type": kind})
+        metadata["path"] = dg.MetadataValue.path(str(main))
+        context.add_output_metadata(metadata)
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        folder = self._location(context)
+        manifest = _read_manifest(folder, ("validation", "downstream"))
+        text = (folder / "report.json").read_text(encoding="utf-8")
+        if manifest["type"] == "validation":
+            from gan_augment.validation.report import ValidationReport
+
+            return ValidationReport.from_json(text)
+        from gan_augment.downstream import DownstreamReport
+
+        return DownstreamReport.from_dict(json.loads(text))
+
+
+# ---------------------------------------------------------------------- augmented data + TFDS
+class AugmentedDatasetIOManager(_StorageIOManager):
+    """`AugmentedDataset` ↔ ``augmented.npz`` / ``augmented.parquet`` (real + synthetic with a
+    ``synthetic`` mask) and, for images, a TFDS directory ``tfds/<dataset>_augmented/1.0.0``
+    that ``tfds.builder_from_directory`` and ``gan_augment.load_dataset`` read."""
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        from gan_augment.export import export_tfds
+
+        folder = self._location(context)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MANIFEST).unlink(missing_ok=True)
+        combined, mask = obj.combined(), obj.synthetic_mask
+        file = _write_dataset(combined, folder, "augmented", synthetic=mask)
+        manifest: dict[str, Any] = {
+            "type": "augmented", "kind": combined.kind, "target": _table_target(combined),
+            "file": file, "tfds": None, "requested": list(obj.requested), "dropped": obj.dropped,
+        }
+        metadata: dict[str, Any] = {"path": dg.MetadataValue.path(str(folder / file))}
+        if combined.kind == "image":
+            tfds_dir = export_tfds(combined, folder / "tfds", name=f"{context.asset_partition_key}_augmented",
+                                   synthetic=mask)
+            manifest["tfds"] = str(tfds_dir.relative_to(folder))
+            metadata["tfds_directory"] = dg.MetadataValue.path(str(tfds_dir))
+        _write_json(folder / MANIFEST, manifest)
+        context.add_output_metadata(metadata)
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        from gan_augment.generation import AugmentedDataset
+
+        folder = self._location(context)
+        manifest = _read_manifest(folder, ("augmented",))
+        data, mask = _read_dataset(folder / manifest["file"], manifest.get("target"))
+        mask = np.zeros(len(data), bool) if mask is None else mask
+        return AugmentedDataset(
+            real=data.take(np.flatnonzero(~mask)),
+            synthetic=data.take(np.flatnonzero(mask)) if mask.any() else None,
+            requested=tuple(manifest.get("requested", ())),
+            dropped=int(manifest.get("dropped", 0)),
+        )
