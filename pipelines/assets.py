@@ -302,3 +302,7 @@ def downstream_evaluation(context: dg.AssetExecutionContext, config: DownstreamC
 
 
 ASSETS = [source_dataset, gan_model, sample_and_validate, augmented_dataset, downstream_evaluation]
+
+#: The asset names in graph order.
+ASSET_NAMES = ["source_dataset", "gan_model", "synthetic_samples", "validation_report",
+               "augmented_dataset", "downstream_evaluation"]

@@ -101,19 +101,35 @@ def _table_target(ds: Dataset) -> str | None:
     return (ds.target or "target") if ds.kind == "table" else None
 
 
-def _preview(ds: Dataset, path: Path, title: str, per_class: int = 10) -> Path | None:
-    """A grid of up to ``per_class`` images per class (images only)."""
+def _preview(ds: Dataset, path: Path, per_class: int = 10, scale: int = 4) -> Path | None:
+    """A PNG of up to ``per_class`` images per class, one row per class (images only).
+
+    Tiled with numpy and written with Pillow: milliseconds, where a matplotlib grid of 100
+    subplots takes seconds (the library's own grids are in the report and under gan/)."""
     if ds.kind != "image":
         return None
-    from gan_augment.plots import save_image_grid
+    from PIL import Image
 
     if ds.y is None:
-        idx = np.arange(min(len(ds), per_class * per_class))
-        labels = None
+        rows = [ds.x[i:i + per_class] for i in range(0, min(len(ds), per_class * per_class), per_class)]
     else:
-        idx = np.concatenate([np.flatnonzero(ds.y == c)[:per_class] for c in range(ds.num_classes)])
-        labels = ds.y[idx]
-    return save_image_grid(ds.x[idx], path, labels=labels, class_names=ds.class_names, title=title)
+        rows = [ds.x[ds.y == c][:per_class] for c in range(ds.num_classes)]
+    h, w, channels = ds.shape
+    gap = 1
+    grid = np.ones(((h + gap) * len(rows) + gap, (w + gap) * per_class + gap, channels), np.float32)
+    for r, row in enumerate(rows):
+        for c, image in enumerate(row):
+            top, left = gap + r * (h + gap), gap + c * (w + gap)
+            # grayscale as dark ink on white, like the library's grids
+            grid[top:top + h, left:left + w] = 1.0 - image if channels == 1 else image
+    pixels = np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8)
+    pixels = pixels[..., 0] if channels == 1 else pixels[..., :3]
+    picture = Image.fromarray(pixels)
+    picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    picture.save(tmp, format="PNG")
+    os.replace(tmp, path)
+    return path
 
 
 class _StorageIOManager(dg.ConfigurableIOManager):
@@ -149,10 +165,11 @@ class DatasetIOManager(_StorageIOManager):
             "counts": {name: len(ds) for name, ds in parts.items()},
         })
         metadata: dict[str, Any] = {"path": dg.MetadataValue.path(str(folder))}
-        preview = _preview(first, folder / "preview.png",
-                           "train split" if isinstance(obj, Splits) else context.asset_key.path[-1])
+        preview = _preview(first, folder / "preview.png")
         if preview is not None:
-            metadata["sample_grid"] = png_markdown(preview, "samples, one row per class")
+            what = "train split" if isinstance(obj, Splits) else "samples"
+            classes = ", ".join(first.class_names)
+            metadata["sample_grid"] = png_markdown(preview, f"{what}: one row per class ({classes})")
         context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> Dataset | Splits:

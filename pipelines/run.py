@@ -1,0 +1,218 @@
+"""`run_pipeline`: the whole asset graph for one data set, as a real Dagster run.
+
+The run is recorded in the Dagster instance at ``$DAGSTER_HOME`` (default ``data/dagster_home``
+under the repository root, created if missing; SQLite unless its dagster.yaml says otherwise), so
+it shows in ``dagster dev -w workspace.yaml`` afterwards, with its logs, metadata and checks.
+
+    python -m pipelines.run digits                    # in-process, default configuration
+    python -m pipelines.run digits --smoke            # a small configuration (about a minute)
+    python -m pipelines.run digits --config my.yaml --storage-root /data/runs
+
+Example:
+    >>> from pipelines.run import run_pipeline
+    >>> result = run_pipeline("digits", config={"gan_model": {"epochs": 60}})  # doctest: +SKIP
+    >>> result.success, result.outputs["augmented_dataset"]                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pipelines.config import DATASET_SPECS, REPO_ROOT, SMOKE_CONFIG, build_run_config
+
+EXECUTORS = ("in_process", "multiprocess")
+DEFAULT_DAGSTER_HOME = REPO_ROOT / "data" / "dagster_home"
+DEFAULT_STORAGE_ROOT = REPO_ROOT / "data" / "outputs"
+
+
+@dataclasses.dataclass
+class PipelineResult:
+    """What a run did and where its outputs are.
+
+    Attributes:
+        dataset: the data set (partition) that ran.
+        success: every step succeeded (all gates passed, every asset materialized).
+        run_id: the Dagster run id (look it up in the UI).
+        dagster_home: the instance the run is recorded in.
+        storage_dir: ``<storage root>/<dataset>``, where every output of this data set lies.
+        outputs: asset name -> the path of what it wrote (materialized assets only).
+        tfds_directory: the TFDS export of the augmented data (images), when it was written.
+        validation_report: ``report.html`` of the validation, when validation ran.
+        downstream_report: ``report.md`` of the downstream evaluation, when it ran.
+        failed_gates: ``(gate, why)`` for every validation gate that failed.
+        failed_steps: ``(step, error message)`` for every step that failed.
+        skipped: assets of the graph that were not materialized.
+        seconds: wall-clock time of the run.
+    """
+
+    dataset: str
+    success: bool
+    run_id: str
+    dagster_home: Path
+    storage_dir: Path
+    outputs: dict[str, Path]
+    tfds_directory: Path | None
+    validation_report: Path | None
+    downstream_report: Path | None
+    failed_gates: list[tuple[str, str]]
+    failed_steps: list[tuple[str, str]]
+    skipped: list[str]
+    seconds: float
+
+    def __str__(self) -> str:
+        verdict = "succeeded" if self.success else "FAILED"
+        lines = [f"Pipeline run {self.run_id} for {self.dataset!r} {verdict} in {self.seconds:.0f} s "
+                 f"(Dagster instance: {self.dagster_home})."]
+        if self.failed_gates:
+            lines.append("Validation gates that failed (augmented_dataset was not materialized):")
+            lines += [f"  ✗ {gate}: {why}" for gate, why in self.failed_gates]
+        elif self.failed_steps:
+            lines.append("Failed steps:")
+            lines += [f"  ✗ {step}: {message}" for step, message in self.failed_steps]
+        lines.append(f"Outputs in {self.storage_dir}:")
+        lines += [f"  {name:22s} {path}" for name, path in self.outputs.items()]
+        if self.skipped:
+            lines.append(f"  not materialized: {', '.join(self.skipped)}")
+        if self.tfds_directory is not None:
+            lines.append(f"TFDS directory: {self.tfds_directory}")
+        if self.validation_report is not None:
+            lines.append(f"Validation report: {self.validation_report}")
+        if self.downstream_report is not None:
+            lines.append(f"Downstream evaluation: {self.downstream_report}")
+        lines.append("Browse the run: DAGSTER_HOME=" + str(self.dagster_home)
+                     + " dagster dev -w workspace.yaml")
+        return "\n".join(lines)
+
+
+def resolve_dagster_home(dagster_home: str | os.PathLike | None = None) -> Path:
+    """``dagster_home``, else ``$DAGSTER_HOME``, else ``data/dagster_home``; created if missing."""
+    home = Path(dagster_home or os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).expanduser()
+    home = home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def run_pipeline(
+    dataset: str = "digits",
+    *,
+    storage_root: str | os.PathLike | None = None,
+    config: Mapping[str, Any] | None = None,
+    executor: str = "in_process",
+    dagster_home: str | os.PathLike | None = None,
+    verbose: bool = True,
+) -> PipelineResult:
+    """Materialize the whole graph for ``dataset`` in one Dagster run and say where things are.
+
+    Args:
+        dataset: a data set (partition) listed in data/datasets.yaml.
+        storage_root: where outputs go (``<storage_root>/<dataset>/...``); a relative path is
+            relative to the current directory. Default: ``data/outputs`` in the repository.
+        config: per-asset settings, e.g. ``{"gan_model": {"epochs": 60}, "synthetic_samples":
+            {"per_class": 150}, "downstream_evaluation": {"classifier": "logreg", "seeds": 1}}``
+            (fields: `pipelines.config`), or full Dagster run config (with ``"ops"``).
+        executor: ``"in_process"`` (default: every step in this process's run worker) or
+            ``"multiprocess"`` (a process per step; each re-imports TensorFlow).
+        dagster_home: the Dagster instance folder; default ``$DAGSTER_HOME`` or
+            ``data/dagster_home`` (created if missing).
+        verbose: print the summary at the end.
+
+    Returns:
+        A `PipelineResult`. A failed gate or step does not raise: ``result.success`` is False and
+        ``failed_gates`` / ``failed_steps`` say why.
+
+    Raises:
+        ValueError: an unknown data set, executor or config section.
+    """
+    import dagster as dg
+
+    from pipelines import definitions
+
+    if dataset not in DATASET_SPECS:
+        raise ValueError(f"Expected a data set listed in data/datasets.yaml: {sorted(DATASET_SPECS)}. "
+                         f"Received: dataset={dataset!r}. Add a line `{dataset}: {{source: ...}}` there.")
+    if executor not in EXECUTORS:
+        raise ValueError(f"Expected executor in {EXECUTORS}. Received: executor={executor!r}.")
+    root = Path(storage_root).expanduser().resolve() if storage_root is not None else DEFAULT_STORAGE_ROOT
+    run_config = build_run_config(config, storage_root=root)
+    run_config.setdefault("loggers", {"console": {"config": {"log_level": "INFO"}}})
+    home = resolve_dagster_home(dagster_home)
+    job_fn = definitions.in_process_job if executor == "in_process" else definitions.multiprocess_job
+
+    started = time.perf_counter()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        result = dg.execute_job(dg.reconstructable(job_fn), instance=instance, run_config=run_config,
+                                tags={"dagster/partition": dataset, "gan_augment/trigger": "run_pipeline"})
+        summary = _summarize(result, dataset, home, root / dataset, time.perf_counter() - started)
+    if verbose:
+        print(summary)
+    return summary
+
+
+def _summarize(result: Any, dataset: str, home: Path, storage_dir: Path, seconds: float) -> PipelineResult:
+    from pipelines.assets import ASSET_NAMES
+
+    outputs: dict[str, Path] = {}
+    tfds_directory = None
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        path = materialization.metadata.get("path")
+        outputs[materialization.asset_key.to_user_string()] = Path(str(path.value)) if path else storage_dir
+        if "tfds_directory" in materialization.metadata:
+            tfds_directory = Path(str(materialization.metadata["tfds_directory"].value))
+    failed_gates = [(e.check_name, e.description or "") for e in result.get_asset_check_evaluations()
+                    if not e.passed]
+    failed_steps = [(e.step_key or "?", e.step_failure_data.error.message.strip()
+                     if e.step_failure_data.error else "")
+                    for e in result.get_step_failure_events()]
+    names = ASSET_NAMES
+    validation = storage_dir / "validation_report" / "report.html"
+    downstream = storage_dir / "downstream_evaluation" / "report.md"
+    return PipelineResult(
+        dataset=dataset, success=bool(result.success), run_id=result.run_id, dagster_home=home,
+        storage_dir=storage_dir, outputs={n: outputs[n] for n in names if n in outputs},
+        tfds_directory=tfds_directory,
+        validation_report=validation if "validation_report" in outputs else None,
+        downstream_report=downstream if "downstream_evaluation" in outputs else None,
+        failed_gates=failed_gates, failed_steps=failed_steps,
+        skipped=[n for n in names if n not in outputs], seconds=seconds,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.run",
+        description="Run the gan_augment Dagster pipeline (the whole asset graph) for one data set.")
+    parser.add_argument("dataset", nargs="?", default="digits",
+                        help=f"a data set from data/datasets.yaml ({', '.join(DATASET_SPECS)}; default digits)")
+    parser.add_argument("--storage-root", help="where outputs go (default data/outputs)")
+    parser.add_argument("--executor", choices=EXECUTORS, default="in_process")
+    parser.add_argument("--config", help="a YAML or JSON file of per-asset settings "
+                                         "(e.g. {gan_model: {epochs: 60}})")
+    parser.add_argument("--smoke", action="store_true",
+                        help="the small configuration of the tests (pipelines.config.SMOKE_CONFIG)")
+    parser.add_argument("--dagster-home", help="Dagster instance folder (default $DAGSTER_HOME or "
+                                               "data/dagster_home)")
+    args = parser.parse_args(argv)
+    config: dict[str, Any] = {}
+    if args.smoke:
+        config.update({k: dict(v) for k, v in SMOKE_CONFIG.items()})
+    if args.config:
+        import yaml
+
+        loaded = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
+        for section, fields in loaded.items():
+            config.setdefault(section, {}).update(fields)
+    result = run_pipeline(args.dataset, storage_root=args.storage_root, config=config or None,
+                          executor=args.executor, dagster_home=args.dagster_home)
+    return 0 if result.success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,311 @@
+"""The Dagster pipeline: real runs (no mocks) of the whole graph on a small configuration, the
+blocking gates, resume, schedule and sensor evaluation, and the workspace entry points.
+
+The two full runs share one domain-encoder cache (same training split), so validation trains its
+encoder once. About two minutes on 2 CPU cores, most of it GAN training.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pytest
+
+import gan_augment as ga
+from gan_augment.data.sources import load_dataset_and_mask
+from gan_augment.validation.validate import GATES
+from pipelines.assets import ASSET_NAMES, ASSETS, gan_model, source_dataset
+from pipelines.checks import GATE_CHECK_SPECS
+from pipelines.config import (
+    DATASETS,
+    REPO_ROOT,
+    SMOKE_CONFIG,
+    build_run_config,
+    load_dataset_specs,
+)
+from pipelines.definitions import defs, make_resources
+from pipelines.resources import IncomingData
+from pipelines.run import run_pipeline
+from pipelines.schedules import weekly_retrain
+from pipelines.sensors import incoming_data_sensor
+
+
+@pytest.fixture(scope="module", autouse=True)
+def encoder_cache(tmp_path_factory):
+    """One domain-encoder cache for the module (validate() reads $GAN_AUGMENT_CACHE)."""
+    path = tmp_path_factory.mktemp("encoder_cache")
+    old = os.environ.get("GAN_AUGMENT_CACHE")
+    os.environ["GAN_AUGMENT_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("GAN_AUGMENT_CACHE", None)
+    else:
+        os.environ["GAN_AUGMENT_CACHE"] = old
+
+
+def _dagster_home(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return path
+
+
+def _materialized(result) -> set[str]:
+    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+# ---------------------------------------------------------------------- definitions
+def test_definitions_load_with_partitioned_assets_and_blocking_gate_checks():
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == set(ASSET_NAMES)
+    assert DATASETS.get_partition_keys() == list(load_dataset_specs())
+    assert "digits" in DATASETS.get_partition_keys()
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).partitions_def == DATASETS
+    checks = {(spec.asset_key.to_user_string(), spec.name): spec for spec in GATE_CHECK_SPECS}
+    assert set(checks) == {("synthetic_samples", gate) for gate in GATES}
+    assert all(spec.blocking and spec.partitions_def == DATASETS for spec in checks.values())
+    assert {k.name for k in graph.asset_check_keys} == set(GATES)
+    job = defs.resolve_job_def("augment_pipeline")
+    assert job.executor_def.name == "in_process"
+    assert defs.resolve_job_def("augment_pipeline_multiprocess").executor_def.name == "multiprocess"
+
+
+def test_adding_a_data_set_is_one_line(tmp_path):
+    path = tmp_path / "datasets.yaml"
+    path.write_text("digits: {source: digits}\nwine: {source: wine}\n"
+                    "mine: {source: data/incoming/mine, options: {image_size: 28}}\n")
+    specs = load_dataset_specs(path)
+    assert list(specs) == ["digits", "wine", "mine"]
+    assert specs["mine"].resolved_source() == str(REPO_ROOT / "data" / "incoming" / "mine")
+    assert specs["digits"].resolved_source() == "digits"
+    path.write_text("Bad-Name: {source: digits}\n")
+    with pytest.raises(ValueError, match="lowercase"):
+        load_dataset_specs(path)
+    path.write_text("digits: {sauce: digits}\n")
+    with pytest.raises(ValueError, match="source"):
+        load_dataset_specs(path)
+
+
+def test_run_config_maps_asset_sections_to_steps():
+    config = build_run_config({"gan_model": {"epochs": 3}, "synthetic_samples": {"per_class": 9},
+                               "validation_report": {"validation_seed": 2}}, storage_root="/x")
+    assert config == {
+        "ops": {"gan_model": {"config": {"epochs": 3}},
+                "sample_and_validate": {"config": {"per_class": 9, "validation_seed": 2}}},
+        "resources": {"storage": {"config": {"root": "/x"}}},
+    }
+    with pytest.raises(ValueError, match="gan_modle"):
+        build_run_config({"gan_modle": {"epochs": 3}})
+
+
+# ---------------------------------------------------------------------- the whole graph
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory):
+    """The whole graph for digits on the smoke configuration, into a temporary storage root."""
+    root = tmp_path_factory.mktemp("storage")
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(ASSETS, resources=make_resources(storage_root=root), partition_key="digits",
+                            run_config=build_run_config(SMOKE_CONFIG), instance=instance,
+                            raise_on_error=False)
+    return result, root / "digits", instance
+
+
+def test_whole_graph_materializes_and_every_gate_passes(good_run):
+    result, _, instance = good_run
+    failures = [e.step_failure_data.error.message for e in result.get_step_failure_events()]
+    assert result.success, failures
+    assert _materialized(result) == set(ASSET_NAMES)
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.check_name for e in evaluations} == set(GATES)
+    assert all(e.passed and e.partition == "digits" for e in evaluations)
+    latest = instance.get_latest_materialization_event(dg.AssetKey("augmented_dataset"))
+    assert latest is not None and latest.dagster_event.partition == "digits"
+
+
+def test_outputs_are_readable_by_the_library_and_tfds(good_run):
+    import tensorflow_datasets as tfds
+
+    _, folder, _ = good_run
+    manifest = json.loads((folder / "augmented_dataset" / "manifest.json").read_text())
+    data, mask = load_dataset_and_mask(folder / "augmented_dataset" / "augmented.npz")
+    assert data.num_classes == 10 and mask is not None and mask.any() and not mask.all()
+    assert int(mask.sum()) <= sum(manifest["requested"])
+    assert len(ga.load_dataset(folder / "augmented_dataset" / "augmented.npz", synthetic="only")) == mask.sum()
+
+    builder = tfds.builder_from_directory(str(folder / "augmented_dataset" / manifest["tfds"]))
+    assert builder.info.splits["train"].num_examples == len(data)
+    assert set(builder.info.features) == {"image", "label", "synthetic"}
+    assert builder.info.features["label"].num_classes == 10
+
+    train = ga.load_dataset(folder / "source_dataset" / "train.npz")
+    assert np.array_equal(train.x, data.x[~mask])  # real part first, unchanged
+    gan = ga.load_gan(folder / "gan_model.keras")
+    assert gan.sample(5, labels=3, seed=0).shape == (8, 8, 1)
+    assert (folder / "validation_report" / "report.html").is_file()
+    assert "| real+synthetic |" in (folder / "downstream_evaluation" / "report.md").read_text()
+    assert (folder / "downstream_evaluation" / "plot.png").stat().st_size > 1000
+
+
+def test_the_ui_gets_pictures_tables_counts_and_paths(good_run):
+    result, folder, _ = good_run
+    metadata = {e.asset_key.to_user_string(): e.step_materialization_data.materialization.metadata
+                for e in result.get_asset_materialization_events()}
+
+    def image(value) -> bytes:
+        text = value.value
+        assert "](data:image/png;base64," in text
+        return base64.b64decode(text.split("base64,", 1)[1].rstrip(")"))
+
+    assert image(metadata["source_dataset"]["sample_grid"]).startswith(b"\x89PNG")
+    assert image(metadata["gan_model"]["samples"]).startswith(b"\x89PNG")
+    assert image(metadata["gan_model"]["training_curves"]).startswith(b"\x89PNG")
+    assert image(metadata["synthetic_samples"]["sample_grid"]).startswith(b"\x89PNG")
+    assert image(metadata["validation_report"]["histograms"]).startswith(b"\x89PNG")
+    assert image(metadata["downstream_evaluation"]["plot"]).startswith(b"\x89PNG")
+    assert "| frechet_distance" in metadata["validation_report"]["metrics"].value
+    assert "baseline" in metadata["validation_report"]["metrics"].value
+    assert "GX:" in metadata["validation_report"]["gx_summary"].value
+    comparison = metadata["downstream_evaluation"]["comparison"].value
+    assert "| real |" in comparison and "| real+synthetic |" in comparison
+    assert "| synthetic-only |" in comparison
+    assert metadata["gan_model"]["epochs"].value == SMOKE_CONFIG["gan_model"]["epochs"]
+    assert metadata["augmented_dataset"]["n_synthetic"].value > 0
+    assert metadata["source_dataset"]["n_train"].value > 0
+    for name in ASSET_NAMES:
+        assert Path(metadata[name]["path"].value).exists(), name
+    assert str(folder) in metadata["augmented_dataset"]["tfds_directory"].value
+
+
+def test_bad_gan_fails_a_blocking_gate_and_stops_the_graph(tmp_path):
+    """A GAN trained for 0 epochs makes noise: gates fail, augmented_dataset is not materialized,
+    and the run (recorded in its DAGSTER_HOME) says which gate failed and why."""
+    home = _dagster_home(tmp_path / "dagster_home")
+    config = {**SMOKE_CONFIG, "gan_model": {"epochs": 0}}
+    result = run_pipeline("digits", storage_root=tmp_path / "outputs", config=config,
+                          dagster_home=home, verbose=False)
+    assert not result.success
+    failed = dict(result.failed_gates)
+    assert {"frechet_distance", "label_fidelity"} <= set(failed)
+    assert "Fréchet distance" in failed["frechet_distance"]  # the report's Check.why
+    assert set(result.outputs) == {"source_dataset", "gan_model", "synthetic_samples", "validation_report"}
+    assert result.skipped == ["augmented_dataset", "downstream_evaluation"]
+    assert result.validation_report is not None and result.validation_report.is_file()
+    assert not (tmp_path / "outputs" / "digits" / "augmented_dataset").exists()
+    assert any("blocking asset check" in message for _, message in result.failed_steps)
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_latest_materialization_event(dg.AssetKey("augmented_dataset")) is None
+        assert instance.get_latest_materialization_event(dg.AssetKey("validation_report")) is not None
+        run = instance.get_run_by_id(result.run_id)
+        assert run.status == dg.DagsterRunStatus.FAILURE and run.tags["dagster/partition"] == "digits"
+        records = instance.get_records_for_run(result.run_id).records
+        evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records
+                       if r.event_log_entry.dagster_event is not None
+                       and r.event_log_entry.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"]
+        assert {e.check_name for e in evaluations} == set(GATES)
+        assert any(not e.passed and e.blocking for e in evaluations)
+
+
+def test_a_repeated_run_resumes_training_from_its_checkpoint(tmp_path):
+    """Same data and options: the second run picks up the first one's checkpoint and trains on."""
+    resources = make_resources(storage_root=tmp_path)
+    metadata = []
+    for epochs in (1, 2):
+        config = {"source_dataset": {"max_per_class": 20}, "gan_model": {"epochs": epochs}}
+        result = dg.materialize([source_dataset, gan_model], resources=resources, partition_key="digits",
+                                run_config=build_run_config(config))
+        (event,) = [e for e in result.get_asset_materialization_events()
+                    if e.asset_key == dg.AssetKey("gan_model")]
+        metadata.append({k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()})
+    assert metadata[0]["resumed_from_epoch"] == 0 and metadata[0]["epochs"] == 1
+    assert metadata[1]["resumed_from_epoch"] == 1 and metadata[1]["epochs"] == 2
+    assert metadata[1]["steps"] == 2 * metadata[0]["steps"]
+    assert metadata[0]["checkpoint_dir"] == metadata[1]["checkpoint_dir"]
+
+
+# ---------------------------------------------------------------------- schedule and sensor
+def test_weekly_schedule_requests_one_run_per_data_set():
+    tick = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.timezone.utc)
+    requests = list(weekly_retrain(dg.build_schedule_context(scheduled_execution_time=tick)))
+    assert [r.partition_key for r in requests] == DATASETS.get_partition_keys()
+    assert len({r.run_key for r in requests}) == len(requests)
+    assert all("2026-11-23" in r.run_key for r in requests)
+    assert weekly_retrain.cron_schedule == "0 3 * * 1"
+    assert weekly_retrain.job_name == "augment_pipeline"
+
+
+def _evaluate_sensor(incoming: Path, cursor: str | None):
+    context = dg.build_sensor_context(cursor=cursor, resources={"incoming": IncomingData(root=str(incoming))})
+    result = incoming_data_sensor(context)
+    return result.run_requests or [], result.cursor
+
+
+def test_sensor_requests_a_run_for_new_files_once(tmp_path):
+    incoming = tmp_path / "incoming"
+    requests, cursor = _evaluate_sensor(incoming, None)  # no folder at all
+    assert requests == []
+
+    (incoming / "digits").mkdir(parents=True)
+    (incoming / "digits" / ".gitkeep").touch()
+    (incoming / "elsewhere").mkdir()
+    (incoming / "elsewhere" / "x.png").write_bytes(b"not a data set of ours")
+    requests, cursor = _evaluate_sensor(incoming, cursor)
+    assert requests == []  # hidden files and unknown data sets do not count
+
+    (incoming / "digits" / "batch1.npz").write_bytes(b"1")
+    requests, cursor = _evaluate_sensor(incoming, cursor)
+    assert [r.partition_key for r in requests] == ["digits"]
+    assert requests[0].run_key.startswith("incoming:digits:")
+    first_key = requests[0].run_key
+
+    again, cursor = _evaluate_sensor(incoming, cursor)
+    assert again == []  # the same files do not trigger twice
+
+    (incoming / "digits" / "more").mkdir()
+    (incoming / "digits" / "more" / "batch2.npz").write_bytes(b"22")
+    requests, cursor = _evaluate_sensor(incoming, cursor)
+    assert len(requests) == 1 and requests[0].run_key != first_key
+    assert _evaluate_sensor(incoming, cursor)[0] == []
+
+
+# ---------------------------------------------------------------------- entry points
+def _dagster(*args: str, tmp_path: Path, timeout: int = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DAGSTER_HOME": str(_dagster_home(tmp_path / "dagster_home"))}
+    exe = Path(sys.executable).with_name("dagster")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "dagster"]
+    return subprocess.run([*command, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_dagster_definitions_validate_passes_on_the_workspace(tmp_path):
+    done = _dagster("definitions", "validate", "-w", "workspace.yaml", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dagster_asset_materialize_with_selection_and_partition(tmp_path):
+    config = json.dumps(build_run_config(storage_root=tmp_path / "outputs"))
+    done = _dagster("asset", "materialize", "-m", "pipelines.definitions", "--select", "source_dataset",
+                    "--partition", "digits", "--config-json", config, tmp_path=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    splits = tmp_path / "outputs" / "digits" / "source_dataset"
+    assert len(ga.load_dataset(splits / "train.npz")) > len(ga.load_dataset(splits / "test.npz"))
+
+
+@pytest.mark.slow
+def test_multiprocess_executor_runs_the_graph(tmp_path):
+    """One process per step (each re-imports TensorFlow); the 0-epoch GAN keeps it short."""
+    config = {**SMOKE_CONFIG, "gan_model": {"epochs": 0}}
+    result = run_pipeline("digits", storage_root=tmp_path / "outputs", config=config, executor="multiprocess",
+                          dagster_home=_dagster_home(tmp_path / "home"), verbose=False)
+    assert set(result.outputs) == {"source_dataset", "gan_model", "synthetic_samples", "validation_report"}
+    assert result.failed_gates and "augmented_dataset" in result.skipped
