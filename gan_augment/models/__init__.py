@@ -1,16 +1,40 @@
-"""GAN models: the `ConditionalGAN` wrapper, architectures, losses and DiffAugment.
+"""GAN models: the `ConditionalGAN` wrapper, architectures, losses and DiffAugment; the tabular GAN.
 
-`build_gan(kind, sample_shape, num_classes, ...)` picks the architecture for a data kind; new
-kinds (tables) register a builder in `BUILDERS` instead of adding branches elsewhere.
+`build_gan(kind, sample_shape, num_classes, ...)` picks the architecture for a data kind from
+`BUILDERS`: ``"image"`` (a conditional DCGAN, `build_image_gan`) and ``"table"`` (a CTGAN-style
+conditional tabular GAN, `build_table_gan`, which takes a fitted
+`~gan_augment.models.table_encoding.TableEncoder`).
+
+TensorFlow is imported on first use of a name that needs it, so light modules such as
+`gan_augment.models.table_encoding` can be imported without it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from gan_augment.models.gan import ConditionalGAN
-from gan_augment.models.image import build_image_discriminator, build_image_generator
-from gan_augment.models.losses import LOSSES, GANLoss, get_loss
+if TYPE_CHECKING:  # pragma: no cover
+    from gan_augment.models.gan import ConditionalGAN
+    from gan_augment.models.image import build_image_discriminator, build_image_generator
+    from gan_augment.models.losses import LOSSES, GANLoss, get_loss
+    from gan_augment.models.tabular import TabularGAN
+    from gan_augment.models.table_encoding import TableEncoder
+
+# name -> module that defines it (imported on first access)
+_LAZY = {
+    "ConditionalGAN": "gan_augment.models.gan",
+    "build_image_discriminator": "gan_augment.models.image",
+    "build_image_generator": "gan_augment.models.image",
+    "LOSSES": "gan_augment.models.losses",
+    "GANLoss": "gan_augment.models.losses",
+    "get_loss": "gan_augment.models.losses",
+    "TabularGAN": "gan_augment.models.tabular",
+    "build_table_generator": "gan_augment.models.tabular",
+    "build_table_discriminator": "gan_augment.models.tabular",
+    "TableEncoder": "gan_augment.models.table_encoding",
+}
 
 
 def build_image_gan(
@@ -38,6 +62,9 @@ def build_image_gan(
     """
     import keras
 
+    from gan_augment.models.gan import ConditionalGAN
+    from gan_augment.models.image import build_image_discriminator, build_image_generator
+
     dtype = _dtype_policy(mixed_precision)
     keras.utils.set_random_seed(seed)  # weight initialisation follows the seed
     return ConditionalGAN(
@@ -53,6 +80,21 @@ def build_image_gan(
     )
 
 
+def build_table_gan(sample_shape: tuple[int, ...], num_classes: int = 0, **options: Any) -> TabularGAN:
+    """A conditional tabular GAN (CTGAN-style) for a table with ``sample_shape = (n_columns,)``.
+
+    Needs ``encoder=``, a `TableEncoder` fitted on the real frame; see
+    `gan_augment.models.tabular.build_table_gan` for the other options.
+
+    Example:
+        >>> enc = TableEncoder().fit(frame)                                     # doctest: +SKIP
+        >>> gan = build_gan("table", (frame.shape[1],), 3, encoder=enc, pac=10)  # doctest: +SKIP
+    """
+    from gan_augment.models.tabular import build_table_gan as build
+
+    return build(sample_shape, num_classes, **options)
+
+
 def _dtype_policy(mixed_precision: str | bool | None) -> str | None:
     if not mixed_precision:
         return None
@@ -66,19 +108,37 @@ def _dtype_policy(mixed_precision: str | bool | None) -> str | None:
     )
 
 
-BUILDERS = {"image": build_image_gan}
+#: The GAN builder of every data kind: ``builder(sample_shape, num_classes, **options)``.
+BUILDERS: dict[str, Callable[..., Any]] = {"image": build_image_gan, "table": build_table_gan}
 
 
-def build_gan(kind: str, sample_shape: tuple[int, ...], num_classes: int, **options: Any) -> ConditionalGAN:
-    """The GAN for data of ``kind`` ("image"; "table" arrives with the tabular model)."""
+def build_gan(kind: str, sample_shape: tuple[int, ...], num_classes: int, **options: Any) -> Any:
+    """The GAN for data of ``kind`` (a key of `BUILDERS`: "image" or "table").
+
+    Example:
+        >>> gan = build_gan("image", (8, 8, 1), 10)
+        >>> type(gan).__name__
+        'ConditionalGAN'
+    """
     try:
         builder = BUILDERS[kind]
     except KeyError:
         raise NotImplementedError(
-            f"Expected a data kind with a GAN architecture: {sorted(BUILDERS)}. Received: kind={kind!r}. "
-            "Tables get their GAN in a later release."
+            f"Expected a data kind with a GAN architecture: {sorted(BUILDERS)}. Received: kind={kind!r}."
         ) from None
     return builder(sample_shape, num_classes, **options)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gan_augment.models' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [
@@ -86,9 +146,14 @@ __all__ = [
     "ConditionalGAN",
     "GANLoss",
     "LOSSES",
+    "TableEncoder",
+    "TabularGAN",
     "build_gan",
     "build_image_discriminator",
     "build_image_gan",
     "build_image_generator",
+    "build_table_discriminator",
+    "build_table_gan",
+    "build_table_generator",
     "get_loss",
 ]
