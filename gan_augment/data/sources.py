@@ -3,7 +3,8 @@
 Accepted sources:
 
 * built-in names: ``"digits"`` (default; scikit-learn's 1797 real 8x8 digits), ``"breast_cancer"``
-  and ``"wine"`` (scikit-learn tables);
+  and ``"wine"`` (scikit-learn tables), ``"penguins"`` (the Palmer penguins table from the
+  ``palmerpenguins`` package: numeric, categorical and missing values);
 * ``"tfds:<name>"``: a TensorFlow Datasets catalog data set, e.g. ``"tfds:mnist"`` (prepared in
   ``data_dir``; nothing is downloaded unless ``download=True``);
 * ``"tfds_dir:<path>"`` or a directory holding ``dataset_info.json``: a prepared TFDS directory,
@@ -36,6 +37,7 @@ _BUILTIN: dict[str, str] = {
     "digits": "scikit-learn's 1797 real 8x8 handwritten digits (images, 10 classes)",
     "breast_cancer": "scikit-learn's breast cancer table (569 rows, 30 features, 2 classes)",
     "wine": "scikit-learn's wine table (178 rows, 13 features, 3 classes)",
+    "penguins": "Palmer penguins table (344 rows, 6 mixed features with missing values, 3 species)",
 }
 
 _NPZ_SUFFIXES = (".npz",)
@@ -52,6 +54,7 @@ _ACCEPTED_FORMS = (
 _OPTIONS: dict[str, tuple[str, ...]] = {
     "digits": ("image_size",),
     "sklearn_table": (),
+    "penguins": (),
     "tfds": (
         "data_dir",
         "split",
@@ -75,7 +78,7 @@ def list_sources() -> list[str]:
 
     Example:
         >>> list_sources()
-        ['digits', 'breast_cancer', 'wine']
+        ['digits', 'breast_cancer', 'wine', 'penguins']
     """
     return list(_BUILTIN)
 
@@ -84,7 +87,7 @@ def load_dataset(source: str | os.PathLike[str] = DEFAULT_SOURCE, **options: Any
     """Load a data set from a built-in name, a TFDS name or directory, or a file or folder path.
 
     Args:
-        source: ``"digits"`` (default), ``"breast_cancer"``, ``"wine"``, ``"tfds:<name>"``,
+        source: ``"digits"`` (default), ``"breast_cancer"``, ``"wine"``, ``"penguins"``, ``"tfds:<name>"``,
             ``"tfds_dir:<path>"``, or a path to an image folder, TFDS directory, ``.npz``,
             ``.csv`` or ``.parquet`` file.
         **options: depending on the source —
@@ -189,6 +192,8 @@ def _resolve(source: Any) -> tuple[str, Any, Reader]:
             return "digits", None, _read_digits
         if text in ("breast_cancer", "wine"):
             return "sklearn_table", text, _read_sklearn_table
+        if text == "penguins":
+            return "penguins", text, _read_penguins
         if text.startswith("tfds:"):
             return "tfds", text[len("tfds:") :], _read_tfds
         if text.startswith("tfds_dir:"):
@@ -262,6 +267,12 @@ def _read_sklearn_table(name: str, options: dict[str, Any], source: str) -> Load
     from gan_augment.data.tables import load_sklearn_table
 
     return load_sklearn_table(name, source=source), None
+
+
+def _read_penguins(name: str, options: dict[str, Any], source: str) -> Loaded:
+    from gan_augment.data.tables import load_penguins
+
+    return load_penguins(source=source), None
 
 
 def _read_tfds(name: str, options: dict[str, Any], source: str) -> Loaded:

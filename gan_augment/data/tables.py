@@ -1,7 +1,11 @@
-"""Table sources: scikit-learn tables and CSV / parquet files with a class column.
+"""Table sources: scikit-learn tables, Palmer penguins and CSV / parquet files with a class column.
 
 A table Dataset keeps the feature columns as they are (numeric, categorical or string) in
 ``frame`` and moves the class column into ``y`` (integer codes) and ``class_names``.
+
+Loading rejects columns no model can use (objects that are neither numbers nor strings);
+`check_trainable_table` adds what training a GAN needs (no all-missing or identifier-like
+columns, at least two classes, ``MIN_ROWS_PER_CLASS`` rows in every class).
 """
 
 from __future__ import annotations
@@ -28,6 +32,13 @@ TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".pq")
 
 #: Column that marks synthetic rows in exported tables (removed from the features on load).
 SYNTHETIC_COLUMN = "_synthetic"
+
+#: Fewest real rows of every class that `check_trainable_table` accepts: with fewer, a GAN can
+#: only copy them and validation has no held-out rows of the class to compare against.
+MIN_ROWS_PER_CLASS = 5
+
+#: Object columns whose values pandas infers as one of these are numbers or strings.
+_SCALAR_OBJECTS = ("string", "integer", "floating", "mixed-integer-float", "boolean", "empty")
 
 
 def load_sklearn_table(name: str, *, source: str | None = None) -> Dataset:
@@ -57,6 +68,33 @@ def load_sklearn_table(name: str, *, source: str | None = None) -> Dataset:
         target="target",
         provenance={"source": source or name, "reader": f"sklearn.datasets.{SKLEARN_TABLES[name]}"},
     )
+
+
+def load_penguins(*, source: str | None = None) -> Dataset:
+    """The Palmer penguins table (Horst, Hill & Gorman 2020), from the ``palmerpenguins`` package.
+
+    344 penguins of 3 species (the class column ``species``: Adelie, Chinstrap, Gentoo), with
+    numeric (bill length and depth, flipper length, body mass; a few missing), categorical
+    (``island``, ``sex`` with 11 missing) and integer (``year``) columns.
+
+    Example:
+        >>> ds = load_penguins()
+        >>> len(ds), ds.class_names, ds.target
+        (344, ('Adelie', 'Chinstrap', 'Gentoo'), 'species')
+    """
+    try:
+        import palmerpenguins
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise DataError(
+            "Expected the 'palmerpenguins' package for the penguins table. Received: it is not "
+            "installed. Install it with: pip install palmerpenguins."
+        ) from exc
+    frame = palmerpenguins.load_penguins()
+    dataset, _ = frame_to_dataset(
+        frame, "species", source=source or "penguins",
+        provenance={"reader": "palmerpenguins.load_penguins"},
+    )
+    return dataset
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -139,6 +177,7 @@ def frame_to_dataset(
             f"Expected at least one feature column besides the target {target!r} in {source!r}. "
             f"Received: columns {columns}."
         )
+    _check_scalar_columns(features, source)
 
     column = frame[target]
     missing = int(column.isna().sum())
@@ -159,6 +198,63 @@ def frame_to_dataset(
         provenance={"source": source, **(provenance or {})},
     )
     return dataset, synthetic
+
+
+def _check_scalar_columns(features: pd.DataFrame, source: str) -> None:
+    """Reject object columns whose values are neither numbers nor strings (lists, dicts, bytes,
+    dates, mixed types): no model, export or validation can use them as they are."""
+    for col in features.columns:
+        s = features[col]
+        if s.dtype != object:
+            continue
+        inferred = pd.api.types.infer_dtype(s, skipna=True)
+        if inferred in _SCALAR_OBJECTS:
+            continue
+        example = s.dropna().iloc[0]
+        raise DataError(
+            f"Expected numbers or strings in column {col!r} of {source!r}. Received: objects of "
+            f"type {inferred!r} (e.g. {example!r} of type {type(example).__name__}). Convert the "
+            f"column to numbers or strings (frame[{col!r}].astype(str)) or drop it before loading."
+        )
+
+
+def check_trainable_table(dataset: Dataset, *, conditional: bool = True) -> None:
+    """Raise `DataError`, naming the fix, if a GAN cannot be trained on this table Dataset.
+
+    Checks every feature column (no column with all values missing, only numbers, strings,
+    booleans or categories, no identifier-like text: see
+    `gan_augment.models.table_encoding.check_column`) and, for a conditional GAN, that the
+    class column has at least two classes and every class at least `MIN_ROWS_PER_CLASS` rows.
+
+    Example:
+        >>> check_trainable_table(load_sklearn_table("wine"))  # passes silently
+    """
+    from gan_augment.models.table_encoding import check_column
+
+    if dataset.kind != "table":
+        raise DataError(f"Expected a table Dataset. Received: kind={dataset.kind!r}.")
+    for col in dataset.frame.columns:
+        check_column(dataset.frame[col], col)
+    if not conditional or dataset.y is None:
+        return
+    target = dataset.target or "the class column"
+    counts = dataset.class_counts()
+    present = np.flatnonzero(counts > 0)
+    if len(present) < 2:
+        value = dataset.class_names[present[0]] if len(present) else "?"
+        raise DataError(
+            f"Expected at least 2 classes in the target column {target!r} to train a conditional "
+            f"GAN. Received: the constant value {value!r} in all {len(dataset)} rows. Pick another "
+            "column as target=, or pass conditional=False to model the rows without classes."
+        )
+    small = {dataset.class_names[c]: int(counts[c]) for c in range(len(counts))
+             if counts[c] < MIN_ROWS_PER_CLASS}
+    if small:
+        raise DataError(
+            f"Expected at least {MIN_ROWS_PER_CLASS} rows of every class in {target!r} to train a "
+            f"GAN. Received: {small} (rows per class). Collect more rows of these classes, merge "
+            "them into others, or drop them (dataset.take(np.flatnonzero(...)))."
+        )
 
 
 def encode_labels(column: pd.Series | Sequence[Any]) -> tuple[np.ndarray, tuple[str, ...]]:
