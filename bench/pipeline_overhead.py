@@ -11,8 +11,11 @@ encoder):
                      (SQLite instance, IO managers writing every intermediate, UI metadata);
 * ``multiprocess`` — the same with the multiprocess executor (a process per step).
 
-Reported: wall time of each process (interpreter start and imports included) and the time of the
-work inside it; the ratio to ``plain``; repeats interleaved. Target: in-process adds < 25 %.
+Reported per variant: wall time of each process (interpreter start and imports included), its
+CPU time (user + sys, step processes included; less sensitive than wall time to other load on a
+shared machine), the ratio to ``plain``, and the time of every step (Dagster: the step's duration
+in the event log, which includes loading its inputs and storing its output; plain: the same
+library calls timed inline). Repeats are interleaved. Target: in-process adds < 25 %.
 
 Usage: python bench/pipeline_overhead.py [--repeats 2] [--variants plain in_process multiprocess]
        [--epochs 60] [--per-class 150]
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -46,6 +50,16 @@ def config_for(epochs: int, per_class: int) -> dict:
     return config
 
 
+#: which plain phases a Dagster step covers (a step also loads its inputs and stores its output)
+STEP_PHASES = {
+    "source_dataset": ["load_split"],
+    "gan_model": ["train", "save_model"],
+    "sample_and_validate": ["sample", "validate", "report_save"],
+    "augmented_dataset": ["curate_export"],
+    "downstream_evaluation": ["downstream"],
+}
+
+
 def plain(root: Path, config: dict) -> dict:
     """The pipeline's steps as plain library calls (defaults as in pipelines.config)."""
     import numpy as np
@@ -56,34 +70,54 @@ def plain(root: Path, config: dict) -> dict:
     from pipelines.assets import first_accepted_per_class, sample_for_plan
     from pipelines.config import DownstreamConfig, GanConfig, SourceConfig, SyntheticConfig
 
+    phases: dict[str, float] = {}
+    last = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        phases[name] = round(now - last[0], 2)
+        last[0] = now
+
     src, gcfg = SourceConfig(), GanConfig(**config["gan_model"])
     scfg, dcfg = SyntheticConfig(**config["synthetic_samples"]), DownstreamConfig(**config["downstream_evaluation"])
     out = root / "digits"
     data = ga.load_dataset("digits")
     rest, test = data.split(src.test_fraction, seed=src.split_seed)
-    train, holdout = rest.split(int(round(src.holdout_fraction * len(data))), seed=src.split_seed)
+    train, holdout = rest.split(round(src.holdout_fraction * len(data)), seed=src.split_seed)
+    lap("load_split")
     gan = ga.train_gan(train, checkpoint_dir=out / "checkpoints", output_dir=out / "gan", verbose=0,
                        **gcfg.train_options())
+    lap("train")
     gan.save(out / "gan_model.keras")
+    lap("save_model")
     plan = generation_plan(train.class_counts(), scfg.per_class, scfg.balance)
     synthetic = sample_for_plan(gan, plan, oversample=scfg.oversample, seed=scfg.sample_seed)
+    lap("sample")
     report = ga.validate(train, synthetic, reference=holdout, requested=plan, seed=scfg.validation_seed,
                          cache_dir=root / "cache")
+    lap("validate")
     report.save(out / "validation_report")
+    lap("report_save")
     kept = first_accepted_per_class(ga.curate(synthetic, report), plan)
     augmented = AugmentedDataset(real=train, synthetic=kept, requested=tuple(plan.tolist()),
                                  dropped=int((~report.accepted).sum()))
     export_npz(augmented.combined(), out / "augmented.npz", synthetic=augmented.synthetic_mask)
     export_tfds(augmented.combined(), out / "tfds", name="digits_augmented", synthetic=augmented.synthetic_mask)
+    lap("curate_export")
     downstream = ga.evaluate_downstream(augmented.real, test, augmented.synthetic, classifier=dcfg.classifier,
                                         seeds=dcfg.seeds, classical_augmentation=dcfg.classical_augmentation)
     (out / "downstream.md").write_text(str(downstream))
     downstream.save_plot(out / "downstream.png")
+    lap("downstream")
+    steps = {step: round(sum(phases[p] for p in names), 2) for step, names in STEP_PHASES.items()}
     return {"passed": bool(report.passed), "n_synthetic": augmented.n_synthetic,
-            "accuracy": float(np.round(downstream.row("real+synthetic")["accuracy_mean"], 4))}
+            "accuracy": float(np.round(downstream.row("real+synthetic")["accuracy_mean"], 4)),
+            "steps": steps, "phases": phases}
 
 
 def dagster_run(root: Path, config: dict, executor: str) -> dict:
+    import dagster as dg
+
     from pipelines.config import build_run_config
     from pipelines.run import run_pipeline
 
@@ -93,8 +127,11 @@ def dagster_run(root: Path, config: dict, executor: str) -> dict:
     (root / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     result = run_pipeline("digits", storage_root=root, config=run_config, executor=executor,
                           dagster_home=root / "home", verbose=False)
+    with dg.DagsterInstance.from_config(str(root / "home")) as instance:
+        stats = instance.get_run_step_stats(result.run_id)
+    steps = {s.step_key: round(s.end_time - s.start_time, 2) for s in stats if s.end_time and s.start_time}
     return {"passed": not result.failed_gates, "success": result.success,
-            "failed_steps": [s for s, _ in result.failed_steps]}
+            "failed_steps": [s for s, _ in result.failed_steps], "steps": steps}
 
 
 def child(variant: str, root: Path, epochs: int, per_class: int) -> None:
@@ -122,35 +159,62 @@ def main() -> None:
           f"digits, epochs={args.epochs}, per_class={args.per_class}, downstream logreg × 1 seed")
     walls: dict[str, list[float]] = {v: [] for v in args.variants}
     works: dict[str, list[float]] = {v: [] for v in args.variants}
+    cpus: dict[str, list[float]] = {v: [] for v in args.variants}
+    steps: dict[str, list[dict[str, float]]] = {v: [] for v in args.variants}
     for repeat in range(args.repeats):
         for variant in args.variants:
             with tempfile.TemporaryDirectory(prefix=f"overhead-{variant}-") as tmp:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 started = time.perf_counter()
                 done = subprocess.run(
                     [sys.executable, __file__, "--child", variant, "--root", tmp, "--epochs", str(args.epochs),
                      "--per-class", str(args.per_class)],
-                    capture_output=True, text=True, cwd=REPO)
+                    capture_output=True, text=True, cwd=REPO, check=False)
                 wall = time.perf_counter() - started
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
             lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
             if done.returncode != 0 or not lines:
                 print(f"{variant} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
                 continue
             info = json.loads(lines[-1][len("RESULT "):])
             walls[variant].append(wall)
+            cpus[variant].append(cpu)
             works[variant].append(info.pop("work_s"))
+            steps[variant].append(info.pop("steps"))
+            info.pop("phases", None)
             print(f"repeat {repeat + 1} {variant:13s} wall {wall:6.1f} s  work {works[variant][-1]:6.1f} s  "
-                  f"load {os.getloadavg()[0]:.1f}  {json.dumps(info)}", flush=True)
+                  f"cpu {cpu:6.1f} s  load {os.getloadavg()[0]:.1f}  steps {json.dumps(steps[variant][-1])}  "
+                  f"{json.dumps(info)}", flush=True)
 
-    print("\n| variant | wall (median) | work (median) | wall / plain | work / plain |")
-    print("|---|---:|---:|---:|---:|")
-    base_wall = statistics.median(walls["plain"]) if walls.get("plain") else None
-    base_work = statistics.median(works["plain"]) if works.get("plain") else None
+    def med(values: list[float]) -> float:
+        return statistics.median(values) if values else float("nan")
+
+    print("\n| variant | runs | wall (median) | CPU time (median) | wall / plain | CPU / plain |")
+    print("|---|---:|---:|---:|---:|---:|")
     for variant in args.variants:
         if not walls[variant]:
             continue
-        wall, work = statistics.median(walls[variant]), statistics.median(works[variant])
-        ratio = (f"{wall / base_wall:.2f}×", f"{work / base_work:.2f}×") if base_wall else ("–", "–")
-        print(f"| {variant} | {wall:.1f} s | {work:.1f} s | {ratio[0]} | {ratio[1]} |")
+        wall, cpu = med(walls[variant]), med(cpus[variant])
+        ratios = ((f"{wall / med(walls['plain']):.2f}×", f"{cpu / med(cpus['plain']):.2f}×")
+                  if walls.get("plain") else ("–", "–"))
+        print(f"| {variant} | {len(walls[variant])} | {wall:.1f} s | {cpu:.1f} s | {ratios[0]} | {ratios[1]} |")
+
+    print("\nPer step, median seconds (plain: the same library calls, timed inline):")
+    names = list(STEP_PHASES)
+    print("| step | " + " | ".join(v for v in args.variants if steps[v]) + " |")
+    print("|---|" + "---:|" * sum(1 for v in args.variants if steps[v]))
+    for name in [*names, "(outside steps)"]:
+        cells = []
+        for variant in args.variants:
+            if not steps[variant]:
+                continue
+            if name == "(outside steps)":
+                values = [w - sum(s.values()) for w, s in zip(works[variant], steps[variant])]
+            else:
+                values = [s.get(name, float("nan")) for s in steps[variant]]
+            cells.append(f"{med(values):.1f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

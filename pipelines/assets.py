@@ -121,7 +121,7 @@ def source_dataset(context: dg.AssetExecutionContext, config: SourceConfig) -> d
     spec = DATASET_SPECS[context.partition_key]
     data = ga.load_dataset(spec.resolved_source(), **spec.options)
     rest, test = data.split(config.test_fraction, seed=config.split_seed)
-    train, holdout = rest.split(int(round(config.holdout_fraction * len(data))), seed=config.split_seed)
+    train, holdout = rest.split(round(config.holdout_fraction * len(data)), seed=config.split_seed)
     if config.max_per_class is not None:
         train = train.subsample(per_class=config.max_per_class, seed=config.split_seed)
     splits = Splits(train=train, holdout=holdout, test=test)

@@ -88,7 +88,7 @@ def load_dataset_specs(path: str | Path = DATASETS_FILE) -> dict[str, DatasetSpe
             raise ValueError(f"Expected keys among {sorted(_SPEC_KEYS)} in {where}. Received: {unknown}.")
         options = entry.get("options") or {}
         if not isinstance(options, dict):
-            raise ValueError(f"Expected `options` as a mapping in {where}. Received: {options!r}.")
+            raise TypeError(f"Expected `options` as a mapping in {where}. Received: {options!r}.")
         specs[name] = DatasetSpec(name, str(entry["source"]), dict(options), str(entry.get("description", "")))
     return specs
 
@@ -221,7 +221,7 @@ def build_run_config(config: Mapping[str, Any] | None = None,
                 raise ValueError(f"Expected config sections among {sorted(STEP_OF_ASSET)}. "
                                  f"Received: {name!r}.")
             if not isinstance(fields, Mapping):
-                raise ValueError(f"Expected a mapping of fields for {name!r}. Received: {fields!r}.")
+                raise TypeError(f"Expected a mapping of fields for {name!r}. Received: {fields!r}.")
             step = ops.setdefault(STEP_OF_ASSET[name], {"config": {}})
             step["config"].update(fields)
         run_config = {"ops": ops} if ops else {}

@@ -9,13 +9,14 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.assets import ASSETS
+from pipelines.config import DATASETS
 from pipelines.io_managers import (
     AugmentedDatasetIOManager,
     DatasetIOManager,
     KerasModelIOManager,
     ReportIOManager,
 )
-from pipelines.jobs import augment_job, augment_job_multiprocess
+from pipelines.jobs import SELECTION, augment_job, augment_job_multiprocess, executor_from_env
 from pipelines.resources import IncomingData, StorageRoot
 from pipelines.schedules import weekly_retrain
 from pipelines.sensors import incoming_data_sensor
@@ -49,15 +50,13 @@ defs = dg.Definitions(
     schedules=[weekly_retrain],
     sensors=[incoming_data_sensor],
     resources=make_resources(),
-    executor=dg.in_process_executor,
+    executor=executor_from_env(),
 )
 
 
-def in_process_job() -> dg.JobDefinition:
-    """The resolved in-process job (a module-level function, for `dagster.reconstructable`)."""
-    return defs.resolve_job_def(augment_job.name)
-
-
-def multiprocess_job() -> dg.JobDefinition:
-    """The resolved multiprocess job (for `dagster.reconstructable`)."""
-    return defs.resolve_job_def(augment_job_multiprocess.name)
+def job_for_executor(executor: str = "in_process") -> dg.JobDefinition:
+    """The whole graph as the ``augment_pipeline`` job with the named executor (see
+    `pipelines.jobs.EXECUTORS`); `pipelines.run` rebuilds it in every process it starts."""
+    job = dg.define_asset_job(augment_job.name, selection=SELECTION, partitions_def=DATASETS,
+                              executor_def=executor_from_env(executor))
+    return dg.Definitions(assets=ASSETS, jobs=[job], resources=make_resources()).resolve_job_def(job.name)

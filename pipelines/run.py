@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.config import DATASET_SPECS, REPO_ROOT, SMOKE_CONFIG, build_run_config
+from pipelines.jobs import EXECUTORS as EXECUTOR_MODULES
 
-EXECUTORS = ("in_process", "multiprocess")
+EXECUTORS = tuple(EXECUTOR_MODULES)
 DEFAULT_DAGSTER_HOME = REPO_ROOT / "data" / "dagster_home"
 DEFAULT_STORAGE_ROOT = REPO_ROOT / "data" / "outputs"
 
@@ -68,8 +69,8 @@ class PipelineResult:
 
     def __str__(self) -> str:
         verdict = "succeeded" if self.success else "FAILED"
-        lines = [f"Pipeline run {self.run_id} for {self.dataset!r} {verdict} in {self.seconds:.0f} s "
-                 f"(Dagster instance: {self.dagster_home})."]
+        lines = [(f"Pipeline run {self.run_id} for {self.dataset!r} {verdict} in {self.seconds:.0f} s "
+                  f"(Dagster instance: {self.dagster_home}).")]
         if self.failed_gates:
             lines.append("Validation gates that failed (augmented_dataset was not materialized):")
             lines += [f"  ✗ {gate}: {why}" for gate, why in self.failed_gates]
@@ -117,8 +118,9 @@ def run_pipeline(
         config: per-asset settings, e.g. ``{"gan_model": {"epochs": 60}, "synthetic_samples":
             {"per_class": 150}, "downstream_evaluation": {"classifier": "logreg", "seeds": 1}}``
             (fields: `pipelines.config`), or full Dagster run config (with ``"ops"``).
-        executor: ``"in_process"`` (default: every step in this process's run worker) or
-            ``"multiprocess"`` (a process per step; each re-imports TensorFlow).
+        executor: ``"in_process"`` (default: every step in this process) or
+            ``"multiprocess"`` (a process per step; each re-imports TensorFlow); ``"k8s"``,
+            ``"celery"`` and ``"dask"`` need their package and the settings in deploy/.
         dagster_home: the Dagster instance folder; default ``$DAGSTER_HOME`` or
             ``data/dagster_home`` (created if missing).
         verbose: print the summary at the end.
@@ -143,11 +145,12 @@ def run_pipeline(
     run_config = build_run_config(config, storage_root=root)
     run_config.setdefault("loggers", {"console": {"config": {"log_level": "INFO"}}})
     home = resolve_dagster_home(dagster_home)
-    job_fn = definitions.in_process_job if executor == "in_process" else definitions.multiprocess_job
+    job = dg.build_reconstructable_job("pipelines.definitions", definitions.job_for_executor.__name__,
+                                       reconstructable_args=(executor,))
 
     started = time.perf_counter()
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        result = dg.execute_job(dg.reconstructable(job_fn), instance=instance, run_config=run_config,
+        result = dg.execute_job(job, instance=instance, run_config=run_config,
                                 tags={"dagster/partition": dataset, "gan_augment/trigger": "run_pipeline"})
         summary = _summarize(result, dataset, home, root / dataset, time.perf_counter() - started)
     if verbose:
