@@ -180,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grow small or imbalanced data sets with samples from a class-conditional GAN.",
         epilog=f"""\
 examples:
+  {PROG} run digits                            # the whole Dagster pipeline for one data set
   {PROG} augment --dataset digits              # the whole job on a built-in data set
   {PROG} train --dataset digits --epochs 50    # train only, save model.keras
   {PROG} generate --model data/outputs/digits/model.keras --n 100 --labels 3,5
@@ -289,15 +290,38 @@ examples:
         epilog=f"example:\n  {PROG} sources",
     )
     sources.set_defaults(handler=_cmd_sources)
+
+    # ------------------------------------------------------------------ run (Dagster)
+    run = commands.add_parser(
+        "run", add_help=False,
+        help="run the whole Dagster pipeline (ingest → train → generate → validate → augment → "
+             "downstream evaluation) for one data set; `run --help` lists its options",
+    )
+    run.set_defaults(handler=_cmd_run, pipeline_args=[])
     return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """Delegate to `pipelines.run.main`: a real Dagster run recorded in $DAGSTER_HOME."""
+    _quiet_tensorflow()
+    from pipelines.run import main as run_main
+
+    try:
+        return run_main(list(args.pipeline_args))
+    except SystemExit as exc:  # its --help and usage errors
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_ERROR)
 
 
 # ---------------------------------------------------------------------- entry point
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
+    argv = list(argv) if argv is not None else sys.argv[1:]
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        if argv[:1] == ["run"]:  # everything after `run` belongs to the pipeline's own parser
+            args = argparse.Namespace(handler=_cmd_run, pipeline_args=argv[1:])
+        else:
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_ERROR)
     if getattr(args, "handler", None) is None:

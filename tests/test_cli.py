@@ -281,3 +281,12 @@ def test_bad_input_is_a_one_line_error(argv, words, tmp_path, capsys):
 def test_usage_errors_exit_2(argv, capsys):
     assert cli.main(argv) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_run_delegates_to_the_dagster_pipeline(capsys):
+    from gan_augment.cli import main
+
+    assert main(["run", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Dagster pipeline" in out and "--executor" in out
+    assert main(["run", "no_such_dataset"]) != 0
