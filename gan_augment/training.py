@@ -1,11 +1,21 @@
 """Training driver: `train_gan(dataset) -> TrainedGAN`, with checkpoints, a NaN guard, progress
 output and pictures; `TrainedGAN.sample`, `.save` and `load_gan`.
 
+Images and tables take the same path; what differs per data kind (option defaults, the model's
+build options, the batches, sampling) is looked up in `KINDS` by ``dataset.kind``:
+
+* ``"image"``: a conditional DCGAN (`gan_augment.models.build_image_gan`), batches of images;
+* ``"table"``: a CTGAN-style conditional tabular GAN (`gan_augment.models.tabular`) with
+  per-column encoders fitted on the real frame, batches made by training-by-sampling, WGAN-GP
+  and PacGAN by default; `TrainedGAN.sample` returns a table Dataset with the real schema.
+
 Example:
     >>> import gan_augment as ga
     >>> gan = ga.train_gan(ga.load_dataset("digits"), seed=0)        # doctest: +SKIP
     >>> fives = gan.sample(100, labels=5, seed=1)                    # doctest: +SKIP
     >>> gan.save("digits.keras"); same = ga.load_gan("digits.keras")  # doctest: +SKIP
+    >>> penguins = ga.train_gan(ga.load_dataset("penguins"), seed=0)  # doctest: +SKIP
+    >>> penguins.sample(10, labels=2).frame                          # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import dataclasses
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +48,18 @@ class TrainOptions:
     """Everything that shapes a training run. ``None`` fields get data-dependent defaults.
 
     Attributes:
-        epochs: passes over the data (default: enough for ~4000 generator steps, 10–1000).
-        batch_size: samples per step (default 64, smaller for small data sets).
-        loss: "non_saturating" (default), "hinge" or "wasserstein_gp".
-        d_steps: discriminator steps per generator step (default: the loss's own, 5 for WGAN-GP).
+        epochs: passes over the data (default: enough for ~4000 generator steps, 10–1000; tables:
+            ~``TABLE_STEPS`` steps).
+        batch_size: samples per step (default 64, smaller for small data sets; tables: 500, a
+            multiple of ``pac``, rows drawn with replacement by training-by-sampling).
+        loss: "non_saturating", "hinge" or "wasserstein_gp" (default: "non_saturating" for
+            images, "wasserstein_gp" for tables).
+        d_steps: discriminator steps per generator step (default: the loss's own, 5 for WGAN-GP;
+            tables: ``TABLE_D_STEPS``).
         latent_dim: size of the noise vector z.
-        width: base number of convolution filters (default by image size).
+        width: base number of convolution filters (default by image size); tables: width of
+            the hidden layers (default 256).
+        pac: tables only: PacGAN pack size, rows the critic judges together (default 10; 1: off).
         spectral_norm: spectral normalization in the discriminator.
         diffaugment: DiffAugment policy, e.g. "color,translation" (default: on below 1000 samples).
         ema: sample from an exponential moving average of the generator's weights.
@@ -59,7 +76,7 @@ class TrainOptions:
 
     epochs: int | None = None
     batch_size: int | None = None
-    loss: str = "non_saturating"
+    loss: str | None = None
     d_steps: int | None = None
     latent_dim: int = 64
     width: int | None = None
@@ -73,10 +90,13 @@ class TrainOptions:
     jit_compile: bool = False
     sample_every: int | None = None
     checkpoint_every: int | None = None
+    pac: int | None = None
 
     #: fields that change the model or the game (a checkpoint must match them to resume)
     ARCHITECTURE = ("batch_size", "loss", "d_steps", "latent_dim", "width", "spectral_norm",
                     "diffaugment", "ema", "ema_decay", "learning_rate", "conditional", "mixed_precision")
+    #: ...and those that only some kinds use (in the fingerprint when set)
+    KIND_ARCHITECTURE = ("pac",)
 
     @classmethod
     def names(cls) -> list[str]:
@@ -96,17 +116,9 @@ def default_options(dataset: Dataset, **given: Any) -> TrainOptions:
             f"Unknown training option(s) {unknown}. Expected some of: {TrainOptions.names()}."
         )
     opts = TrainOptions(**{k: v for k, v in given.items() if v is not None})
-    n = len(dataset)
-    if opts.batch_size is None:
-        opts.batch_size = 64 if n >= 1024 else 32 if n >= 256 else 16
-    opts.batch_size = int(min(opts.batch_size, n))
     if opts.conditional is None:
         opts.conditional = dataset.labeled
-    if "diffaugment" not in given and n < 1000 and dataset.kind == "image":
-        opts.diffaugment = "translation,color"
-    steps_per_epoch = max(1, n // opts.batch_size)
-    if opts.epochs is None:
-        opts.epochs = int(min(1000, max(10, math.ceil(4000 / steps_per_epoch))))
+    kind_support(dataset.kind).defaults(dataset, opts, given)
     if opts.epochs < 0:
         raise DataError(f"Expected epochs >= 0. Received: epochs={opts.epochs}.")
     if opts.sample_every is None:
@@ -114,6 +126,69 @@ def default_options(dataset: Dataset, **given: Any) -> TrainOptions:
     if opts.checkpoint_every is None:
         opts.checkpoint_every = max(1, opts.epochs // 20)
     return opts
+
+
+def _image_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any]) -> None:
+    n = len(dataset)
+    if opts.loss is None:
+        opts.loss = "non_saturating"
+    if opts.batch_size is None:
+        opts.batch_size = 64 if n >= 1024 else 32 if n >= 256 else 16
+    opts.batch_size = int(min(opts.batch_size, n))
+    if "diffaugment" not in given and n < 1000:
+        opts.diffaugment = "translation,color"
+    if opts.pac is not None:
+        raise DataError(f"Expected pac only for tables (PacGAN packing of rows). Received: pac={opts.pac} "
+                        "for image data. Remove it.")
+    if opts.epochs is None:
+        opts.epochs = int(min(1000, max(10, math.ceil(4000 / max(1, n // opts.batch_size)))))
+
+
+#: Tables: default number of generator steps, critic steps per generator step and batch size.
+TABLE_STEPS = 1500
+TABLE_D_STEPS = 3
+TABLE_BATCH = 500
+#: Tables: an epoch is ``len(data) // batch_size`` steps, but at least this many (rows are drawn
+#: with replacement, so an epoch is a bookkeeping unit; short epochs only add callback overhead).
+TABLE_MIN_STEPS_PER_EPOCH = 50
+
+
+def _image_steps_per_epoch(n: int, batch_size: int) -> int:
+    return max(1, n // batch_size)
+
+
+def _table_steps_per_epoch(n: int, batch_size: int) -> int:
+    return max(TABLE_MIN_STEPS_PER_EPOCH, n // batch_size)
+
+
+def _table_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any]) -> None:
+    from gan_augment.models.tabular import DEFAULT_PAC
+
+    for name, value in (("diffaugment", opts.diffaugment), ("spectral_norm", opts.spectral_norm),
+                        ("mixed_precision", opts.mixed_precision)):
+        if value:
+            raise DataError(f"Expected {name} only for images. Received: {name}={value!r} for a table. "
+                            "Remove it (the tabular GAN uses WGAN-GP and PacGAN instead).")
+    opts.diffaugment = None
+    if opts.loss is None:
+        opts.loss = "wasserstein_gp"
+    if opts.d_steps is None:
+        opts.d_steps = TABLE_D_STEPS
+    if opts.pac is None:
+        opts.pac = DEFAULT_PAC
+    if isinstance(opts.pac, bool) or not isinstance(opts.pac, int) or opts.pac < 1:
+        raise DataError(f"Expected pac as an integer >= 1 (1: no packing). Received: pac={opts.pac!r}.")
+    if opts.batch_size is None:
+        opts.batch_size = TABLE_BATCH - TABLE_BATCH % opts.pac or opts.pac
+    if opts.batch_size % opts.pac:
+        lower = opts.batch_size - opts.batch_size % opts.pac
+        raise DataError(
+            f"Expected batch_size to be a multiple of pac={opts.pac} (the critic judges pac rows "
+            f"at once). Received: batch_size={opts.batch_size}. Use {max(lower, opts.pac)} or "
+            f"{lower + opts.pac}, or pass pac=1."
+        )
+    if opts.epochs is None:
+        opts.epochs = int(max(1, math.ceil(TABLE_STEPS / _table_steps_per_epoch(len(dataset), opts.batch_size))))
 
 
 # ---------------------------------------------------------------------- the trained model
@@ -131,6 +206,7 @@ class TrainedGAN:
         self.kind: str = meta.get("kind", "image")
         self.sample_shape: tuple[int, ...] = tuple(meta["sample_shape"])
         self.class_names: tuple[str, ...] = tuple(meta.get("class_names", ()))
+        self.target: str | None = meta.get("target")
         self.options: dict[str, Any] = dict(meta.get("options", {}))
         self.history: dict[str, list[float]] = history if history is not None else dict(meta.get("history", {}))
 
@@ -141,6 +217,12 @@ class TrainedGAN:
     @property
     def num_classes(self) -> int:
         return self.model.num_classes
+
+    @property
+    def columns(self) -> list[Any] | None:
+        """A table GAN's column names, in order (``None`` for images)."""
+        encoder = getattr(self.model, "encoder", None)
+        return None if encoder is None else encoder.column_names
 
     @property
     def conditional(self) -> bool:
@@ -155,6 +237,9 @@ class TrainedGAN:
     ) -> Dataset:
         """Generate ``n`` samples as a Dataset of the training data's kind, shape and range.
 
+        Images come back as float32 in [0, 1]; table rows as a DataFrame with the real columns,
+        order, dtypes, categories and value ranges (and missing values at the learned rate).
+
         Args:
             n: how many (default: one batch per class, 100 × classes, or 1000 unconditional).
             labels: one class for all, or a label per sample (then ``n`` may be omitted).
@@ -163,19 +248,12 @@ class TrainedGAN:
 
         Example:
             >>> fives = gan.sample(50, labels=5, seed=0)  # doctest: +SKIP
+            >>> gan.sample(5, labels=1).frame             # a table GAN  # doctest: +SKIP
         """
         label_array = self._labels(n, labels)
         count = len(label_array) if label_array is not None else int(n if n is not None else 1000)
-        rng = np.random.default_rng(self.model.seed if seed is None else seed)
-        z = rng.standard_normal((count, self.model.latent_dim)).astype(np.float32)
-        x = self.model.generate(z, label_array)
-        return Dataset.from_arrays(
-            x,
-            label_array,
-            self.class_names or None,
-            source="gan",
-            seed=self.model.seed if seed is None else seed,
-        )
+        seed = self.model.seed if seed is None else int(seed)
+        return kind_support(self.kind).sample(self, label_array, count, seed)
 
     def _labels(self, n: int | None, labels: Any) -> np.ndarray | None:
         if not self.conditional:
@@ -214,7 +292,7 @@ class TrainedGAN:
 
         directory = Path(directory)
         out = {}
-        if self.kind == "image":
+        if self.kind == "image":  # tables: the curves only
             n = per_class * self.num_classes if self.conditional else per_class * per_class
             ds = self.sample(n, seed=seed)
             order = np.argsort(ds.y, kind="stable") if ds.y is not None else np.arange(len(ds))
@@ -227,7 +305,13 @@ class TrainedGAN:
 
 
 def load_gan(path: str | os.PathLike) -> TrainedGAN:
-    """Load a GAN saved with `TrainedGAN.save` (``safe_mode=True``: no code in the file runs)."""
+    """Load a GAN saved with `TrainedGAN.save` (``safe_mode=True``: no code in the file runs).
+
+    Example:
+        >>> gan = load_gan("data/outputs/penguins/gan.keras")  # doctest: +SKIP
+    """
+    from gan_augment.models import tabular  # noqa: F401  (registers TabularGAN for loading)
+
     path = Path(path)
     if not path.is_file():
         raise DataError(f"Expected a saved GAN (.keras file). Received: {str(path)!r}, which does not exist.")
@@ -277,12 +361,14 @@ def train_gan(
         )
     opts = default_options(dataset, epochs=epochs, batch_size=batch_size, **options)
     _check_trainable(dataset, opts)
+    support = kind_support(dataset.kind)
     strategy = strategy or tf.distribute.get_strategy()
     num_classes = dataset.num_classes if opts.conditional else 0
     fingerprint = {
         "kind": dataset.kind, "sample_shape": list(dataset.shape), "num_classes": num_classes,
         "n": len(dataset), "seed": seed,
         **{k: getattr(opts, k) for k in TrainOptions.ARCHITECTURE},
+        **{k: getattr(opts, k) for k in TrainOptions.KIND_ARCHITECTURE if getattr(opts, k) is not None},
     }
     metadata = {
         "kind": dataset.kind,
@@ -291,14 +377,11 @@ def train_gan(
         "class_counts": dataset.class_counts().tolist() if dataset.labeled else [],
         "source": str(dataset.provenance.get("source", "")),
         "options": {k: v for k, v in dataclasses.asdict(opts).items()},
+        **({"target": dataset.target} if dataset.target is not None else {}),
     }
     with strategy.scope():
-        gan = build_gan(
-            dataset.kind, dataset.shape, num_classes,
-            latent_dim=opts.latent_dim, width=opts.width, spectral_norm=opts.spectral_norm,
-            diffaugment=opts.diffaugment, ema=opts.ema, mixed_precision=opts.mixed_precision,
-            seed=seed, metadata=metadata,
-        )
+        gan = build_gan(dataset.kind, dataset.shape, num_classes, **support.build_options(dataset, opts, seed),
+                        seed=seed, metadata=metadata)
         gan.compile(loss=opts.loss, d_steps=opts.d_steps, ema_decay=opts.ema_decay,
                     learning_rate=opts.learning_rate, jit_compile=opts.jit_compile)
 
@@ -310,9 +393,9 @@ def train_gan(
         if verbose:
             print(f"Resuming from {checkpoint_dir}: epoch {initial_epoch}, step {gan.steps_taken}.")
 
-    steps_per_epoch = len(dataset) // opts.batch_size
+    steps_per_epoch = support.steps_per_epoch(len(dataset), opts.batch_size)
     if initial_epoch < opts.epochs:
-        batches = _epoch_batches(dataset, opts.batch_size, seed, initial_epoch, opts.epochs, num_classes > 0)
+        batches = support.batches(gan, dataset, opts.batch_size, seed, initial_epoch, opts.epochs, num_classes > 0)
         callbacks = [
             _NaNGuard(),  # first: it clears the logs of a diverged epoch
             _History(history),
@@ -339,6 +422,7 @@ def train_gan(
 
 
 def _check_trainable(dataset: Dataset, opts: TrainOptions) -> None:
+    kind_support(dataset.kind).check(dataset, opts)
     if opts.conditional:
         if not dataset.labeled:
             raise DataError("Expected labels to train a conditional GAN. Received: y=None. Pass conditional=False.")
@@ -373,6 +457,115 @@ def _epoch_batches(dataset: Dataset, batch_size: int, seed: int, first_epoch: in
             .flat_map(epoch_indices)
             .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .prefetch(tf.data.AUTOTUNE))
+
+
+def _table_sampler(gan: Any, dataset: Dataset, with_labels: bool) -> Any:
+    """The training-by-sampling sampler of a table (see `TrainingSampler`)."""
+    from gan_augment.models.table_encoding import TrainingSampler
+
+    encoder = gan.encoder if hasattr(gan, "encoder") else gan
+    blocks = encoder.condition_blocks()
+    return TrainingSampler(encoder.condition_codes(dataset.frame), [b.size for b in blocks],
+                           dataset.y if with_labels else None,
+                           dataset.num_classes if with_labels else 0,
+                           p_category=getattr(gan, "condition_rate", 1.0),
+                           missing_last=encoder.condition_missing())
+
+
+def _table_batches(gan: Any, dataset: Dataset, batch_size: int, seed: int, first_epoch: int, epochs: int,
+                   with_labels: bool) -> tf.data.Dataset:
+    """Training-by-sampling batches ``(encoded rows, conditional vectors)`` for epochs
+    first_epoch..epochs-1; epoch e's batches depend only on (seed, e), so a resumed run sees
+    exactly the batches the uninterrupted run would have seen."""
+    rows = gan.encoder.transform(dataset.frame, seed=seed)
+    sampler = _table_sampler(gan, dataset, with_labels)
+    steps = _table_steps_per_epoch(len(dataset), batch_size)
+    pad = gan.cond_dim - sampler.cond_dim  # a table with nothing to condition on gets one zero
+
+    def batches() -> Any:
+        for epoch in range(first_epoch, epochs):
+            rng = np.random.default_rng([seed, epoch])
+            for _ in range(steps):
+                idx, cond = sampler.sample(rng, batch_size)
+                yield rows[idx], (np.pad(cond, ((0, 0), (0, pad))) if pad else cond)
+
+    signature = (tf.TensorSpec((batch_size, rows.shape[1]), tf.float32),
+                 tf.TensorSpec((batch_size, gan.cond_dim), tf.float32))
+    return tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(4)
+
+
+def _check_table(dataset: Dataset, opts: TrainOptions) -> None:
+    from gan_augment.data.tables import check_trainable_table
+
+    check_trainable_table(dataset, conditional=bool(opts.conditional))
+
+
+def _image_build_options(dataset: Dataset, opts: TrainOptions, seed: int) -> dict[str, Any]:
+    return {"latent_dim": opts.latent_dim, "width": opts.width, "spectral_norm": opts.spectral_norm,
+            "diffaugment": opts.diffaugment, "ema": opts.ema, "mixed_precision": opts.mixed_precision}
+
+
+def _table_build_options(dataset: Dataset, opts: TrainOptions, seed: int) -> dict[str, Any]:
+    """Fits the per-column encoders on the real frame (seeded): they become part of the model."""
+    from gan_augment.models.table_encoding import TableEncoder
+
+    encoder = TableEncoder().fit(dataset.frame, seed=seed)
+    counts = _table_sampler(encoder, dataset, bool(opts.conditional)).condition_counts()
+    return {"encoder": encoder, "condition_counts": counts, "latent_dim": opts.latent_dim,
+            "width": opts.width, "pac": opts.pac, "ema": opts.ema}
+
+
+def _sample_images(gan: TrainedGAN, labels: np.ndarray | None, count: int, seed: int) -> Dataset:
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((count, gan.model.latent_dim)).astype(np.float32)
+    x = gan.model.generate(z, labels)
+    return Dataset.from_arrays(x, labels, gan.class_names or None, source="gan", seed=seed)
+
+
+def _sample_table(gan: TrainedGAN, labels: np.ndarray | None, count: int, seed: int) -> Dataset:
+    frame = gan.model.sample_frame(labels, n=count, seed=seed)
+    return Dataset(kind="table", frame=frame, y=labels, class_names=gan.class_names if labels is not None else (),
+                   target=gan.target, provenance={"source": "gan", "seed": seed})
+
+
+@dataclasses.dataclass(frozen=True)
+class KindSupport:
+    """What training and sampling do differently for one data kind.
+
+    Attributes:
+        defaults: ``(dataset, options, given)`` fills the kind's option defaults in place.
+        check: ``(dataset, options)`` raises `DataError` for data the kind's GAN cannot learn.
+        steps_per_epoch: ``(n, batch_size)`` → generator steps in one epoch.
+        build_options: ``(dataset, options, seed)`` → keyword arguments of the kind's builder in
+            `gan_augment.models.BUILDERS` (tables: fits the column encoders here).
+        batches: ``(gan, dataset, batch_size, seed, first_epoch, epochs, with_labels)`` → the
+            ``tf.data.Dataset`` that ``fit`` consumes.
+        sample: ``(trained_gan, labels or None, count, seed)`` → a Dataset of the kind.
+    """
+
+    defaults: Callable[[Dataset, TrainOptions, dict[str, Any]], None]
+    check: Callable[[Dataset, TrainOptions], None]
+    steps_per_epoch: Callable[[int, int], int]
+    build_options: Callable[[Dataset, TrainOptions, int], dict[str, Any]]
+    batches: Callable[..., tf.data.Dataset]
+    sample: Callable[[TrainedGAN, np.ndarray | None, int, int], Dataset]
+
+
+#: Per data kind: option defaults, model build options, batches and sampling.
+KINDS: dict[str, KindSupport] = {
+    "image": KindSupport(_image_defaults, lambda dataset, opts: None, _image_steps_per_epoch,
+                         _image_build_options, lambda gan, *args: _epoch_batches(*args), _sample_images),
+    "table": KindSupport(_table_defaults, _check_table, _table_steps_per_epoch, _table_build_options,
+                         _table_batches, _sample_table),
+}
+
+
+def kind_support(kind: str) -> KindSupport:
+    """The `KindSupport` of a data kind (a key of `KINDS`)."""
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise DataError(f"Expected data of a kind the GANs support: {sorted(KINDS)}. Received: kind={kind!r}.") from None
 
 
 # ---------------------------------------------------------------------- callbacks
