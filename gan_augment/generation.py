@@ -1,10 +1,15 @@
 """Class-balanced generation: `augment(dataset) -> AugmentedDataset` (real + synthetic).
 
+Works the same for images and tables (the GAN, the samples and the validation follow the data's
+kind).
+
 Example:
     >>> import gan_augment as ga
     >>> aug = ga.augment(ga.load_dataset("digits"), per_class=300, seed=0)  # doctest: +SKIP
     >>> aug.combined()             # real + synthetic as one Dataset          # doctest: +SKIP
     >>> aug.export_npz("digits_augmented.npz")                               # doctest: +SKIP
+    >>> rows = ga.augment(ga.load_dataset("penguins"))   # fills the rare species up  # doctest: +SKIP
+    >>> rows.export_parquet("penguins_augmented.parquet")                    # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -79,17 +84,37 @@ class AugmentedDataset:
         return {"real": self.real.class_counts(), "synthetic": synthetic}
 
     def export_npz(self, path: str | os.PathLike) -> Path:
-        """Write x, y, class_names and the synthetic mask to one ``.npz`` (atomically)."""
+        """Write x, y, class_names and the synthetic mask to one ``.npz`` (atomically; images)."""
         from gan_augment.export import export_npz
 
+        self._require("image", "export_npz", "export_parquet(path) (a .parquet file keeps the columns' dtypes)")
         return export_npz(self.combined(), path, synthetic=self.synthetic_mask)
 
     def export_tfds(self, directory: str | os.PathLike, *, name: str = "gan_augment_dataset") -> Path:
         """Write a TFDS dataset directory (image, label, synthetic) that
-        ``tfds.builder_from_directory`` reads back."""
+        ``tfds.builder_from_directory`` reads back (images)."""
         from gan_augment.export import export_tfds
 
+        self._require("image", "export_tfds", "export_parquet(path)")
         return export_tfds(self.combined(), directory, name=name, synthetic=self.synthetic_mask)
+
+    def export_parquet(self, path: str | os.PathLike) -> Path:
+        """Write the rows (real first), the class column and a boolean ``_synthetic`` column to one
+        ``.parquet`` file (atomically; tables). ``load_dataset(path, target=...)`` reads it back,
+        with ``synthetic="drop"`` or ``"only"`` to pick a part.
+
+        Example:
+            >>> aug.export_parquet("data/outputs/penguins/augmented.parquet")  # doctest: +SKIP
+        """
+        from gan_augment.export import export_parquet
+
+        self._require("table", "export_parquet", "export_npz(path) or export_tfds(directory)")
+        return export_parquet(self.combined(), path, synthetic=self.synthetic_mask)
+
+    def _require(self, kind: str, method: str, instead: str) -> None:
+        if self.real.kind != kind:
+            raise DataError(f"Expected {kind} data for AugmentedDataset.{method}. Received: "
+                            f"{self.real.kind} data. Use AugmentedDataset.{instead} instead.")
 
 
 def generation_plan(class_counts: np.ndarray, per_class: int | None, balance: bool) -> np.ndarray:
@@ -212,6 +237,11 @@ def _check_compatible(dataset: Dataset, gan: TrainedGAN) -> None:
         raise DataError(
             f"Expected a GAN trained on {dataset.kind} data of shape {dataset.shape}. "
             f"Received: a GAN for {gan.kind} data of shape {gan.sample_shape}."
+        )
+    if dataset.kind == "table" and list(gan.columns or []) != list(dataset.frame.columns):
+        raise DataError(
+            f"Expected a GAN trained on a table with the columns {list(dataset.frame.columns)}. "
+            f"Received: a GAN for the columns {gan.columns}."
         )
     if not gan.conditional or gan.num_classes != dataset.num_classes:
         raise DataError(
