@@ -6,24 +6,85 @@ Every distribution metric is computed twice at the same sample count n:
     baseline = metric(real train, real holdout)   (n samples each)
 
 so a number always has a yardstick: a perfect generator scores like unseen real data.
+
+Images are compared in the feature space of a domain CNN (`DomainEncoder`). Tables are compared
+on their own columns and in the `table_to_matrix` encoding of the real training frame
+(`TableDomain`); their gates are `TABLE_GATES`: the image gates (computed on the encoding) plus
+
+* ``marginals``: the mean over columns of the Kolmogorov–Smirnov distance (continuous columns;
+  missing values count as a value above all others, so a wrong missing-value rate shows) or the
+  total-variation distance (categorical columns, missing as a category) ≤ ``marginals_ratio`` ×
+  the real-vs-real mean;
+* ``correlation``: the mean absolute difference of the correlation matrices of the encoded rows
+  (numbers standardised, categories one-hot) ≤ ``correlation_ratio`` × the real-vs-real one.
+
+Real and synthetic tables are compared *class-matched*: every distribution metric uses, per
+class the synthetic set contains, the same number of real training, real holdout and synthetic
+rows, so a class-balanced synthetic set is not judged against the imbalanced real one (class
+proportions are the ``class_coverage`` gate's job).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
 from gan_augment.validation import metrics as M
-from gan_augment.validation.features import DomainEncoder, FeatureTable, fit_domain_encoder
+from gan_augment.validation.features import DomainEncoder, FeatureTable, TableDomain, fit_domain_encoder
 from gan_augment.validation.report import Check, Thresholds, ValidationReport
 
-#: Gate names, in report order (the Dagster asset checks use the same names).
+#: Gate names of image data, in report order (the Dagster asset checks use the same names).
 GATES = ("gx_suite", "frechet_distance", "c2st_auc", "coverage", "memorization", "label_fidelity",
          "class_coverage")
+#: Gate names of table data: every image gate (on the encoded rows) plus the per-column marginals
+#: and the correlation structure.
+TABLE_GATES = (*GATES, "marginals", "correlation")
+#: The gates of each data kind, and all gate names there are.
+GATES_BY_KIND: dict[str, tuple[str, ...]] = {"image": GATES, "table": TABLE_GATES}
+ALL_GATES = TABLE_GATES
+
+#: Below this many class-matched rows per set, the distribution metrics of a table are reported
+#: but do not gate (their real-vs-real baselines would be noise).
+MIN_MATCHED_ROWS = 20
+#: Share of real unseen rows that the near-copy threshold lets through (when the holdout is large
+#: enough to estimate it; see the memorization gate).
+NEAR_COPY_QUANTILE = 0.01
+
+
+@dataclasses.dataclass(frozen=True)
+class TableThresholds(Thresholds):
+    """`Thresholds` plus the table-only gates.
+
+    Attributes:
+        marginals_ratio: mean per-column KS / TV distance ≤ this × the real-vs-real mean.
+        correlation_ratio: mean |Δ correlation| ≤ this × the real-vs-real difference.
+        gx_tolerance: ``tolerance`` of the derived GX suite (`derive_suite`): a table has some
+            expectations per column, so wide tables need a little more slack for real unseen
+            rows to pass (breast_cancer, 217 expectations: 3 of 6 real holdouts failed at 1.0).
+
+    The other fields keep their meaning; ``frechet_ratio``, ``c2st_auc`` and ``coverage_ratio``
+    apply to the encoded rows (`TableDomain.features`).
+
+    Example:
+        >>> TableThresholds.from_value({"marginals_ratio": 3.0}).marginals_ratio
+        3.0
+    """
+
+    marginals_ratio: float = 2.0
+    correlation_ratio: float = 2.5
+    gx_tolerance: float = 1.5
+
+    @classmethod
+    def from_value(cls, value: Thresholds | dict[str, Any] | None) -> TableThresholds:
+        if isinstance(value, Thresholds) and not isinstance(value, TableThresholds):
+            return cls(**dataclasses.asdict(value))
+        return super().from_value(value)  # type: ignore[return-value]
 
 
 def validate(
@@ -45,23 +106,33 @@ def validate(
         synthetic: generated samples (labelled when the GAN is conditional).
         reference: a real holdout split for the baselines; default: 20% split off ``real``
             (the encoder is then trained on the other 80%).
-        thresholds: `Thresholds` or a dict overriding some of its fields.
+        thresholds: `Thresholds` (tables: `TableThresholds`) or a dict overriding some fields.
         encoder: a `DomainEncoder`, or a Keras model mapping images to features (wrapped with
-            `DomainEncoder.from_feature_extractor`); default: the cached domain CNN.
+            `DomainEncoder.from_feature_extractor`); default: the cached domain CNN. Tables: a
+            `TableDomain` fitted on ``real`` (default: fitted here).
         requested: samples per class that were asked for (default: ``real``'s class proportions).
         seed: seeds subsampling, the encoder and the classifiers.
         cache_dir: where the domain encoder is cached (``False``: no cache).
+
+    Returns:
+        A `ValidationReport` whose gates are `GATES_BY_KIND[real.kind]`.
 
     Example:
         >>> train, holdout = load_dataset("digits").split(0.2)                 # doctest: +SKIP
         >>> report = validate(train, gan.sample(1000), reference=holdout)      # doctest: +SKIP
         >>> report.passed, report.summary()                                    # doctest: +SKIP
+        >>> penguins, rest = load_dataset("penguins").split(0.2)               # doctest: +SKIP
+        >>> validate(penguins, table_gan.sample(labels=penguins.y)).passed     # doctest: +SKIP
     """
     started = time.perf_counter()
-    limits = Thresholds.from_value(thresholds)
     _check_inputs(real, synthetic, reference)
-    if real.kind != "image":
-        raise NotImplementedError("validate() covers image data now; tables arrive with the tabular model.")
+    if real.kind == "table":
+        if encoder is not None and not isinstance(encoder, TableDomain):
+            raise DataError(f"Expected encoder=None or a TableDomain for tables. Received: {type(encoder).__name__}.")
+        return _validate_table(real, synthetic, reference=reference, limits=TableThresholds.from_value(thresholds),
+                               domain=encoder, requested=requested, seed=seed, started=started,
+                               verbose=verbose)
+    limits = Thresholds.from_value(thresholds)
     if reference is None:
         real, reference = real.split(0.2, seed=seed)
     if encoder is None:
@@ -212,6 +283,315 @@ def _gx_check(real, reference, synthetic, encoder, f_real, f_ref, f_syn, seed) -
     result["baseline_success_percent"] = on_ref.statistics.get("success_percent")
     return result, {"real": t_real.drop(columns="label", errors="ignore"),
                     "synthetic": t_syn.drop(columns="label", errors="ignore")}
+
+
+# ====================================================================== tables
+def _validate_table(real: Dataset, synthetic: Dataset, *, reference: Dataset | None, limits: TableThresholds,
+                    domain: TableDomain | None, requested: np.ndarray | None, seed: int, started: float,
+                    verbose: int) -> ValidationReport:
+    """`validate` for table Datasets (see the module docstring for the gates)."""
+    columns = list(real.frame.columns)
+    for name, ds in (("synthetic", synthetic), ("reference", reference)):
+        if ds is not None and set(ds.frame.columns) != set(columns):
+            raise DataError(
+                f"Expected {name} rows with the real columns {columns}. Received: columns "
+                f"{list(ds.frame.columns)}."
+            )
+    if reference is None:
+        real, reference = real.split(0.2, seed=seed)
+    if domain is None:
+        domain = TableDomain.fit(real, seed=seed)
+    base_acc = domain.score(reference) if domain.classifier is not None else None
+    syn_frame = synthetic.frame[columns]  # column order is the GX suite's business
+    seeds = np.random.SeedSequence(seed).generate_state(4)
+
+    # Class-matched, equal-count subsets of real train, real holdout and synthetic rows.
+    i_real, i_ref, i_syn = _class_matched([real.y, reference.y, synthetic.y],
+                                          [len(real), len(reference), len(synthetic)], int(seeds[0]))
+    n = len(i_syn)
+    t_real, t_ref, t_syn = (real.frame.iloc[i_real], reference.frame.iloc[i_ref], syn_frame.iloc[i_syn])
+    f_real, f_ref, f_syn = domain.features(t_real), domain.features(t_ref), domain.features(t_syn)
+    enough = n >= MIN_MATCHED_ROWS
+    note = "" if enough else f" Only {n} class-matched rows per set (< {MIN_MATCHED_ROWS}): reported, not gated."
+    checks: list[Check] = []
+
+    # 1. Great Expectations suite on the columns (and the label's values), derived from real rows.
+    gx_result = _table_gx_check(real, reference, synthetic, columns, int(seeds[1]), limits.gx_tolerance)
+    checks.append(Check(
+        "gx_suite", gx_result["statistics"].get("success_percent"), gx_result["baseline_success_percent"],
+        100.0 if limits.gx else None, bool(gx_result["success"]) or not limits.gx,
+        gx_result["summary"] + (" The same suite passes on the real holdout."
+                                if gx_result["baseline_success"] else
+                                " Note: it also fails on the real holdout."),
+        gate=limits.gx))
+
+    # 2. Fréchet distance of the encoded rows.
+    if n >= 2:
+        fd, fd_base = M.frechet_distance(f_real, f_syn), M.frechet_distance(f_real, f_ref)
+        bound = limits.frechet_ratio * fd_base
+        checks.append(Check("frechet_distance", fd, fd_base, bound, fd <= bound or not enough,
+                            f"Fréchet distance of the encoded rows {fd:.3g} is {_x(fd, fd_base)} the "
+                            f"real-vs-real {fd_base:.3g} (limit {limits.frechet_ratio:g}×) at n={n}." + note,
+                            gate=enough))
+
+    # 3. Per-column marginals and 4. correlation structure.
+    dist, dist_base = marginal_distances(t_real, t_syn), marginal_distances(t_real, t_ref)
+    mean_d, mean_b = float(np.mean(list(dist.values()))), float(np.mean(list(dist_base.values())))
+    worst = max(dist, key=dist.get)
+    bound = limits.marginals_ratio * mean_b
+    checks.append(Check("marginals", mean_d, mean_b, bound, mean_d <= bound or not enough,
+                        f"Mean per-column KS/TV distance {mean_d:.3f} vs real-vs-real {mean_b:.3f} "
+                        f"(limit {limits.marginals_ratio:g}×) at n={n}; worst column {worst!r} "
+                        f"({dist[worst]:.3f}, real-vs-real {dist_base[worst]:.3f})." + note, gate=enough))
+    corr, corr_base = correlation_difference(f_real, f_syn), correlation_difference(f_real, f_ref)
+    bound = limits.correlation_ratio * corr_base
+    checks.append(Check("correlation", corr, corr_base, bound, corr <= bound or not enough,
+                        f"Correlation matrices of the encoded rows differ by {corr:.3f} on average vs "
+                        f"real-vs-real {corr_base:.3f} (limit {limits.correlation_ratio:g}×) at n={n}." + note,
+                        gate=enough))
+
+    # 5. Classifier two-sample test (gradient boosting on the encoded rows).
+    if n >= 8:
+        auc, auc_base = M.c2st_auc(f_real, f_syn, seed=seed), M.c2st_auc(f_real, f_ref, seed=seed)
+        checks.append(Check("c2st_auc", auc, auc_base, limits.c2st_auc, auc <= limits.c2st_auc or not enough,
+                            f"A real-vs-synthetic gradient-boosting classifier reaches AUC {auc:.3f} on held-out "
+                            f"rows (real-vs-real {auc_base:.3f}; 0.5 = indistinguishable; limit "
+                            f"{limits.c2st_auc:g})." + note, gate=enough))
+
+    # 6. Coverage of the real rows' neighbourhoods (mode collapse).
+    prdc = prdc_base = None
+    if n > 5:
+        prdc, prdc_base = (M.precision_recall_density_coverage(f_real, f_syn),
+                           M.precision_recall_density_coverage(f_real, f_ref))
+        cov_bound = limits.coverage_ratio * prdc_base["coverage"]
+        checks.append(Check("coverage", prdc["coverage"], prdc_base["coverage"], cov_bound,
+                            prdc["coverage"] >= cov_bound or not enough,
+                            f"Synthetic rows cover {prdc['coverage']:.0%} of the real rows' k-NN neighbourhoods; "
+                            f"real holdout rows cover {prdc_base['coverage']:.0%} (need ≥ {limits.coverage_ratio:g}×)."
+                            + note, gate=enough))
+
+    # 7. Memorization: distance to the closest training row, against the holdout's. A small
+    # holdout cannot estimate a 1 % quantile: the threshold is at least its 2nd-closest row, and
+    # the bound allows 3x the share of real unseen rows expected below it.
+    quantile = max(NEAR_COPY_QUANTILE, min(0.5, 2.0 / len(reference)))
+    mem = M.memorization(domain.features(real.frame), domain.features(syn_frame),
+                         domain.features(reference.frame), near_copy_quantile=quantile, seed=seed)
+    hold_share = float(np.mean(mem["dcr_holdout"] <= mem["near_copy_threshold"]))
+    mem_bound = max(limits.near_copy_share, 3.0 * quantile, 2.0 * hold_share)
+    checks.append(Check("memorization", mem["near_copy_share"], hold_share, mem_bound,
+                        mem["near_copy_share"] <= mem_bound,
+                        f"{mem['near_copy_share']:.1%} of synthetic rows are near-copies of training rows "
+                        f"(closer than {1 - quantile:.0%} of real unseen rows are; limit {mem_bound:.0%}); "
+                        f"median distance ratio to the holdout's {mem['dcr_ratio']:.2f}."))
+    near_copy = np.asarray(mem["near_copy_mask"], dtype=bool)
+
+    # 8. Label fidelity and 9. class coverage.
+    disputed = np.zeros(len(synthetic), dtype=bool)
+    if synthetic.labeled and base_acc is not None:
+        predicted = domain.predict(syn_frame)
+        fidelity, per_class = M.label_fidelity(predicted, synthetic.y, real.num_classes)
+        bound = limits.label_fidelity_ratio * base_acc
+        weakest = int(np.nanargmin(per_class)) if np.isfinite(per_class).any() else 0
+        checks.append(Check("label_fidelity", fidelity, base_acc, bound, fidelity >= bound,
+                            f"A gradient-boosting classifier trained on the real rows agrees with {fidelity:.1%} "
+                            f"of the conditioning labels; it is {base_acc:.1%} accurate on real holdout rows "
+                            f"(need ≥ {limits.label_fidelity_ratio:g}×). Weakest class: "
+                            f"{real.class_names[weakest]} ({per_class[weakest]:.0%})."))
+        disputed = predicted != synthetic.y
+        req = np.asarray(requested if requested is not None else real.class_counts(), dtype=float)
+        cov = M.class_coverage(synthetic.y, req, num_classes=real.num_classes)
+        ok = not cov["missing"] and cov["max_share_error"] <= limits.class_share_error
+        missing = [real.class_names[c] for c in cov["missing"]]
+        checks.append(Check("class_coverage", cov["max_share_error"], 0.0, limits.class_share_error, ok,
+                            (f"Missing classes: {missing}. " if missing else "Every requested class is present. ")
+                            + f"Largest share error {cov['max_share_error']:.1%} (limit {limits.class_share_error:.0%})."))
+
+    accepted = ~(near_copy | disputed)
+    order = {name: i for i, name in enumerate(TABLE_GATES)}
+    checks.sort(key=lambda c: order.get(c.name, len(order)))
+    numeric = [c for c in columns if pd.api.types.is_numeric_dtype(real.frame[c].dtype)
+               and not pd.api.types.is_bool_dtype(real.frame[c].dtype)][:16]
+    report = ValidationReport(
+        checks=checks,
+        accepted=accepted,
+        rejection_counts={"near_copy": int(near_copy.sum()), "label_disputed": int(disputed.sum()),
+                          "total": int((~accepted).sum())},
+        gx={k: v for k, v in gx_result.items() if k != "baseline"},
+        info={
+            "kind": "table", "n_real": len(real), "n_reference": len(reference), "n_synthetic": len(synthetic),
+            "equal_count": n, "class_matched": True, "encoder": domain.description,
+            "encoder_accuracy": base_acc, "thresholds": dataclasses.asdict(limits), "seed": seed,
+            "seconds": round(time.perf_counter() - started, 2),
+            "marginals": {str(k): v for k, v in dist.items()},
+            "marginals_baseline": {str(k): v for k, v in dist_base.items()},
+            "memorization": {k: v for k, v in mem.items()
+                             if k not in ("near_copy_mask", "dcr_synthetic", "dcr_holdout")},
+            "prdc": prdc, "prdc_baseline": prdc_base,
+        },
+        real=real, synthetic=synthetic,
+        feature_tables={"real": real.frame[numeric].astype("float64"),
+                        "synthetic": syn_frame[numeric].astype("float64")} if numeric else None,
+    )
+    if verbose:
+        print(report.summary())
+    return report
+
+
+def marginal_distances(a: pd.DataFrame, b: pd.DataFrame) -> dict[Any, float]:
+    """Per column of ``a``: the Kolmogorov–Smirnov distance of ``a`` and ``b`` (continuous
+    columns; a missing value counts as larger than every value, so differing missing-value rates
+    show) or their total-variation distance (categorical columns, missing as a category).
+
+    Which columns are continuous follows `gan_augment.models.table_encoding.column_kind` on ``a``.
+
+    Example:
+        >>> a = pd.DataFrame({"x": np.arange(100.0), "k": ["u", "v"] * 50})
+        >>> d = marginal_distances(a, a.assign(x=a.x + 50, k="u"))
+        >>> round(d["x"], 2), d["k"]
+        (0.5, 0.5)
+    """
+    from gan_augment.models.table_encoding import column_kind
+
+    out: dict[Any, float] = {}
+    for col in a.columns:
+        try:
+            kind = column_kind(a[col])
+        except DataError:
+            kind = "categorical"
+        if kind == "continuous":
+            out[col] = _ks_with_missing(_floats(a[col]), _floats(b[col]))
+        else:
+            p = _category_shares(a[col])
+            q = _category_shares(b[col])
+            out[col] = float(0.5 * p.sub(q, fill_value=0.0).abs().sum())
+    return out
+
+
+def correlation_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference between the Pearson correlation matrices of two encoded row sets
+    (upper triangle; a feature constant in a set has correlation 0 there).
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=(500, 3)); x[:, 1] += x[:, 0]
+        >>> correlation_difference(x, x) == 0.0
+        True
+        >>> correlation_difference(x, rng.permutation(x)) == 0.0  # rows shuffled together: same
+        True
+    """
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape[1] != b.shape[1]:
+        raise DataError(f"Expected row sets with the same features. Received: {a.shape[1]} and {b.shape[1]}.")
+    if a.shape[1] < 2:
+        return 0.0
+    iu = np.triu_indices(a.shape[1], k=1)
+    return float(np.mean(np.abs(_corr(a)[iu] - _corr(b)[iu])))
+
+
+def _corr(x: np.ndarray) -> np.ndarray:
+    x = x - x.mean(axis=0)
+    sd = np.sqrt((x**2).mean(axis=0))
+    z = np.divide(x, sd, out=np.zeros_like(x), where=sd > 1e-12)
+    return z.T @ z / max(len(x), 1)
+
+
+def _floats(s: pd.Series) -> np.ndarray:
+    return np.asarray(pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan), np.float64)
+
+
+def _ks_with_missing(x: np.ndarray, y: np.ndarray) -> float:
+    x = np.sort(np.where(np.isnan(x), np.inf, x))
+    y = np.sort(np.where(np.isnan(y), np.inf, y))
+    if not len(x) or not len(y):
+        return 1.0
+    grid = np.concatenate([x, y])
+    cdf_x = np.searchsorted(x, grid, side="right") / len(x)
+    cdf_y = np.searchsorted(y, grid, side="right") / len(y)
+    return float(np.max(np.abs(cdf_x - cdf_y)))
+
+
+def _category_shares(s: pd.Series) -> pd.Series:
+    values = s.astype(object).where(s.notna(), "<missing>").map(str)
+    return values.value_counts(normalize=True)
+
+
+def _class_matched(labels: list[np.ndarray | None], sizes: list[int], seed: int) -> list[np.ndarray]:
+    """Indices into each set: per class present in the last set, the same number of rows in
+    every set (the smallest of their counts), drawn at random. When a set has no labels, the
+    same number of rows at random from each (the smallest set's size)."""
+    rng = np.random.default_rng(seed)
+    if any(y is None for y in labels):
+        n = min(sizes)
+        return [np.sort(rng.permutation(size)[:n]) for size in sizes]
+    out: list[list[np.ndarray]] = [[] for _ in labels]
+    for c in np.unique(labels[-1]):
+        members = [np.flatnonzero(y == c) for y in labels]
+        k = min(len(m) for m in members)
+        for i, m in enumerate(members):
+            out[i].append(rng.permutation(m)[:k])
+    return [np.sort(np.concatenate(o)) if o else np.zeros(0, np.int64) for o in out]
+
+
+def _mix_matched(y: np.ndarray, shares: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """As many rows of ``y`` as possible (without replacement) in the class proportions ``shares``."""
+    counts = np.bincount(y, minlength=len(shares))
+    present = shares > 0
+    if not present.any():
+        return np.arange(len(y))
+    total = int(np.floor(np.min(counts[present] / shares[present])))
+    picks = []
+    for c in np.flatnonzero(present):
+        k = min(int(round(shares[c] * total)), int(counts[c]))
+        picks.append(rng.permutation(np.flatnonzero(y == c))[:k])
+    return np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
+
+
+def _table_gx_check(real: Dataset, reference: Dataset, synthetic: Dataset, columns: list, seed: int,
+                    tolerance: float) -> dict:
+    """The GX suite of the real training rows (in the synthetic set's class mix) on the columns
+    and the label's values, plus the exact column order; run on the synthetic and holdout rows."""
+    from gan_augment.validation.expectations import derive_suite, validate_frame
+
+    label = _label_column(columns, real.target)
+    rng = np.random.default_rng(seed)
+
+    def with_label(ds: Dataset, idx: np.ndarray | None = None) -> pd.DataFrame:
+        frame = ds.frame if idx is None else ds.frame.iloc[idx]
+        frame = frame.reset_index(drop=True)
+        if ds.y is not None:
+            y = ds.y if idx is None else ds.y[idx]
+            frame = frame.assign(**{label: pd.Categorical.from_codes(y, categories=list(ds.class_names))})
+        return frame
+
+    if synthetic.labeled and real.labeled:
+        shares = np.bincount(synthetic.y, minlength=real.num_classes) / len(synthetic)
+        t_real = with_label(real, _mix_matched(real.y, shares, rng))
+        t_ref = with_label(reference, _mix_matched(reference.y, shares, rng))
+    else:
+        t_real, t_ref = with_label(real), with_label(reference)
+    t_syn = with_label(synthetic)
+    # The label column is checked for its values only: class proportions are the class_coverage
+    # gate's job (a balanced synthetic set is meant to differ from an imbalanced real one).
+    spec = derive_suite(t_real, name="real_table", skip_distribution=[label], tolerance=tolerance,
+                        n_compare=max(1, min(len(t_syn), len(t_ref))))
+    spec.expectations.insert(2, {
+        "type": "ExpectTableColumnsToMatchOrderedList",
+        "kwargs": {"column_list": [str(c) for c in t_real.columns]},
+        "why": "The columns come in the real order.",
+    })
+    on_ref, on_syn = validate_frame(t_ref, spec), validate_frame(t_syn, spec)
+    result = on_syn.to_dict()
+    result["summary"] = on_syn.summary()
+    result["baseline_success"] = bool(on_ref.success)
+    result["baseline_success_percent"] = on_ref.statistics.get("success_percent")
+    return result
+
+
+def _label_column(columns: list, target: str | None) -> str:
+    name = str(target or "label")
+    while name in {str(c) for c in columns}:
+        name = f"_{name}"
+    return name
 
 
 def _check_inputs(real: Dataset, synthetic: Dataset, reference: Dataset | None) -> None:
