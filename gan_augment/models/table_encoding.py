@@ -384,6 +384,10 @@ class TableEncoder:
         """
         return [s for s in self.spans if s.role == "category" and s.size >= 2]
 
+    def condition_missing(self) -> list[bool]:
+        """Per condition block: whether its last category stands for missing values."""
+        return [self.columns[s.column].has_missing for s in self.condition_blocks()]
+
     def condition_codes(self, frame: pd.DataFrame) -> np.ndarray:
         """(n, len(condition_blocks())) int64: each row's position in every condition block
         (its category; 1 in a missingness indicator where the value is missing)."""
@@ -574,9 +578,12 @@ class TrainingSampler:
 
     1. a class ``c`` is drawn with probability proportional to ``log(1 + count(c))``;
     2. with probability ``p_category`` (default 1, as in CTGAN) one block ``j`` is drawn
-       uniformly and one of its categories ``v`` by ``log(1 + count(c, v))``; the real row is
-       drawn uniformly among the rows with class ``c`` and ``v`` in block ``j``, and the
-       generator is asked (through the cross-entropy term of its loss) to produce ``v``;
+       uniformly and one of its categories ``v`` by ``log(1 + count(c, v))`` — except the
+       "missing" category (``missing_last``), which keeps its real share: missing values are a
+       nuisance to reproduce at their rate, not a rare category to learn, and oversampling them
+       made the generator produce them far too often when not asked; the real row is drawn
+       uniformly among the rows with class ``c`` and ``v`` in block ``j``, and the generator is
+       asked (through the cross-entropy term of its loss) to produce ``v``;
     3. otherwise the real row is drawn uniformly among the rows of class ``c`` and only the class
        part of the vector is set.
 
@@ -602,6 +609,7 @@ class TrainingSampler:
         num_classes: int,
         *,
         p_category: float = 1.0,
+        missing_last: Sequence[bool] | None = None,
     ) -> None:
         self.codes = np.asarray(codes, np.int64).reshape(len(codes), -1) if len(n_categories) else \
             np.zeros((len(codes), 0), np.int64)
@@ -614,6 +622,9 @@ class TrainingSampler:
         self.p_category = float(p_category) if self.n_categories else 0.0
         if not self.num_classes:
             self.p_category = 1.0 if self.n_categories else 0.0
+        missing_last = list(missing_last) if missing_last is not None else [False] * len(self.n_categories)
+        if len(missing_last) != len(self.n_categories):
+            raise DataError(f"Expected missing_last for {len(self.n_categories)} blocks. Received: {missing_last}.")
         self.offsets = np.concatenate([[0], np.cumsum(self.n_categories)]).astype(np.int64)
         self.cond_dim = self.num_classes + int(self.offsets[-1])
         groups = max(self.num_classes, 1)
@@ -628,7 +639,11 @@ class TrainingSampler:
             for j, k in enumerate(self.n_categories):
                 col = self.codes[members, j]
                 rows = [members[col == v] for v in range(k)]
-                w = np.log1p(np.array([len(r) for r in rows], np.float64))
+                counts = np.array([len(r) for r in rows], np.float64)
+                w = np.log1p(counts)
+                if missing_last[j] and counts.sum() > counts[-1] and w[:-1].sum() > 0:
+                    share = counts[-1] / counts.sum()  # the missing category keeps its real share
+                    w[-1] = share / (1.0 - share) * w[:-1].sum()
                 self.cell_rows[(c, j)] = rows
                 self.cell_p[(c, j)] = w / w.sum() if w.sum() > 0 else w
 
