@@ -59,7 +59,7 @@ def test_import_does_not_import_tensorflow_or_sklearn():
 
 
 def test_list_sources_names_the_builtins():
-    assert list_sources() == ["digits", "breast_cancer", "wine"]
+    assert list_sources() == ["digits", "breast_cancer", "wine", "penguins"]
 
 
 def test_digits_default_source():
