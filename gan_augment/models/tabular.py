@@ -59,9 +59,12 @@ DEFAULT_TAU = 0.2
 
 # ====================================================================== networks
 def build_table_generator(data_dim: int, cond_dim: int, latent_dim: int, *, width: int = DEFAULT_WIDTH,
-                          depth: int = 2) -> keras.Model:
+                          depth: int = 2, output_bias: np.ndarray | list[float] | None = None) -> keras.Model:
     """``[z, cond] -> raw outputs`` (pre-activation): residual blocks Dense → BatchNorm → ReLU
     whose outputs are concatenated to their inputs (CTGAN's generator).
+
+    ``output_bias`` initialises the bias of the output layer (see `prior_logits`), so the
+    untrained generator already draws every category, mode and missing value at its real rate.
 
     Example:
         >>> build_table_generator(12, 3, 16).output_shape
@@ -75,8 +78,43 @@ def build_table_generator(data_dim: int, cond_dim: int, latent_dim: int, *, widt
         out = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn_{i}")(out)
         out = keras.layers.ReLU(name=f"relu_{i}")(out)
         h = keras.layers.Concatenate(name=f"residual_{i}")([h, out])
-    raw = keras.layers.Dense(data_dim, name="raw")(h)
+    bias = "zeros" if output_bias is None else keras.initializers.Constant(
+        [float(b) for b in np.asarray(output_bias, np.float64).reshape(-1)])
+    raw = keras.layers.Dense(data_dim, bias_initializer=bias, name="raw")(h)
     return keras.Model([z, cond], raw, name="table_generator")
+
+
+def prior_logits(encoder: TableEncoder, class_counts: list[int] | np.ndarray | None = None) -> np.ndarray:
+    """Log-frequencies of the real data for every one-hot block of a generated row (class, modes,
+    categories, missingness; 0 for the ``tanh`` values): the generator's initial output bias.
+
+    Learning a rare category or a 1 % missing-value rate from random logits takes the generator
+    many steps; starting from the real log-priors it only has to learn the dependencies.
+
+    Example:
+        >>> enc = TableEncoder().fit(pd.DataFrame({"k": ["a"] * 3 + ["b"]}))
+        >>> np.round(np.exp(prior_logits(enc)), 2).tolist()
+        [0.75, 0.25]
+    """
+    parts: list[np.ndarray] = []
+    if class_counts is not None and len(class_counts):
+        parts.append(_log_shares(np.asarray(class_counts, np.float64)))
+    for span in encoder.spans:
+        c = encoder.columns[span.column]
+        if span.role == "value":
+            parts.append(np.zeros(1))
+        elif span.role == "mode":
+            parts.append(_log_shares(np.asarray(c.weights, np.float64)))
+        elif span.role == "missing":
+            parts.append(_log_shares(np.array([1.0 - c.missing_rate, c.missing_rate])))
+        else:
+            parts.append(_log_shares(np.asarray(c.counts, np.float64)))
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _log_shares(counts: np.ndarray) -> np.ndarray:
+    shares = np.maximum(counts, 0.0) / max(float(np.maximum(counts, 0.0).sum()), 1e-12)
+    return np.log(np.maximum(shares, 1e-4))
 
 
 def build_table_discriminator(data_dim: int, cond_dim: int, *, pac: int = DEFAULT_PAC, width: int = DEFAULT_WIDTH,
@@ -130,6 +168,7 @@ def build_table_gan(
     tau: float = DEFAULT_TAU,
     condition_counts: list | None = None,
     condition_rate: float = 1.0,
+    condition_weights: list[float] | None = None,
     aux_weight: float = 1.0,
     ema: bool = True,
     seed: int = 0,
@@ -149,6 +188,8 @@ def build_table_gan(
             in condition block ``j`` (`TrainingSampler.condition_counts`); sampling draws its
             conditions with these frequencies. ``None``: samples are conditioned on the class only.
         condition_rate: share of rows conditioned on a block as well (training and sampling).
+        condition_weights: how often sampling asks each block (default: evenly, as training
+            does; `TrainingSampler.condition_weights` favours the blocks tied to the class).
         aux_weight: weight of the auxiliary classifier's loss (0: no auxiliary classifier;
             unconditional GANs have none).
         ema: sample from an exponential moving average of the generator's weights.
@@ -172,13 +213,17 @@ def build_table_gan(
     width = int(width or DEFAULT_WIDTH)
     cond_dim = condition_dim(encoder, num_classes)
     keras.utils.set_random_seed(seed)  # weight initialisation follows the seed
-    generator = build_table_generator(row_dim(encoder, num_classes), cond_dim, latent_dim, width=width)
+    class_counts = ([sum(g[0]) for g in condition_counts] if num_classes and condition_counts
+                    and condition_counts[0] else [1] * num_classes)
+    generator = build_table_generator(row_dim(encoder, num_classes), cond_dim, latent_dim, width=width,
+                                      output_bias=prior_logits(encoder, class_counts if num_classes else None))
     critic = build_table_discriminator(row_dim(encoder, num_classes), cond_dim, pac=pac, width=width)
     classifier = (build_table_classifier(encoder.output_dim, num_classes, width=width)
                   if num_classes and aux_weight else None)
     return TabularGAN(generator, critic, latent_dim=latent_dim, num_classes=num_classes,
                       encoder=encoder, pac=pac, tau=tau, condition_counts=condition_counts,
-                      condition_rate=condition_rate, classifier=classifier, aux_weight=aux_weight,
+                      condition_rate=condition_rate, condition_weights=condition_weights,
+                      classifier=classifier, aux_weight=aux_weight,
                       ema=ema, seed=seed, metadata=metadata)
 
 
@@ -234,6 +279,7 @@ class TabularGAN(ConditionalGAN):
         tau: float = DEFAULT_TAU,
         condition_counts: list | None = None,
         condition_rate: float = 1.0,
+        condition_weights: list[float] | None = None,
         classifier: keras.Model | None = None,
         aux_weight: float = 1.0,
         ema: bool = True,
@@ -262,8 +308,15 @@ class TabularGAN(ConditionalGAN):
             layout.append((span.start + k, span.size, offset))
             offset += span.size
         self._cond_layout: tuple[tuple[int, int, int], ...] = tuple(layout)
+        self._layout = _segment_layout(self._spans, self.data_dim, self._cond_layout, self.cond_dim)
         self.condition_rate = float(condition_rate)
         self.condition_counts = _check_counts(condition_counts, max(k, 1), [s for _, s, _ in layout[bool(k):]])
+        blocks = len(layout) - bool(k)
+        weights = np.full(blocks, 1.0 / max(blocks, 1)) if condition_weights is None else \
+            np.asarray(condition_weights, np.float64)
+        if weights.shape != (blocks,) or (weights < 0).any() or (blocks and not weights.sum() > 0):
+            raise DataError(f"Expected condition_weights: {blocks} non-negative numbers. Received: {condition_weights}.")
+        self.condition_weights = (weights / weights.sum()).tolist() if blocks else []
         self.classifier = classifier if self.num_classes else None
         self.aux_weight = float(aux_weight) if self.classifier is not None else 0.0
         self.cond_loss_tracker = keras.metrics.Mean(name="cond_loss")
@@ -379,31 +432,35 @@ class TabularGAN(ConditionalGAN):
         raw = tf.cast(raw, tf.float32)
         u = tf.random.stateless_uniform(tf.shape(raw), seed=seed, minval=1e-6, maxval=1.0 - 1e-6)
         noisy = (raw - tf.math.log(-tf.math.log(u))) / self.tau
-        parts = []
-        for span in self._spans:
-            if span.activation == "tanh":
-                parts.append(tf.tanh(raw[:, span.start : span.start + span.size]))
-            else:
-                parts.append(tf.nn.softmax(noisy[:, span.start : span.start + span.size], axis=1))
-        return tf.concat(parts, axis=1)
+        soft = tf.exp(self._segment_log_softmax(noisy))
+        return tf.where(tf.constant(self._layout["tanh"])[None, :], tf.tanh(raw), soft)
+
+    def _segment_log_softmax(self, x: tf.Tensor) -> tf.Tensor:
+        """log-softmax of every block of ``x`` (batch, row), all blocks at once (segment ops: a
+        wide table has hundreds of blocks, and an op per block costs more than the arithmetic)."""
+        segments = tf.constant(self._layout["segments"])
+        count = int(self._layout["count"])
+        xt = tf.transpose(x)
+        top = tf.gather(tf.math.unsorted_segment_max(xt, segments, count), segments)
+        shifted = xt - tf.stop_gradient(top)
+        total = tf.gather(tf.math.unsorted_segment_sum(tf.exp(shifted), segments, count), segments)
+        return tf.transpose(shifted - tf.math.log(total))
 
     def _condition_loss(self, raw: tf.Tensor, cond: tf.Tensor) -> tf.Tensor:
         """Mean over the batch of the cross-entropy between the category the conditional vector
         asks for and the generator's logits for that column (0 where nothing is asked)."""
         if not self._cond_layout:
             return tf.zeros([], tf.float32)
-        total = 0.0
-        for start, size, offset in self._cond_layout:
-            total += tf.nn.softmax_cross_entropy_with_logits(
-                labels=cond[:, offset : offset + size], logits=raw[:, start : start + size])
-        return tf.reduce_mean(total)
+        asked = tf.matmul(cond, tf.constant(self._layout["cond_to_row"]))  # the ask, in row positions
+        return -tf.reduce_mean(tf.reduce_sum(asked * self._segment_log_softmax(tf.cast(raw, tf.float32)), axis=1))
 
     # ------------------------------------------------------------------ sampling
     def conditions(self, labels: np.ndarray | None, n: int, rng: np.random.Generator) -> np.ndarray:
         """Conditional vectors for sampling, as in training: the class one-hot and (with
-        probability ``condition_rate``) one category of one condition block, drawn with the real
-        frequencies of that class (``condition_counts``), so the blocks' distributions — category
-        shares, missing-value rates — come out as in the real data."""
+        probability ``condition_rate``) one category of one condition block, the block drawn with
+        ``condition_weights`` and the category with the real frequencies of that class
+        (``condition_counts``), so the blocks' distributions — category shares, missing values
+        included — come out as in the real data."""
         cond = np.zeros((n, self.cond_dim), np.float32)
         k = self.num_classes
         groups = np.zeros(n, np.int64)
@@ -416,7 +473,7 @@ class TabularGAN(ConditionalGAN):
         if not blocks or not self.condition_counts:
             return cond
         asked = rng.random(n) < self.condition_rate
-        which = rng.integers(0, len(blocks), size=n)
+        which = rng.choice(len(blocks), size=n, p=self.condition_weights)
         for c in np.unique(groups):
             for j, (_, size, offset) in enumerate(blocks):
                 at = np.flatnonzero(asked & (groups == c) & (which == j))
@@ -483,6 +540,7 @@ class TabularGAN(ConditionalGAN):
         config.pop("diffaugment", None)
         config.update(encoder=self.encoder.get_config(), pac=self.pac, tau=self.tau,
                       condition_counts=self.condition_counts, condition_rate=self.condition_rate,
+                      condition_weights=self.condition_weights,
                       classifier=None if self.classifier is None
                       else keras.saving.serialize_keras_object(self.classifier),
                       aux_weight=self.aux_weight)
@@ -494,6 +552,22 @@ class TabularGAN(ConditionalGAN):
         if config.get("classifier") is not None:
             config["classifier"] = keras.saving.deserialize_keras_object(config["classifier"])
         return super().from_config(config)  # type: ignore[return-value]
+
+
+def _segment_layout(spans: tuple[Span, ...], data_dim: int, cond_layout: tuple[tuple[int, int, int], ...],
+                    cond_dim: int) -> dict[str, Any]:
+    """Constants for the vectorized activations: a segment id per row position (each block one
+    segment, each tanh value its own), the tanh mask, and the (cond_dim, data_dim) 0/1 matrix that
+    moves a conditional vector's asks to the row positions they ask for."""
+    segments = np.zeros(data_dim, np.int32)
+    tanh = np.zeros(data_dim, bool)
+    for i, span in enumerate(spans):
+        segments[span.start : span.start + span.size] = i
+        tanh[span.start : span.start + span.size] = span.activation == "tanh"
+    cond_to_row = np.zeros((cond_dim, data_dim), np.float32)
+    for start, size, offset in cond_layout:
+        cond_to_row[np.arange(offset, offset + size), np.arange(start, start + size)] = 1.0
+    return {"segments": segments, "tanh": tanh, "count": len(spans), "cond_to_row": cond_to_row}
 
 
 def _check_counts(counts: Any, groups: int, sizes: list[int]) -> list[list[list[int]]]:
@@ -520,5 +594,6 @@ __all__ = [
     "build_table_gan",
     "build_table_generator",
     "condition_dim",
+    "prior_logits",
     "row_dim",
 ]
