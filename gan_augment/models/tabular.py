@@ -370,6 +370,7 @@ class TabularGAN(ConditionalGAN):
             real = tf.concat([cond[:, : self.num_classes], real], axis=1)
         batch = tf.shape(real)[0]
         seed = self._step_seed()
+        self._reseed_dropout(seed)
         real_packed = self._pack(real, cond)
 
         for i in range(self.d_steps):
@@ -410,6 +411,19 @@ class TabularGAN(ConditionalGAN):
         self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
         self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
         return {m.name: m.result() for m in self.metrics}
+
+    def _reseed_dropout(self, seed: tf.Tensor) -> None:
+        """Dropout masks follow the model's own random stream: each dropout layer's seed is set
+        from this step's seed, so a run restored from a checkpoint (which saves ``state``, not the
+        layers' seed generators) draws the same masks as an uninterrupted one."""
+        ctx = tf.distribute.get_replica_context()
+        if ctx is not None and ctx.num_replicas_in_sync > 1:
+            return  # mirrored seed states cannot be assigned per replica; the layers' own streams go on
+        nets = [self.discriminator] + ([self.classifier] if self.classifier is not None else [])
+        layers = [layer for net in nets for layer in net.layers if isinstance(layer, keras.layers.Dropout)]
+        for i, layer in enumerate(layers):
+            value = tf.random.experimental.stateless_fold_in(seed, 1000 + i)
+            layer.seed_generator.state.assign(tf.cast(value, layer.seed_generator.state.dtype))
 
     def _critic(self, packed: tf.Tensor) -> tf.Tensor:
         return tf.cast(self.discriminator(packed, training=True), tf.float32)
