@@ -18,7 +18,7 @@ in the event log, which includes loading its inputs and storing its output; plai
 library calls timed inline). Repeats are interleaved. Target: in-process adds < 25 %.
 
 Usage: python bench/pipeline_overhead.py [--repeats 2] [--variants plain in_process multiprocess]
-       [--epochs 60] [--per-class 150]
+       [--epochs 60] [--per-class 150] [--threads N]
 """
 
 from __future__ import annotations
@@ -148,6 +148,9 @@ def main() -> None:
     p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--per-class", type=int, default=150)
+    p.add_argument("--threads", type=int, default=None,
+                   help="TensorFlow intra/inter-op threads in every variant (default: TensorFlow's). "
+                        "1 makes timings less sensitive to other load on a shared machine.")
     p.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     p.add_argument("--root", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -155,8 +158,13 @@ def main() -> None:
         child(args.child, Path(args.root), args.epochs, args.per_class)
         return
 
+    env = dict(os.environ)
+    if args.threads:
+        for key in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+            env[key] = str(args.threads)
     print(f"CPU cores visible: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}; "
-          f"digits, epochs={args.epochs}, per_class={args.per_class}, downstream logreg × 1 seed")
+          f"digits, epochs={args.epochs}, per_class={args.per_class}, downstream logreg × 1 seed; "
+          f"TensorFlow threads: {args.threads or 'default'}")
     walls: dict[str, list[float]] = {v: [] for v in args.variants}
     works: dict[str, list[float]] = {v: [] for v in args.variants}
     cpus: dict[str, list[float]] = {v: [] for v in args.variants}
@@ -169,7 +177,7 @@ def main() -> None:
                 done = subprocess.run(
                     [sys.executable, __file__, "--child", variant, "--root", tmp, "--epochs", str(args.epochs),
                      "--per-class", str(args.per_class)],
-                    capture_output=True, text=True, cwd=REPO, check=False)
+                    capture_output=True, text=True, cwd=REPO, env=env, check=False)
                 wall = time.perf_counter() - started
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

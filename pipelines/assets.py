@@ -78,16 +78,15 @@ def _checkpoint_epoch(directory: Any) -> int:
         return int(json.loads(str(archive["record"])).get("epoch", 0))
 
 
-def _log_progress_callback(log: Any, epochs: int) -> Any:
+def _log_progress_callback(log: Any) -> Any:
     """A Keras callback that logs the GAN's losses to the Dagster run log about 10 times."""
     import keras
 
-    every = max(1, epochs // 10)
-
     class LogProgress(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            epochs = int(self.params.get("epochs") or 0)
             done = epoch + 1
-            if logs and (done % every == 0 or done == epochs):
+            if logs and (done % max(1, epochs // 10) == 0 or done == epochs):
                 values = ", ".join(f"{k}={float(v):.3f}" for k, v in logs.items())
                 log.info(f"GAN epoch {done}/{epochs}: {values}")
 
@@ -146,11 +145,9 @@ def source_dataset(context: dg.AssetExecutionContext, config: SourceConfig) -> d
 def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: StorageRoot,
               source_dataset: Splits) -> dg.Output[Any]:
     import gan_augment as ga
-    from gan_augment.training import default_options
 
     train = source_dataset.train
     options = config.train_options()
-    epochs = default_options(train, **{k: v for k, v in options.items() if k != "seed"}).epochs
     folder = storage.dataset_dir(context.partition_key)
     checkpoints = folder / "checkpoints" / _training_key(train, options)
     resumed_at = _checkpoint_epoch(checkpoints)
@@ -158,7 +155,7 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
         context.log.info(f"Resuming from the checkpoint in {checkpoints} (epoch {resumed_at}).")
     started = time.perf_counter()
     gan = ga.train_gan(train, checkpoint_dir=checkpoints, output_dir=folder / "gan", verbose=0,
-                       callbacks=[_log_progress_callback(context.log, epochs)], **options)
+                       callbacks=[_log_progress_callback(context.log)], **options)
     seconds = time.perf_counter() - started
     history = gan.history
     metadata: dict[str, Any] = {

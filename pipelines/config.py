@@ -118,23 +118,23 @@ class GanConfig(dg.Config):
 
     epochs: int | None = None
     batch_size: int | None = None
-    loss: str = "non_saturating"
-    """"non_saturating", "hinge" or "wasserstein_gp"."""
+    loss: str | None = None
+    """"non_saturating", "hinge" or "wasserstein_gp"; None: the library's choice for the data kind."""
     seed: int = 0
-    spectral_norm: bool = False
+    spectral_norm: bool | None = None
     diffaugment: str | None = None
     """DiffAugment policy, e.g. "translation,color"; "none" switches it off; None: library default."""
     learning_rate: float | None = None
 
     def train_options(self) -> dict[str, Any]:
-        """Keyword arguments for `train_gan`, leaving out what the library should default."""
-        options: dict[str, Any] = {"epochs": self.epochs, "batch_size": self.batch_size,
-                                   "loss": self.loss, "seed": self.seed,
-                                   "spectral_norm": self.spectral_norm}
+        """Keyword arguments for `train_gan`: the seed and every field that is set; fields left
+        at None are left out, so the library picks them for the data (size and kind)."""
+        options: dict[str, Any] = {"seed": self.seed}
+        for name in ("epochs", "batch_size", "loss", "spectral_norm", "learning_rate"):
+            if getattr(self, name) is not None:
+                options[name] = getattr(self, name)
         if self.diffaugment is not None:
             options["diffaugment"] = None if self.diffaugment.lower() == "none" else self.diffaugment
-        if self.learning_rate is not None:
-            options["learning_rate"] = self.learning_rate
         return options
 
 

@@ -114,7 +114,8 @@ def run_pipeline(
     Args:
         dataset: a data set (partition) listed in data/datasets.yaml.
         storage_root: where outputs go (``<storage_root>/<dataset>/...``); a relative path is
-            relative to the current directory. Default: ``data/outputs`` in the repository.
+            relative to the current directory. Default: the root in ``config``'s resources, else
+            ``data/outputs`` in the repository.
         config: per-asset settings, e.g. ``{"gan_model": {"epochs": 60}, "synthetic_samples":
             {"per_class": 150}, "downstream_evaluation": {"classifier": "logreg", "seeds": 1}}``
             (fields: `pipelines.config`), or full Dagster run config (with ``"ops"``).
@@ -141,8 +142,12 @@ def run_pipeline(
                          f"Received: dataset={dataset!r}. Add a line `{dataset}: {{source: ...}}` there.")
     if executor not in EXECUTORS:
         raise ValueError(f"Expected executor in {EXECUTORS}. Received: executor={executor!r}.")
-    root = Path(storage_root).expanduser().resolve() if storage_root is not None else DEFAULT_STORAGE_ROOT
-    run_config = build_run_config(config, storage_root=root)
+    run_config = build_run_config(
+        config, storage_root=None if storage_root is None else Path(storage_root).expanduser().resolve())
+    configured = run_config.get("resources", {}).get("storage", {}).get("config", {}).get("root")
+    root = Path(configured).expanduser() if configured else DEFAULT_STORAGE_ROOT
+    if not root.is_absolute():  # a root from run config is repository-relative, as in StorageRoot
+        root = REPO_ROOT / root
     run_config.setdefault("loggers", {"console": {"config": {"log_level": "INFO"}}})
     home = resolve_dagster_home(dagster_home)
     job = dg.build_reconstructable_job("pipelines.definitions", definitions.job_for_executor.__name__,
@@ -188,9 +193,11 @@ def _summarize(result: Any, dataset: str, home: Path, storage_dir: Path, seconds
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m pipelines.run") -> int:
+    """Command line of `run_pipeline`; returns 0 when the run succeeded, 1 when a gate or step
+    failed. Usage errors (unknown data set, unreadable --config) exit with status 2."""
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.run",
+        prog=prog,
         description="Run the gan_augment Dagster pipeline (the whole asset graph) for one data set.")
     parser.add_argument("dataset", nargs="?", default="digits",
                         help=f"a data set from data/datasets.yaml ({', '.join(DATASET_SPECS)}; default digits)")
@@ -209,11 +216,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.config:
         import yaml
 
-        loaded = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
+        try:
+            loaded = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            parser.error(f"--config {args.config}: {exc}")
+        if not isinstance(loaded, dict) or not all(isinstance(v, dict) for v in loaded.values()):
+            parser.error(f"--config {args.config}: expected sections of fields, e.g. "
+                         "`gan_model: {epochs: 60}`.")
         for section, fields in loaded.items():
             config.setdefault(section, {}).update(fields)
-    result = run_pipeline(args.dataset, storage_root=args.storage_root, config=config or None,
-                          executor=args.executor, dagster_home=args.dagster_home)
+    try:
+        result = run_pipeline(args.dataset, storage_root=args.storage_root, config=config or None,
+                              executor=args.executor, dagster_home=args.dagster_home)
+    except (ValueError, TypeError, ImportError) as exc:  # unknown data set / section / executor package
+        parser.error(str(exc))
     return 0 if result.success else 1
 
 
