@@ -307,7 +307,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from pipelines.run import main as run_main
 
     try:
-        return run_main(list(args.pipeline_args))
+        return run_main(list(args.pipeline_args), prog=f"{PROG} run")
     except SystemExit as exc:  # its --help and usage errors
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_ERROR)
 
