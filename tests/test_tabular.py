@@ -17,7 +17,12 @@ from gan_augment.errors import DataError
 from gan_augment.models import build_gan
 from gan_augment.models.table_encoding import TableEncoder, TrainingSampler, column_kind
 from gan_augment.validation.features import TableDomain
-from gan_augment.validation.validate import TABLE_GATES, correlation_difference, marginal_distances, validate
+from gan_augment.validation.validate import (
+    TABLE_GATES,
+    correlation_difference,
+    marginal_distances,
+    validate,
+)
 
 
 def mixed_frame(n: int = 240, seed: int = 0) -> pd.DataFrame:
@@ -288,7 +293,7 @@ def test_table_gates_compare_class_matched_rows(split_penguins):
 def test_table_gates_fail_on_bad_synthetic_tables(split_penguins, penguins):
     train, reference, holdout, domain = split_penguins
     frame, rng = holdout.frame, np.random.default_rng(0)
-    failed = lambda r: {c.name for c in r.failed()}  # noqa: E731
+    failed = lambda r: {c.name for c in r.failed()}
 
     # every column shuffled on its own: right marginals, no joint structure
     shuffled = frame.apply(lambda s: s.sample(frac=1.0, random_state=int(rng.integers(1000))).to_numpy())

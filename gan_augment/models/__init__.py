@@ -19,8 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from gan_augment.models.gan import ConditionalGAN
     from gan_augment.models.image import build_image_discriminator, build_image_generator
     from gan_augment.models.losses import LOSSES, GANLoss, get_loss
-    from gan_augment.models.tabular import TabularGAN
     from gan_augment.models.table_encoding import TableEncoder
+    from gan_augment.models.tabular import TabularGAN
 
 # name -> module that defines it (imported on first access)
 _LAZY = {
@@ -143,9 +143,9 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "BUILDERS",
+    "LOSSES",
     "ConditionalGAN",
     "GANLoss",
-    "LOSSES",
     "TableEncoder",
     "TabularGAN",
     "build_gan",

@@ -36,7 +36,12 @@ import pandas as pd
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
 from gan_augment.validation import metrics as M
-from gan_augment.validation.features import DomainEncoder, FeatureTable, TableDomain, fit_domain_encoder
+from gan_augment.validation.features import (
+    DomainEncoder,
+    FeatureTable,
+    TableDomain,
+    fit_domain_encoder,
+)
 from gan_augment.validation.report import Check, Thresholds, ValidationReport
 
 #: Gate names of image data, in report order (the Dagster asset checks use the same names).
@@ -538,7 +543,7 @@ def _mix_matched(y: np.ndarray, shares: np.ndarray, rng: np.random.Generator) ->
     present = shares > 0
     if not present.any():
         return np.arange(len(y))
-    total = int(np.floor(np.min(counts[present] / shares[present])))
+    total = int(np.min(counts[present] / shares[present]))
     picks = []
     for c in np.flatnonzero(present):
         k = min(int(round(shares[c] * total)), int(counts[c]))
