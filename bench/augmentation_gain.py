@@ -16,7 +16,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import gan_augment as ga  # noqa: E402
+import gan_augment as ga
 
 
 def main() -> None:

@@ -33,13 +33,13 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 warnings.filterwarnings("ignore")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-import gan_augment as ga  # noqa: E402
-from gan_augment.downstream import evaluate_downstream, table_to_matrix  # noqa: E402
-from gan_augment.validation import metrics as M  # noqa: E402
-from gan_augment.validation.validate import correlation_difference, marginal_distances  # noqa: E402
+import gan_augment as ga
+from gan_augment.downstream import evaluate_downstream, table_to_matrix
+from gan_augment.validation import metrics as M
+from gan_augment.validation.validate import correlation_difference, marginal_distances
 
 
 def equal(frame: pd.DataFrame, y: np.ndarray, n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:

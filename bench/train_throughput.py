@@ -22,13 +22,13 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from sklearn.svm import SVC  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.svm import SVC
 
-import gan_augment as ga  # noqa: E402
-from gan_augment.models import build_image_gan  # noqa: E402
+import gan_augment as ga
+from gan_augment.models import build_image_gan
 
 
 def throughput(ds: ga.Dataset, batch: int, jit: bool, steps: int) -> float:

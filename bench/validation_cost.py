@@ -15,8 +15,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import gan_augment as ga  # noqa: E402
-from gan_augment.validation import fit_domain_encoder  # noqa: E402
+import gan_augment as ga
+from gan_augment.validation import fit_domain_encoder
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
         t = time.perf_counter()
         report = ga.validate(train, samples, reference=reference, cache_dir=cache)
         seconds = time.perf_counter() - t
-        print(f"{n:>12}{seconds:>12.1f}{str(report.passed):>8}{int(report.accepted.sum()):>10}", flush=True)
+        print(f"{n:>12}{seconds:>12.1f}{report.passed!s:>8}{int(report.accepted.sum()):>10}", flush=True)
 
 
 if __name__ == "__main__":

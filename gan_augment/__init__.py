@@ -31,6 +31,8 @@ _LAZY = {
     "AugmentedDataset": "gan_augment.generation",
     "export_npz": "gan_augment.export",
     "export_tfds": "gan_augment.export",
+    "export_parquet": "gan_augment.export",
+    "export_csv": "gan_augment.export",
     "validate": "gan_augment.validation.validate",
     "curate": "gan_augment.validation.validate",
     "ValidationReport": "gan_augment.validation.report",
@@ -41,20 +43,37 @@ _LAZY = {
 }
 
 __all__ = [
-    "Dataset",
+    "AugmentedDataset",
     "DataError",
+    "Dataset",
+    "DomainEncoder",
+    "DownstreamReport",
     "GanAugmentError",
+    "Thresholds",
+    "TrainedGAN",
     "TrainingError",
     "UnknownSourceError",
-    *_LAZY,
+    "ValidationReport",
+    "augment",
+    "curate",
+    "evaluate_downstream",
+    "export_csv",
+    "export_npz",
+    "export_parquet",
+    "export_tfds",
+    "list_sources",
+    "load_dataset",
+    "load_gan",
+    "train_gan",
+    "validate",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gan_augment.data.sources import list_sources, load_dataset
-    from gan_augment.export import export_npz, export_tfds
+    from gan_augment.downstream import DownstreamReport, evaluate_downstream
+    from gan_augment.export import export_csv, export_npz, export_parquet, export_tfds
     from gan_augment.generation import AugmentedDataset, augment
     from gan_augment.training import TrainedGAN, load_gan, train_gan
-    from gan_augment.downstream import DownstreamReport, evaluate_downstream
     from gan_augment.validation.features import DomainEncoder
     from gan_augment.validation.report import Thresholds, ValidationReport
     from gan_augment.validation.validate import curate, validate

@@ -57,9 +57,8 @@ def save_checkpoint(directory: str | Path, gan: Any, record: dict[str, Any]) -> 
     path = Path(directory) / CHECKPOINT_NAME
     arrays = {f"v{i:05d}": value for i, value in enumerate(snapshot(gan))}
     arrays["record"] = np.array(json.dumps(record))
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
     return path
 
 

@@ -3,10 +3,12 @@
 Subcommands:
 
 * ``augment``  — the main job: load a data set, train a class-conditional GAN, fill every class up
-  with generated samples, validate and curate them, and write the augmented data set (``.npz`` and
-  TFDS), the model, pictures, the validation report and a ``summary.json``.
+  with generated samples, validate and curate them, and write the augmented data set (images:
+  ``.npz`` and TFDS; tables: ``.parquet`` and ``.csv``), the model, pictures, the validation
+  report and a ``summary.json``.
 * ``train``    — train a GAN and save it (``model.keras``) with its pictures; resumable.
-* ``generate`` — draw samples from a saved GAN into an ``.npz`` file plus a picture.
+* ``generate`` — draw samples from a saved GAN into an ``.npz`` file plus a picture (images) or
+  a ``.parquet``/``.csv`` file (tables).
 * ``sources``  — list the built-in data sets and the other accepted source forms.
 
 TensorFlow is imported only inside the handlers that need it, so ``gan-augment --help`` is fast.
@@ -202,7 +204,8 @@ Run `{PROG} COMMAND --help` for the options of a command.""",
                     "held-out real data and curated (near-copies and mislabelled samples are "
                     "dropped) before they are kept. Writes into the output folder: "
                     "augmented.npz (real + synthetic, with a 'synthetic' flag per sample), "
-                    "tfds/ (the same as a TensorFlow Datasets directory), model.keras, "
+                    "tfds/ (the same as a TensorFlow Datasets directory) - for tables "
+                    "augmented.parquet and augmented.csv instead - model.keras, "
                     "samples.png, training_curves.png, progress/, validation/ (report.html) and "
                     "summary.json. Re-running the same command after an interruption resumes "
                     "training from the checkpoint.",
@@ -212,7 +215,9 @@ examples:
   {PROG} augment --dataset digits --per-class 300 --epochs 100 -o runs/digits300
   {PROG} augment --dataset digits --on-fail warn      # keep curated samples if a gate fails
   {PROG} augment --dataset tfds:mnist --data-dir ~/tensorflow_datasets --epochs 20
-  {PROG} augment --dataset my_images/ --image-size 32 --loss hinge --spectral-norm""",
+  {PROG} augment --dataset my_images/ --image-size 32 --loss hinge --spectral-norm
+  {PROG} augment --dataset penguins                   # a mixed-type table with missing values
+  {PROG} augment --dataset churn.csv --target churned""",
     )
     _add_data_arguments(augment)
     _add_training_arguments(augment, default_out="data/outputs/<dataset name>")
@@ -258,15 +263,18 @@ examples:
     # ------------------------------------------------------------------ generate
     generate = commands.add_parser(
         "generate",
-        help="draw samples from a saved GAN into an .npz file",
+        help="draw samples from a saved GAN into an .npz (images) or .parquet/.csv (tables) file",
         formatter_class=_Formatter,
-        description="Load a GAN saved by `train` or `augment` and generate samples. Writes an "
+        description="Load a GAN saved by `train` or `augment` and generate samples. Images: an "
                     ".npz file (x, y, class_names, synthetic) that `--dataset` and numpy read, "
-                    "and a picture of some of the samples next to it (<name>_grid.png).",
+                    "and a picture of some of the samples next to it (<name>_grid.png). Tables: "
+                    "a .parquet (default) or .csv file with the training columns, the class "
+                    "column and a _synthetic flag.",
         epilog=f"""\
 examples:
   {PROG} generate --model data/outputs/digits/model.keras --n 500
-  {PROG} generate --model data/outputs/digits/model.keras --n 100 --labels 3,5 --out fives.npz""",
+  {PROG} generate --model data/outputs/digits/model.keras --n 100 --labels 3,5 --out fives.npz
+  {PROG} generate --model data/outputs/penguins/model.keras --labels Chinstrap --out c.csv""",
     )
     generate.add_argument("--model", "-m", required=True, metavar="PATH.keras",
                           help="the saved GAN (model.keras in a train/augment output folder)")
@@ -277,8 +285,9 @@ examples:
                                "are split evenly over them (default: all classes in turn)")
     generate.add_argument("--seed", type=int,
                           help="random seed of the noise (default: the training seed)")
-    generate.add_argument("--out", metavar="PATH.npz",
-                          help="the file to write (default: samples.npz next to the model)")
+    generate.add_argument("--out", metavar="PATH",
+                          help="the file to write: .npz for images, .parquet or .csv for tables "
+                               "(default: samples.npz / samples.parquet next to the model)")
     generate.set_defaults(handler=_cmd_generate)
 
     # ------------------------------------------------------------------ sources
@@ -513,7 +522,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         raise DataError(f"Expected --model to be a saved GAN (.keras file). Received: '{model_path}', "
                         "which does not exist. Train one with `gan-augment train`.")
 
-    from gan_augment.export import export_npz
+    from gan_augment.export import export_npz, export_table
     from gan_augment.plots import save_image_grid
     from gan_augment.training import load_gan
 
@@ -526,8 +535,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     else:
         samples = gan.sample(args.n, seed=args.seed)
 
-    out = Path(args.out).expanduser() if args.out else model_path.parent / "samples.npz"
-    npz_path = export_npz(samples, out, synthetic=np.ones(len(samples), bool))
+    default_name = "samples.npz" if samples.kind == "image" else "samples.parquet"
+    out = Path(args.out).expanduser() if args.out else model_path.parent / default_name
+    _check_sample_suffix(out, samples.kind)
+    flags = np.ones(len(samples), bool)
+    if samples.kind == "image":
+        npz_path = export_npz(samples, out, synthetic=flags)
+    else:
+        npz_path = export_table(samples, out, synthetic=flags)
     paths = {"samples": npz_path}
     if samples.kind == "image":
         if samples.y is not None:
@@ -550,6 +565,17 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: File types `generate` writes, per data kind.
+SAMPLE_SUFFIXES = {"image": (".npz",), "table": (".parquet", ".csv")}
+
+
+def _check_sample_suffix(path: Path, kind: str) -> None:
+    allowed = SAMPLE_SUFFIXES[kind]
+    if path.suffix.lower() not in allowed:
+        raise DataError(f"Expected --out to end in {' or '.join(allowed)} for {kind} samples. "
+                        f"Received: '{path}'.")
+
+
 # ---------------------------------------------------------------------- augment
 def _tfds_name(name: str) -> str:
     """A TFDS-legal (snake_case) name for the augmented export of ``name``."""
@@ -566,10 +592,6 @@ def _cmd_augment(args: argparse.Namespace) -> int:
     if not dataset.labeled:
         raise DataError(f"Expected a labelled data set to fill classes up. Received: "
                         f"{args.dataset!r} has no labels. Use `{PROG} train` and `{PROG} generate`.")
-    if dataset.kind != "image":
-        raise DataError(f"Expected image data: the GAN for tables comes in a later release. "
-                        f"Received: {args.dataset!r}, a table with columns "
-                        f"{list(dataset.frame.columns)[:8]}.")
     out, checkpoints = _output_dirs(args)
     options = _training_options(args)
     balance = not args.no_balance
@@ -597,9 +619,16 @@ def _cmd_augment(args: argparse.Namespace) -> int:
         ) from exc
     seconds = time.perf_counter() - start
     say("Writing the outputs…")
+    if dataset.kind == "image":
+        data_paths = {
+            "augmented data": result.export_npz(out / "augmented.npz"),
+            "TFDS dataset": _export_tfds(result, out / "tfds", _tfds_name(dataset_name(args.dataset))),
+        }
+    else:
+        data_paths = {"augmented data": result.export_parquet(out / "augmented.parquet"),
+                      "augmented data (CSV)": result.export_csv(out / "augmented.csv")}
     paths: dict[str, Path] = {
-        "augmented data": result.export_npz(out / "augmented.npz"),
-        "TFDS dataset": _export_tfds(result, out / "tfds", _tfds_name(dataset_name(args.dataset))),
+        **data_paths,
         "model": result.gan.save(out / "model.keras"),
         "checkpoints": checkpoints,
         **_training_pictures(out),
@@ -712,8 +741,6 @@ def _cmd_sources(args: argparse.Namespace) -> int:
         print(f"  {name:<15} {text}".rstrip())
     print()
     print(_SOURCE_FORMS)
-    print()
-    print("GAN training needs image data; tables load, but their GAN comes in a later release.")
     return EXIT_OK
 
 

@@ -1,7 +1,8 @@
 """Write Datasets (real, synthetic or both) to files that `load_dataset` and TFDS read back.
 
 * :func:`export_npz` — image Datasets as ``.npz`` (x, y, class_names, synthetic); no pickles.
-* :func:`export_parquet` — table Datasets as ``.parquet`` (features + class column).
+* :func:`export_parquet` / :func:`export_csv` — table Datasets as ``.parquet`` / ``.csv``
+  (features + class column + synthetic flag).
 * :func:`export_tfds` — image Datasets as a real TensorFlow Datasets directory.
 
 Every export is atomic: it is written under a temporary name in the destination folder and
@@ -33,7 +34,7 @@ from gan_augment.data.images import SYNTHETIC_KEY, check_synthetic_mask
 from gan_augment.data.tables import SYNTHETIC_COLUMN
 from gan_augment.errors import DataError
 
-__all__ = ["export_npz", "export_parquet", "export_tfds"]
+__all__ = ["export_csv", "export_npz", "export_parquet", "export_table", "export_tfds"]
 
 _TFDS_VERSION = "1.0.0"
 _TFDS_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -97,8 +98,45 @@ def export_parquet(
         >>> load_dataset(out, target="target").num_classes  # doctest: +SKIP
         3
     """
-    _require_kind(dataset, "table", "export_npz or export_tfds")
     path = Path(path).expanduser()
+    frame = _table_frame(dataset, synthetic)
+
+    def write(tmp: Path) -> None:
+        try:
+            frame.to_parquet(tmp, index=False)
+        except (ValueError, TypeError) as exc:  # pyarrow cannot store some object columns
+            raise DataError(
+                f"Expected columns that parquet can store. Received: {type(exc).__name__}: {exc}. "
+                "Convert mixed-type object columns to str first."
+            ) from exc
+
+    _atomic_write(path, write)
+    return path
+
+
+def export_csv(dataset: Dataset, path: str | os.PathLike[str], *, synthetic: Any = None) -> Path:
+    """Write a table Dataset to ``path`` (``.csv``), atomically: the columns of
+    :func:`export_parquet`, for tools that read CSV. CSV keeps no dtypes (categories come back
+    as strings); prefer parquet when the file is read by pandas again.
+
+    Example:
+        >>> export_csv(load_dataset("penguins"), "data/outputs/penguins.csv")  # doctest: +SKIP
+    """
+    path = Path(path).expanduser()
+    frame = _table_frame(dataset, synthetic)
+    _atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+    return path
+
+
+def export_table(dataset: Dataset, path: str | os.PathLike[str], *, synthetic: Any = None) -> Path:
+    """:func:`export_csv` for a ``.csv`` path, :func:`export_parquet` otherwise."""
+    writer = export_csv if Path(path).suffix.lower() == ".csv" else export_parquet
+    return writer(dataset, path, synthetic=synthetic)
+
+
+def _table_frame(dataset: Dataset, synthetic: Any) -> pd.DataFrame:
+    """The features, the class column as a categorical of the class names, and the synthetic flag."""
+    _require_kind(dataset, "table", "export_npz or export_tfds")
     target = dataset.target or "target"
     clashes = {target, SYNTHETIC_COLUMN} & {str(c) for c in dataset.frame.columns}
     if clashes:
@@ -113,18 +151,7 @@ def export_parquet(
         )
     if synthetic is not None:
         frame[SYNTHETIC_COLUMN] = check_synthetic_mask(synthetic, len(dataset), where="synthetic=")
-
-    def write(tmp: Path) -> None:
-        try:
-            frame.to_parquet(tmp, index=False)
-        except (ValueError, TypeError) as exc:  # pyarrow cannot store some object columns
-            raise DataError(
-                f"Expected columns that parquet can store. Received: {type(exc).__name__}: {exc}. "
-                "Convert mixed-type object columns to str first."
-            ) from exc
-
-    _atomic_write(path, write)
-    return path
+    return frame
 
 
 def export_tfds(

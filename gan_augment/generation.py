@@ -111,6 +111,13 @@ class AugmentedDataset:
         self._require("table", "export_parquet", "export_npz(path) or export_tfds(directory)")
         return export_parquet(self.combined(), path, synthetic=self.synthetic_mask)
 
+    def export_csv(self, path: str | os.PathLike) -> Path:
+        """`export_parquet`'s columns as a ``.csv`` file (atomically; tables). CSV keeps no dtypes."""
+        from gan_augment.export import export_csv
+
+        self._require("table", "export_csv", "export_npz(path) or export_tfds(directory)")
+        return export_csv(self.combined(), path, synthetic=self.synthetic_mask)
+
     def _require(self, kind: str, method: str, instead: str) -> None:
         if self.real.kind != kind:
             raise DataError(f"Expected {kind} data for AugmentedDataset.{method}. Received: "
@@ -136,6 +143,42 @@ def generation_plan(class_counts: np.ndarray, per_class: int | None, balance: bo
         target = int(counts.max()) if per_class is None else int(per_class)
         return np.maximum(target - counts, 0)
     return counts.copy() if per_class is None else np.full_like(counts, int(per_class))
+
+
+def sample_for_plan(gan: TrainedGAN, plan: np.ndarray, *, oversample: float = 1.0, seed: int = 0) -> Dataset:
+    """``ceil(plan[c] × oversample)`` samples of every class ``c``, class by class — more than the
+    plan when curation will drop some (`augment` oversamples by ``OVERSAMPLE``).
+
+    Example:
+        >>> samples = sample_for_plan(gan, np.array([0, 40, 20]), oversample=1.5)  # doctest: +SKIP
+        >>> samples.class_counts().tolist()                                        # doctest: +SKIP
+        [0, 60, 30]
+    """
+    if oversample < 1.0:
+        raise DataError(f"Expected oversample >= 1. Received: oversample={oversample}.")
+    counts = np.ceil(np.asarray(plan, dtype=np.int64) * oversample).astype(np.int64)
+    return gan.sample(labels=np.repeat(np.arange(len(counts)), counts), seed=seed)
+
+
+def take_per_class(samples: Dataset, plan: np.ndarray, *, accepted: np.ndarray | None = None) -> Dataset | None:
+    """Per class ``c``, the first ``plan[c]`` samples that ``accepted`` (default: all) lets
+    through, in their original order; ``None`` when that is no sample at all.
+
+    Example:
+        >>> kept = take_per_class(samples, plan, accepted=report.accepted)  # doctest: +SKIP
+    """
+    plan = np.asarray(plan, dtype=np.int64)
+    keep = np.ones(len(samples), bool) if accepted is None else np.asarray(accepted, bool)
+    if len(keep) != len(samples):
+        raise DataError(f"Expected one accepted flag per sample ({len(samples)}). Received: {len(keep)}.")
+    chosen = np.concatenate([np.flatnonzero(keep & (samples.y == c))[: plan[c]] for c in range(len(plan))])
+    return samples.take(np.sort(chosen)) if len(chosen) else None
+
+
+def shortfall(synthetic: Dataset | None, plan: np.ndarray, class_names: tuple[str, ...]) -> dict[str, int]:
+    """Samples missing from the plan, by class name (only the classes that are short)."""
+    have = np.zeros(len(plan), np.int64) if synthetic is None else np.bincount(synthetic.y, minlength=len(plan))
+    return {class_names[c]: int(plan[c] - have[c]) for c in range(len(plan)) if have[c] < plan[c]}
 
 
 def augment(
@@ -194,8 +237,7 @@ def augment(
     if not plan.any():
         return AugmentedDataset(real=dataset, synthetic=None, gan=gan, requested=tuple(plan.tolist()))
 
-    counts = np.ceil(plan * (OVERSAMPLE if validate else 1.0)).astype(np.int64)
-    generated = gan.sample(labels=np.repeat(np.arange(len(plan)), counts), seed=seed + 1)
+    generated = sample_for_plan(gan, plan, oversample=OVERSAMPLE if validate else 1.0, seed=seed + 1)
     report = None
     keep = np.ones(len(generated), dtype=bool)
     if validate:
@@ -213,17 +255,14 @@ def augment(
                 raise ValidationFailed(message, report)
             if on_fail == "warn":
                 warnings.warn(message, stacklevel=2)
-    # Per class, the first accepted samples up to the plan.
-    chosen = np.concatenate([np.flatnonzero(keep & (generated.y == c))[: plan[c]] for c in range(len(plan))])
-    short = {dataset.class_names[c]: int(plan[c] - np.sum(generated.y[chosen] == c))
-             for c in range(len(plan)) if np.sum(generated.y[chosen] == c) < plan[c]}
+    synthetic = take_per_class(generated, plan, accepted=keep)
+    short = shortfall(synthetic, plan, dataset.class_names)
     if short and verbose:
         print(f"Curation left some classes short of the target: {short} samples missing.")
-    synthetic = dataclasses.replace(
-        generated.take(np.sort(chosen)),
-        provenance={"source": "gan", "seed": seed + 1, "trained_on": dataset.provenance.get("source"),
-                    "curated": validate},
-    ) if len(chosen) else None
+    if synthetic is not None:
+        synthetic = dataclasses.replace(synthetic, provenance={
+            "source": "gan", "seed": seed + 1, "trained_on": dataset.provenance.get("source"),
+            "curated": validate})
     if verbose:
         print(f"Added {0 if synthetic is None else len(synthetic)} synthetic samples: "
               f"{dict(zip(dataset.class_names, plan.tolist()))} requested"

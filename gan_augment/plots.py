@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -100,7 +100,7 @@ def _save(fig, path: str | Path) -> Path:
     return Path(path)
 
 
-def save_feature_histograms(tables: Mapping[str, "pd.DataFrame"], path: str | Path, *, bins: int = 30) -> Path:
+def save_feature_histograms(tables: Mapping[str, pd.DataFrame], path: str | Path, *, bins: int = 30) -> Path:
     """Overlaid histograms of every numeric column, one panel per column, one colour per table
     (e.g. ``{"real": ..., "synthetic": ...}``), densities so different sizes compare."""
     plt = _pyplot()

@@ -33,14 +33,14 @@ import numpy as np
 from gan_augment import checkpoint as ckpt
 from gan_augment._io import atomic_path
 from gan_augment.data.dataset import Dataset
-from gan_augment.errors import DataError, TrainingError
+from gan_augment.errors import DataError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter off the console
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import tensorflow as tf
 
-from gan_augment.models import ConditionalGAN, build_gan  # noqa: E402
+from gan_augment.models import ConditionalGAN, build_gan
 
 
 @dataclasses.dataclass

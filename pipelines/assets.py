@@ -6,7 +6,7 @@ UI metadata is built here from what the library returns. TensorFlow and Great Ex
 imported inside the asset bodies only, so loading the definitions stays fast.
 
     source_dataset ──► gan_model ──► synthetic_samples ══► validation_report
-          │                              ║  7 blocking checks (one per gate)
+          │                              ║  9 blocking checks (one per gate)
           │                              ▼
           └────────────────────► augmented_dataset ──► downstream_evaluation
 
@@ -93,21 +93,6 @@ def _log_progress_callback(log: Any) -> Any:
     return LogProgress()
 
 
-def sample_for_plan(gan: Any, plan: np.ndarray, *, oversample: float, seed: int) -> Dataset:
-    """``ceil(plan × oversample)`` samples of each class, class by class (as `augment` does)."""
-    counts = np.ceil(np.asarray(plan) * oversample).astype(np.int64)
-    return gan.sample(labels=np.repeat(np.arange(len(counts)), counts), seed=seed)
-
-
-def first_accepted_per_class(accepted: Dataset, plan: Any) -> Dataset | None:
-    """Per class, the first accepted samples up to the plan (as `augment` keeps them)."""
-    if plan is None:
-        return accepted
-    plan = np.asarray(plan, dtype=np.int64)
-    chosen = np.concatenate([np.flatnonzero(accepted.y == c)[: plan[c]] for c in range(len(plan))])
-    return accepted.take(np.sort(chosen)) if len(chosen) else None
-
-
 # ---------------------------------------------------------------------- assets
 @dg.asset(
     partitions_def=DATASETS, io_manager_key="dataset_io_manager", group_name=GROUP, kinds={"python"},
@@ -182,7 +167,7 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
         "synthetic_samples": dg.AssetOut(
             io_manager_key="dataset_io_manager", kinds={"tensorflow"},
             description="Class-balanced generated samples (generation_plan × oversampling), all "
-                        "of them, before curation. Seven blocking checks, one per validation gate."),
+                        "of them, before curation. One blocking check per validation gate (9)."),
         "validation_report": dg.AssetOut(
             io_manager_key="report_io_manager", kinds={"great_expectations"},
             description="gan_augment.validate of the synthetic samples against the holdout: gates "
@@ -200,7 +185,7 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
 def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConfig,
                         storage: StorageRoot, source_dataset: Splits, gan_model: Any):
     import gan_augment as ga
-    from gan_augment.generation import generation_plan
+    from gan_augment.generation import generation_plan, sample_for_plan
 
     train = source_dataset.train
     plan = generation_plan(train.class_counts(), config.per_class, config.balance)
@@ -210,9 +195,8 @@ def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConf
                         "samples or more. Raise per_class, or set balance=False to add samples anyway.")
     synthetic = sample_for_plan(gan_model, plan, oversample=config.oversample, seed=config.sample_seed)
     report = ga.validate(train, synthetic, reference=source_dataset.holdout, requested=plan,
-                         thresholds=config.thresholds.overrides() or None,
+                         thresholds=config.thresholds.overrides(train.kind) or None,
                          seed=config.validation_seed, cache_dir=storage.cache_dir())
-    report.info.setdefault("requested", plan.tolist())  # the plan travels with the report
 
     yield dg.Output(synthetic, output_name="synthetic_samples", metadata={
         "n_generated": len(synthetic), "oversample": config.oversample,
@@ -237,24 +221,23 @@ def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConf
 
 @dg.asset(
     partitions_def=DATASETS, io_manager_key="tfds_io_manager", group_name=GROUP, kinds={"numpy"},
-    description="Real train split + the curated synthetic samples (gan_augment.curate, up to the "
-                "plan per class), exported as augmented.npz (parquet for tables) and a TFDS "
+    description="Real train split + the curated synthetic samples (accepted by validation, up to "
+                "the plan per class), exported as augmented.npz (parquet for tables) and a TFDS "
                 "directory, with a per-sample synthetic flag. Runs only when every gate passed.",
 )
 def augmented_dataset(context: dg.AssetExecutionContext, source_dataset: Splits,
                       synthetic_samples: Dataset, validation_report: Any) -> dg.Output[Any]:
-    import gan_augment as ga
-    from gan_augment.generation import AugmentedDataset
+    from gan_augment.generation import AugmentedDataset, shortfall, take_per_class
 
     if not validation_report.passed:  # the blocking checks stop this in a run; this guards a
         # lone materialization of this asset on top of a failed validation
         raise dg.Failure(description="The synthetic samples failed validation:\n"
                                      + validation_report.summary())
     train = source_dataset.train
-    plan = validation_report.info.get("requested")
-    kept = first_accepted_per_class(ga.curate(synthetic_samples, validation_report), plan)
+    plan = np.asarray(validation_report.info["requested"], dtype=np.int64)  # validate() records it
+    kept = take_per_class(synthetic_samples, plan, accepted=validation_report.accepted)
     augmented = AugmentedDataset(
-        real=train, synthetic=kept, requested=tuple(plan or ()),
+        real=train, synthetic=kept, requested=tuple(plan.tolist()),
         dropped=int((~validation_report.accepted).sum()))
     counts = augmented.class_counts()
     metadata: dict[str, Any] = {
@@ -264,10 +247,7 @@ def augmented_dataset(context: dg.AssetExecutionContext, source_dataset: Splits,
                                      synthetic=counts["synthetic"],
                                      total=counts["real"] + counts["synthetic"]),
     }
-    if plan is not None:
-        short = {train.class_names[c]: int(plan[c] - counts["synthetic"][c])
-                 for c in range(len(plan)) if counts["synthetic"][c] < plan[c]}
-        metadata["short_of_plan"] = dg.MetadataValue.json(short)
+    metadata["short_of_plan"] = dg.MetadataValue.json(shortfall(kept, plan, train.class_names))
     return dg.Output(augmented, metadata=metadata)
 
 

@@ -1,6 +1,7 @@
 """Blocking asset checks on `synthetic_samples`, one per validation gate.
 
-The gates are `gan_augment.validation.validate.GATES`; their verdicts come from one
+The gates are `gan_augment.validation.gates.ALL_GATES` (image partitions report the table-only
+gates as not applicable); their verdicts come from one
 `gan_augment.validate` call. That call runs in the step that also writes `synthetic_samples` and
 `validation_report` (`assets.sample_and_validate`), and the step reports every gate as an
 `AssetCheckResult` on `synthetic_samples`. The checks are declared here as `AssetCheckSpec`s with
@@ -18,21 +19,8 @@ from typing import Any
 
 import dagster as dg
 
-from gan_augment.validation.validate import GATES
+from gan_augment.validation.gates import ALL_GATES, GATE_DESCRIPTIONS, GATES_BY_KIND
 from pipelines.config import DATASETS
-
-#: What each gate guards against (shown in the UI next to the check).
-GATE_DESCRIPTIONS: dict[str, str] = {
-    "gx_suite": "A Great Expectations suite derived from the real training data (feature columns "
-                "of the domain encoder) passes on the synthetic samples.",
-    "frechet_distance": "Fréchet distance to the real data, in the domain encoder's feature space, "
-                        "stays within a multiple of the real-vs-real distance.",
-    "c2st_auc": "A classifier cannot tell synthetic from real samples too well (two-sample test AUC).",
-    "coverage": "The samples cover the real data's neighbourhoods (no mode collapse).",
-    "memorization": "Few samples are near-copies of training samples.",
-    "label_fidelity": "The domain encoder agrees with the labels the samples were generated for.",
-    "class_coverage": "Every requested class is present, in the requested proportions.",
-}
 
 SAMPLES_KEY = dg.AssetKey("synthetic_samples")
 
@@ -46,7 +34,7 @@ with warnings.catch_warnings():
             gate, asset=SAMPLES_KEY, blocking=True, partitions_def=DATASETS,
             description=GATE_DESCRIPTIONS.get(gate, gate),
         )
-        for gate in GATES
+        for gate in ALL_GATES
     ]
 
 
@@ -62,12 +50,14 @@ def gate_results(report: Any, log: Any = None) -> Iterator[dg.AssetCheckResult]:
     """One `AssetCheckResult` per gate of ``report`` (a `ValidationReport`); a failed gate's
     description is the report's reason (`Check.why`), and it is logged as an error."""
     present = {c.name: c for c in report.checks}
-    for gate in GATES:
+    kind = report.info.get("kind", "image")
+    for gate in ALL_GATES:
         check = present.get(gate)
-        if check is None:  # e.g. label gates on unlabelled data
+        if check is None:  # table-only gates on images, label gates on unlabelled data
+            why = ("Not applicable to this data (the validation did not compute it)."
+                   if gate in GATES_BY_KIND.get(kind, ()) else f"Not a gate of {kind} data.")
             yield dg.AssetCheckResult(
-                check_name=gate, asset_key=SAMPLES_KEY, passed=True,
-                description="Not applicable to this data (the validation did not compute it).",
+                check_name=gate, asset_key=SAMPLES_KEY, passed=True, description=why,
                 metadata={"applicable": False},
             )
             continue

@@ -148,9 +148,18 @@ class ThresholdsConfig(dg.Config):
     label_fidelity_ratio: float | None = None
     class_share_error: float | None = None
     gx: bool | None = None
+    marginals_ratio: float | None = None
+    """Tables only (`gan_augment.validation.validate.TableThresholds`)."""
+    correlation_ratio: float | None = None
+    """Tables only."""
+    gx_tolerance: float | None = None
+    """Tables only: slack of the derived GX suite."""
 
-    def overrides(self) -> dict[str, Any]:
-        return {k: v for k, v in self.model_dump().items() if v is not None}
+    def overrides(self, kind: str = "image") -> dict[str, Any]:
+        """The fields that are set and apply to ``kind`` data ("image" or "table")."""
+        table_only = {"marginals_ratio", "correlation_ratio", "gx_tolerance"}
+        return {k: v for k, v in self.model_dump().items()
+                if v is not None and (kind == "table" or k not in table_only)}
 
 
 class SyntheticConfig(dg.Config):

@@ -132,6 +132,17 @@ def _preview(ds: Dataset, path: Path, per_class: int = 10, scale: int = 4) -> Pa
     return path
 
 
+def _table_preview(ds: Dataset, per_class: int = 3) -> str:
+    """A Markdown table of the first ``per_class`` rows of every class (tables only)."""
+    frame = ds.frame
+    if ds.y is not None:
+        rows = np.concatenate([np.flatnonzero(ds.y == c)[:per_class] for c in range(ds.num_classes)])
+        frame = frame.iloc[rows].assign(**{ds.target or "target": [ds.class_names[c] for c in ds.y[rows]]})
+    else:
+        frame = frame.head(per_class * 3)
+    return frame.to_markdown(index=False, floatfmt=".4g")
+
+
 class _StorageIOManager(dg.ConfigurableIOManager):
     """Outputs live at ``<storage root>/<partition>/<asset name>``."""
 
@@ -170,6 +181,8 @@ class DatasetIOManager(_StorageIOManager):
             what = "train split" if isinstance(obj, Splits) else "samples"
             classes = ", ".join(first.class_names)
             metadata["sample_grid"] = png_markdown(preview, f"{what}: one row per class ({classes})")
+        if first.kind == "table":
+            metadata["preview"] = dg.MetadataValue.md(_table_preview(first))
         context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> Dataset | Splits:

@@ -245,6 +245,43 @@ def test_augment_on_fail_warn_keeps_the_curated_samples(tmp_path, capsys):
         assert int(f["synthetic"].sum()) == summary["totals"]["synthetic"]
 
 
+# ---------------------------------------------------------------------- tables
+def test_augment_and_generate_a_csv_table(tmp_path, capsys):
+    """A CSV with --target: augment writes parquet + CSV (real rows first, classes filled up,
+    dtypes kept in the parquet); generate draws rows of one class into a CSV."""
+    import pandas as pd
+
+    from gan_augment import load_dataset
+
+    penguins = load_dataset("penguins")
+    csv = tmp_path / "birds.csv"
+    penguins.frame.assign(kind=[penguins.class_names[c] for c in penguins.y]).to_csv(csv, index=False)
+    out = tmp_path / "aug"
+    code = cli.main(["augment", "--dataset", str(csv), "--target", "kind", "--epochs", "2",
+                     "--no-validate", "--output-dir", str(out), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    real = load_dataset(csv, target="kind")
+    top = int(real.class_counts().max())
+    table = pd.read_parquet(out / "augmented.parquet")
+    assert list(table.columns) == [*real.frame.columns, "kind", "_synthetic"]
+    assert table["kind"].value_counts().tolist() == [top] * real.num_classes
+    assert not table["_synthetic"][: len(real)].any() and table["_synthetic"][len(real):].all()
+    pd.testing.assert_frame_equal(table.iloc[: len(real)][list(real.frame.columns)], real.frame)
+    assert len(pd.read_csv(out / "augmented.csv")) == len(table)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["kind"] == "table" and summary["totals"]["total"] == top * real.num_classes
+
+    rows = tmp_path / "rare.csv"
+    code = cli.main(["generate", "--model", str(out / "model.keras"), "--labels", "Chinstrap",
+                     "--n", "30", "--out", str(rows)])
+    assert code == 0
+    generated = pd.read_csv(rows)
+    assert len(generated) == 30 and set(generated["kind"]) == {"Chinstrap"}
+    assert set(generated["island"].dropna()) <= set(real.frame["island"].dropna())
+    assert cli.main(["generate", "--model", str(out / "model.keras"), "--out", str(tmp_path / "x.npz")]) == 2
+    assert "Expected --out to end in .parquet or .csv" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------- errors
 def test_unknown_dataset_exits_2_without_traceback():
     result = _run(_console_script(), "train", "--dataset", "no_such_dataset_xyz", timeout=60)
@@ -260,7 +297,7 @@ def test_unknown_dataset_exits_2_without_traceback():
         (["augment", "--dataset", "no_such_dataset_xyz"], ["no_such_dataset_xyz"]),
         (["train", "--dataset", "missing/folder/"], ["does not exist"]),
         (["train", "--dataset", "digits", "--data-dir", "x"], ["data_dir"]),
-        (["augment", "--dataset", "wine"], ["later release"]),
+        (["augment", "--dataset", "wine", "--diffaugment", "color"], ["only for images"]),
         (["generate", "--model", "nowhere/model.keras"], ["does not exist"]),
     ],
 )

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from gan_augment.validation.validate import GATES
+from gan_augment.validation.gates import ALL_GATES
 from pipelines.config import DATASETS, REPO_ROOT
 
 STARTUP_TIMEOUT_S = 50
@@ -116,6 +116,6 @@ def test_webserver_serves_the_asset_graph_and_blocking_checks(webserver):
         assert node["groupName"] == "gan_augment"
     checks = nodes["synthetic_samples"]["assetChecksOrError"]
     assert checks["__typename"] == "AssetChecks"
-    assert {c["name"] for c in checks["checks"]} == set(GATES)
+    assert {c["name"] for c in checks["checks"]} == set(ALL_GATES)
     assert all(c["blocking"] for c in checks["checks"])
     assert nodes["augmented_dataset"]["assetChecksOrError"].get("checks") == []

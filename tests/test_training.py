@@ -211,6 +211,6 @@ MIRRORED = textwrap.dedent("""
 
 def test_mirrored_strategy_on_two_logical_cpus():
     # Logical devices must be set before any TF op runs: a fresh interpreter does that.
-    result = subprocess.run([sys.executable, "-c", MIRRORED], cwd=ROOT, capture_output=True,
+    result = subprocess.run([sys.executable, "-c", MIRRORED], cwd=ROOT, capture_output=True, check=False,
                             text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert "MIRRORED_OK (10, 8, 8, 1)" in result.stdout, result.stderr[-3000:]

@@ -143,14 +143,14 @@ class Dataset:
             provenance={**self.provenance, **provenance} if provenance else dict(self.provenance),
         )
 
-    def split(self, test_size: float | int = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
+    def split(self, test_size: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
         """Stratified split into (train, test). ``test_size`` is a fraction or a count.
 
         Example:
             >>> train, test = load_dataset("digits").split(0.2, seed=0)  # doctest: +SKIP
         """
         n = len(self)
-        n_test = int(round(test_size * n)) if isinstance(test_size, float) else int(test_size)
+        n_test = round(test_size * n) if isinstance(test_size, float) else int(test_size)
         if not 0 < n_test < n:
             raise DataError(
                 f"Expected test_size to leave at least one sample on each side of a split of {n} "
@@ -284,7 +284,7 @@ def _stratified_pick(y: np.ndarray, fraction: float, rng: np.random.Generator) -
     picks = []
     for c in np.unique(y):
         members = rng.permutation(np.flatnonzero(y == c))
-        k = int(round(fraction * len(members)))
+        k = round(fraction * len(members))
         if len(members) > 1:
             k = min(max(k, 1), len(members) - 1)
         else:

@@ -44,6 +44,11 @@ class ConditionalGAN(keras.Model):
         >>> gan.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(64), epochs=1)  # doctest: +SKIP
     """
 
+    #: The adversarial loss `compile` uses when none is given.
+    DEFAULT_LOSS = "non_saturating"
+    #: Adam's β₂ of both optimizers `compile` creates.
+    ADAM_BETA_2 = 0.99
+
     def __init__(
         self,
         generator: keras.Model,
@@ -91,7 +96,7 @@ class ConditionalGAN(keras.Model):
         self,
         g_optimizer: keras.optimizers.Optimizer | None = None,
         d_optimizer: keras.optimizers.Optimizer | None = None,
-        loss: str | GANLoss = "non_saturating",
+        loss: str | GANLoss | None = None,
         *,
         d_steps: int | None = None,
         ema_decay: float = 0.999,
@@ -99,23 +104,31 @@ class ConditionalGAN(keras.Model):
         jit_compile: bool = False,
         **kwargs: Any,
     ) -> None:
-        """Set the optimizers (Adam, β₁ = 0.5 by default), the loss and the critic steps.
+        """Set the optimizers (Adam, β₁ = 0.5, β₂ = ``ADAM_BETA_2`` by default), the loss
+        (default ``DEFAULT_LOSS``) and the critic steps (default: the loss's own). The critic's
+        optimizer trains `critic_variables`.
 
         Call it inside ``strategy.scope()`` when training under a distribution strategy.
         """
         super().compile(jit_compile=jit_compile, **kwargs)
-        self.loss_fn = get_loss(loss)
+        self.loss_fn = get_loss(self.DEFAULT_LOSS if loss is None else loss)
         self.d_steps = int(d_steps or self.loss_fn.d_steps)
         self.ema_decay = float(ema_decay)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.99)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.99)
+        adam = {"beta_1": 0.5, "beta_2": self.ADAM_BETA_2}
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(learning_rate, **adam)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(learning_rate, **adam)
         if _uses_float16(self.generator) and not isinstance(self.g_optimizer, keras.optimizers.LossScaleOptimizer):
             self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer)
         if _uses_float16(self.discriminator) and not isinstance(self.d_optimizer, keras.optimizers.LossScaleOptimizer):
             self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer)
         # Built here, not lazily inside a replica context (FIELD_NOTES: strategy placeholder error).
         self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.d_optimizer.build(self.critic_variables)
+
+    @property
+    def critic_variables(self) -> list:
+        """The variables the discriminator's optimizer trains."""
+        return list(self.discriminator.trainable_variables)
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
@@ -146,7 +159,7 @@ class ConditionalGAN(keras.Model):
                         lambda x: self._discriminate(x, labels), real_aug, fake_aug, s[3]
                     )
                 d_objective = _for_gradients(self.d_optimizer, d_loss)
-            _apply(self.d_optimizer, tape, d_objective, self.discriminator.trainable_variables)
+            _apply(self.d_optimizer, tape, d_objective, self.critic_variables)
 
         s = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, -1), 2)
         z = tf.random.stateless_normal([batch, self.latent_dim], seed=s[0])

@@ -94,7 +94,7 @@ def build_image_discriminator(
     name: str = "discriminator",
 ) -> keras.Model:
     """Strided-conv discriminator with a projection head; conditional when num_classes > 0."""
-    h, w, c = image_shape
+    h, w, _ = image_shape
     _, _, k = upsampling_plan(h, w)
     width = width or default_width(h, w)
 

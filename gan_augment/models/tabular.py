@@ -46,7 +46,7 @@ import tensorflow as tf
 
 from gan_augment.errors import DataError
 from gan_augment.models.gan import ConditionalGAN, _apply, _for_gradients
-from gan_augment.models.losses import GANLoss, get_loss, gradient_penalty
+from gan_augment.models.losses import get_loss, gradient_penalty
 from gan_augment.models.table_encoding import Span, TableEncoder
 
 #: Default PacGAN pack size (CTGAN's default): the critic judges ``pac`` rows at once.
@@ -117,6 +117,17 @@ def _log_shares(counts: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(shares, 1e-4))
 
 
+def _leaky_mlp(x: Any, width: int, depth: int, dropout: float) -> Any:
+    """``depth`` blocks Dense(width) → LeakyReLU(0.2) → Dropout (the critic's and the classifier's body)."""
+    h = x
+    for i in range(depth):
+        h = keras.layers.Dense(width, name=f"dense_{i}")(h)
+        h = keras.layers.LeakyReLU(0.2, name=f"leaky_relu_{i}")(h)
+        if dropout:
+            h = keras.layers.Dropout(dropout, name=f"dropout_{i}")(h)
+    return h
+
+
 def build_table_discriminator(data_dim: int, cond_dim: int, *, pac: int = DEFAULT_PAC, width: int = DEFAULT_WIDTH,
                               depth: int = 2, dropout: float = 0.5) -> keras.Model:
     """``packed rows -> score``: ``pac`` rows ``[row, cond]`` concatenated, then Dense →
@@ -127,13 +138,7 @@ def build_table_discriminator(data_dim: int, cond_dim: int, *, pac: int = DEFAUL
         (None, 150)
     """
     x = keras.Input((pac * (data_dim + cond_dim),), name="packed_rows")
-    h = x
-    for i in range(depth):
-        h = keras.layers.Dense(width, name=f"dense_{i}")(h)
-        h = keras.layers.LeakyReLU(0.2, name=f"leaky_relu_{i}")(h)
-        if dropout:
-            h = keras.layers.Dropout(dropout, name=f"dropout_{i}")(h)
-    score = keras.layers.Dense(1, name="score")(h)
+    score = keras.layers.Dense(1, name="score")(_leaky_mlp(x, width, depth, dropout))
     return keras.Model(x, score, name="table_critic")
 
 
@@ -147,13 +152,7 @@ def build_table_classifier(feature_dim: int, num_classes: int, *, width: int = D
         (None, 3)
     """
     x = keras.Input((feature_dim,), name="encoded_columns")
-    h = x
-    for i in range(depth):
-        h = keras.layers.Dense(width, name=f"dense_{i}")(h)
-        h = keras.layers.LeakyReLU(0.2, name=f"leaky_relu_{i}")(h)
-        if dropout:
-            h = keras.layers.Dropout(dropout, name=f"dropout_{i}")(h)
-    logits = keras.layers.Dense(num_classes, name="class_logits")(h)
+    logits = keras.layers.Dense(num_classes, name="class_logits")(_leaky_mlp(x, width, depth, dropout))
     return keras.Model(x, logits, name="table_classifier")
 
 
@@ -267,6 +266,12 @@ class TabularGAN(ConditionalGAN):
         >>> frame = gan.sample_frame(np.zeros(10, int))       # doctest: +SKIP
     """
 
+    #: WGAN-GP by default; Adam(β₁ = 0.5, β₂ = 0.9) for both players as in CTGAN. The critic steps
+    #: default to the loss's own (pass ``d_steps=1`` to `compile` for CTGAN's schedule). No mixed
+    #: precision for tables: the networks are small and float32.
+    DEFAULT_LOSS = "wasserstein_gp"
+    ADAM_BETA_2 = 0.9
+
     def __init__(
         self,
         generator: keras.Model,
@@ -322,33 +327,6 @@ class TabularGAN(ConditionalGAN):
         self.cond_loss_tracker = keras.metrics.Mean(name="cond_loss")
         self.aux_loss_tracker = keras.metrics.Mean(name="aux_loss")
         self.loss_fn = get_loss("wasserstein_gp")
-
-    # ------------------------------------------------------------------ compile
-    def compile(  # type: ignore[override]
-        self,
-        g_optimizer: keras.optimizers.Optimizer | None = None,
-        d_optimizer: keras.optimizers.Optimizer | None = None,
-        loss: str | GANLoss = "wasserstein_gp",
-        *,
-        d_steps: int | None = None,
-        ema_decay: float = 0.999,
-        learning_rate: float = 2e-4,
-        jit_compile: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        """Adam(β₁ = 0.5, β₂ = 0.9) for both players as in CTGAN, WGAN-GP by default; the
-        critic steps default to the loss's own (pass ``d_steps=1`` for CTGAN's schedule). The
-        critic's optimizer is built over the critic and the auxiliary classifier. (No mixed
-        precision for tables: the networks are small and float32.)"""
-        keras.Model.compile(self, jit_compile=jit_compile, **kwargs)
-        self.loss_fn = get_loss(loss)
-        self.d_steps = int(d_steps or self.loss_fn.d_steps)
-        self.ema_decay = float(ema_decay)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.9)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.9)
-        # Built here, not lazily inside a replica context (FIELD_NOTES: strategy placeholder error).
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.critic_variables)
 
     @property
     def critic_variables(self) -> list:

@@ -3,7 +3,8 @@
 * `features`: the domain encoder (feature space, label predictions) and the per-sample table;
 * `metrics`: Fréchet distance, KID, precision/recall/density/coverage, C2ST, memorization, …;
 * `expectations`: Great Expectations suites derived from real data;
-* `validate`: the gates, `validate()` and `curate()`; `report`: `ValidationReport`.
+* `gates`: the gate names (light); `validate`: the gates, `validate()` and `curate()`;
+  `report`: `ValidationReport`.
 
 Submodules import TensorFlow/GX lazily; import what you need from here.
 """
@@ -16,7 +17,9 @@ from typing import Any
 _LAZY = {
     "validate": "gan_augment.validation.validate",
     "curate": "gan_augment.validation.validate",
-    "GATES": "gan_augment.validation.validate",
+    "GATES": "gan_augment.validation.gates",
+    "TABLE_GATES": "gan_augment.validation.gates",
+    "ALL_GATES": "gan_augment.validation.gates",
     "ValidationReport": "gan_augment.validation.report",
     "Thresholds": "gan_augment.validation.report",
     "Check": "gan_augment.validation.report",

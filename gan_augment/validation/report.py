@@ -109,9 +109,9 @@ class ValidationReport:
     def summary(self) -> str:
         """A few lines: verdict, failed gates with reasons, accepted count."""
         verdict = "PASSED" if self.passed else "FAILED"
-        lines = [f"Validation {verdict}: {sum(c.passed for c in self.checks if c.gate)}/"
-                 f"{sum(c.gate for c in self.checks)} gates passed; "
-                 f"{int(self.accepted.sum())}/{len(self.accepted)} samples accepted."]
+        lines = [(f"Validation {verdict}: {sum(c.passed for c in self.checks if c.gate)}/"
+                  f"{sum(c.gate for c in self.checks)} gates passed; "
+                  f"{int(self.accepted.sum())}/{len(self.accepted)} samples accepted.")]
         lines += [f"  ✗ {c.name}: {c.why}" for c in self.failed()]
         return "\n".join(lines)
 

@@ -42,17 +42,8 @@ from gan_augment.validation.features import (
     TableDomain,
     fit_domain_encoder,
 )
+from gan_augment.validation.gates import ALL_GATES, GATES, GATES_BY_KIND, TABLE_GATES  # noqa: F401
 from gan_augment.validation.report import Check, Thresholds, ValidationReport
-
-#: Gate names of image data, in report order (the Dagster asset checks use the same names).
-GATES = ("gx_suite", "frechet_distance", "c2st_auc", "coverage", "memorization", "label_fidelity",
-         "class_coverage")
-#: Gate names of table data: every image gate (on the encoded rows) plus the per-column marginals
-#: and the correlation structure.
-TABLE_GATES = (*GATES, "marginals", "correlation")
-#: The gates of each data kind, and all gate names there are.
-GATES_BY_KIND: dict[str, tuple[str, ...]] = {"image": GATES, "table": TABLE_GATES}
-ALL_GATES = TABLE_GATES
 
 #: Below this many class-matched rows per set, the distribution metrics of a table are reported
 #: but do not gate (their real-vs-real baselines would be noise).
@@ -198,7 +189,7 @@ def validate(
                         "low coverage means mode collapse)."))
 
     # 5. Memorization: distance to the closest training record, in pixel space (copies are literal).
-    flat = lambda d: d.x.reshape(len(d), -1).astype(np.float64)  # noqa: E731
+    flat = lambda d: d.x.reshape(len(d), -1).astype(np.float64)
     mem = M.memorization(flat(real), flat(synthetic), flat(reference), seed=seed)
     # A real unseen sample is a "near-copy" 1% of the time, so a small set can exceed a fixed share
     # by chance: the limit is at least the 99.9% point of Binomial(m, 0.01) / m.
@@ -215,26 +206,12 @@ def validate(
     # 6. Label fidelity: the encoder agrees with the conditioning label.
     near_copy = np.asarray(mem["near_copy_mask"], dtype=bool)
     disputed = np.zeros(len(synthetic), dtype=bool)
-    if synthetic.labeled:
-        predicted = encoder.predict(synthetic.x)
-        fidelity, per_class = M.label_fidelity(predicted, synthetic.y, real.num_classes)
+    if synthetic.labeled:  # and 7. class coverage
         base_acc = float(np.mean(encoder.predict(reference.x) == reference.y))
-        bound = limits.label_fidelity_ratio * base_acc
-        worst = int(np.nanargmin(per_class)) if np.isfinite(per_class).any() else 0
-        checks.append(Check("label_fidelity", fidelity, base_acc, bound, fidelity >= bound,
-                            f"The domain encoder agrees with {fidelity:.1%} of the conditioning labels; it is "
-                            f"{base_acc:.1%} accurate on real holdout data (need ≥ {limits.label_fidelity_ratio:g}×). "
-                            f"Weakest class: {real.class_names[worst]} ({per_class[worst]:.0%})."))
-        disputed = predicted != synthetic.y
-
-        # 7. Class coverage.
-        req = np.asarray(requested if requested is not None else real.class_counts(), dtype=float)
-        cov = M.class_coverage(synthetic.y, req, num_classes=real.num_classes)
-        ok = not cov["missing"] and cov["max_share_error"] <= limits.class_share_error
-        missing = [real.class_names[c] for c in cov["missing"]]
-        checks.append(Check("class_coverage", cov["max_share_error"], 0.0, limits.class_share_error, ok,
-                            (f"Missing classes: {missing}. " if missing else "Every requested class is present. ")
-                            + f"Largest share error {cov['max_share_error']:.1%} (limit {limits.class_share_error:.0%})."))
+        label_checks, disputed = _label_checks(
+            real, synthetic, encoder.predict(synthetic.x), base_acc, limits, requested,
+            judge="The domain encoder", on="real holdout data")
+        checks.extend(label_checks)
 
     accepted = ~(near_copy | disputed)
     report = ValidationReport(
@@ -244,7 +221,7 @@ def validate(
                           "total": int((~accepted).sum())},
         gx={k: v for k, v in gx_result.items() if k != "baseline"},
         info={
-            "n_real": len(real), "n_reference": len(reference), "n_synthetic": len(synthetic),
+            "kind": "image", "requested": _requested_list(requested), "n_real": len(real), "n_reference": len(reference), "n_synthetic": len(synthetic),
             "equal_count": n, "encoder": encoder.description, "encoder_accuracy": encoder.accuracy,
             "thresholds": limits.__dict__, "seed": seed, "seconds": round(time.perf_counter() - started, 2),
             "memorization": {k: v for k, v in mem.items() if k != "near_copy_mask"},
@@ -255,6 +232,35 @@ def validate(
     if verbose:
         print(report.summary())
     return report
+
+
+def _label_checks(real: Dataset, synthetic: Dataset, predicted: np.ndarray, base_acc: float,
+                  limits: Thresholds, requested: Any, *, judge: str, on: str) -> tuple[list[Check], np.ndarray]:
+    """The ``label_fidelity`` gate (``judge``'s predictions agree with the conditioning labels,
+    relative to its accuracy ``base_acc`` on ``on``) and the ``class_coverage`` gate; also the
+    mask of samples whose label the judge disputes (curation drops them)."""
+    fidelity, per_class = M.label_fidelity(predicted, synthetic.y, real.num_classes)
+    bound = limits.label_fidelity_ratio * base_acc
+    weakest = int(np.nanargmin(per_class)) if np.isfinite(per_class).any() else 0
+    fidelity_check = Check(
+        "label_fidelity", fidelity, base_acc, bound, fidelity >= bound,
+        f"{judge} agrees with {fidelity:.1%} of the conditioning labels; it is {base_acc:.1%} "
+        f"accurate on {on} (need ≥ {limits.label_fidelity_ratio:g}×). Weakest class: "
+        f"{real.class_names[weakest]} ({per_class[weakest]:.0%}).")
+    req = np.asarray(requested if requested is not None else real.class_counts(), dtype=float)
+    cov = M.class_coverage(synthetic.y, req, num_classes=real.num_classes)
+    ok = not cov["missing"] and cov["max_share_error"] <= limits.class_share_error
+    missing = [real.class_names[c] for c in cov["missing"]]
+    coverage_check = Check(
+        "class_coverage", cov["max_share_error"], 0.0, limits.class_share_error, ok,
+        (f"Missing classes: {missing}. " if missing else "Every requested class is present. ")
+        + f"Largest share error {cov['max_share_error']:.1%} (limit {limits.class_share_error:.0%}).")
+    return [fidelity_check, coverage_check], np.asarray(predicted) != synthetic.y
+
+
+def _requested_list(requested: Any) -> list[int] | None:
+    """The plan per class as JSON-able ints (kept in ``report.info["requested"]``)."""
+    return None if requested is None else [int(v) for v in np.asarray(requested).ravel()]
 
 
 def curate(synthetic: Dataset, report: ValidationReport) -> Dataset:
@@ -393,23 +399,10 @@ def _validate_table(real: Dataset, synthetic: Dataset, *, reference: Dataset | N
     # 8. Label fidelity and 9. class coverage.
     disputed = np.zeros(len(synthetic), dtype=bool)
     if synthetic.labeled and base_acc is not None:
-        predicted = domain.predict(syn_frame)
-        fidelity, per_class = M.label_fidelity(predicted, synthetic.y, real.num_classes)
-        bound = limits.label_fidelity_ratio * base_acc
-        weakest = int(np.nanargmin(per_class)) if np.isfinite(per_class).any() else 0
-        checks.append(Check("label_fidelity", fidelity, base_acc, bound, fidelity >= bound,
-                            f"A gradient-boosting classifier trained on the real rows agrees with {fidelity:.1%} "
-                            f"of the conditioning labels; it is {base_acc:.1%} accurate on real holdout rows "
-                            f"(need ≥ {limits.label_fidelity_ratio:g}×). Weakest class: "
-                            f"{real.class_names[weakest]} ({per_class[weakest]:.0%})."))
-        disputed = predicted != synthetic.y
-        req = np.asarray(requested if requested is not None else real.class_counts(), dtype=float)
-        cov = M.class_coverage(synthetic.y, req, num_classes=real.num_classes)
-        ok = not cov["missing"] and cov["max_share_error"] <= limits.class_share_error
-        missing = [real.class_names[c] for c in cov["missing"]]
-        checks.append(Check("class_coverage", cov["max_share_error"], 0.0, limits.class_share_error, ok,
-                            (f"Missing classes: {missing}. " if missing else "Every requested class is present. ")
-                            + f"Largest share error {cov['max_share_error']:.1%} (limit {limits.class_share_error:.0%})."))
+        label_checks, disputed = _label_checks(
+            real, synthetic, domain.predict(syn_frame), base_acc, limits, requested,
+            judge="A gradient-boosting classifier trained on the real rows", on="real holdout rows")
+        checks.extend(label_checks)
 
     accepted = ~(near_copy | disputed)
     order = {name: i for i, name in enumerate(TABLE_GATES)}
@@ -423,7 +416,7 @@ def _validate_table(real: Dataset, synthetic: Dataset, *, reference: Dataset | N
                           "total": int((~accepted).sum())},
         gx={k: v for k, v in gx_result.items() if k != "baseline"},
         info={
-            "kind": "table", "n_real": len(real), "n_reference": len(reference), "n_synthetic": len(synthetic),
+            "kind": "table", "requested": _requested_list(requested), "n_real": len(real), "n_reference": len(reference), "n_synthetic": len(synthetic),
             "equal_count": n, "class_matched": True, "encoder": domain.description,
             "encoder_accuracy": base_acc, "thresholds": dataclasses.asdict(limits), "seed": seed,
             "seconds": round(time.perf_counter() - started, 2),
@@ -546,7 +539,7 @@ def _mix_matched(y: np.ndarray, shares: np.ndarray, rng: np.random.Generator) ->
     total = int(np.min(counts[present] / shares[present]))
     picks = []
     for c in np.flatnonzero(present):
-        k = min(int(round(shares[c] * total)), int(counts[c]))
+        k = min(round(shares[c] * total), int(counts[c]))
         picks.append(rng.permutation(np.flatnonzero(y == c))[:k])
     return np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
 
