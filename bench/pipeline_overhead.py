@@ -66,8 +66,7 @@ def plain(root: Path, config: dict) -> dict:
 
     import gan_augment as ga
     from gan_augment.export import export_npz, export_tfds
-    from gan_augment.generation import AugmentedDataset, generation_plan
-    from pipelines.assets import first_accepted_per_class, sample_for_plan
+    from gan_augment.generation import AugmentedDataset, generation_plan, sample_for_plan, take_per_class
     from pipelines.config import DownstreamConfig, GanConfig, SourceConfig, SyntheticConfig
 
     phases: dict[str, float] = {}
@@ -98,7 +97,7 @@ def plain(root: Path, config: dict) -> dict:
     lap("validate")
     report.save(out / "validation_report")
     lap("report_save")
-    kept = first_accepted_per_class(ga.curate(synthetic, report), plan)
+    kept = take_per_class(synthetic, plan, accepted=report.accepted)
     augmented = AugmentedDataset(real=train, synthetic=kept, requested=tuple(plan.tolist()),
                                  dropped=int((~report.accepted).sum()))
     export_npz(augmented.combined(), out / "augmented.npz", synthetic=augmented.synthetic_mask)

@@ -204,10 +204,10 @@ Run `{PROG} COMMAND --help` for the options of a command.""",
                     "held-out real data and curated (near-copies and mislabelled samples are "
                     "dropped) before they are kept. Writes into the output folder: "
                     "augmented.npz (real + synthetic, with a 'synthetic' flag per sample), "
-                    "tfds/ (the same as a TensorFlow Datasets directory) - for tables "
-                    "augmented.parquet and augmented.csv instead - model.keras, "
+                    "tfds/ (the same as a TensorFlow Datasets directory), model.keras, "
                     "samples.png, training_curves.png, progress/, validation/ (report.html) and "
-                    "summary.json. Re-running the same command after an interruption resumes "
+                    "summary.json; for tables augmented.parquet and augmented.csv instead of "
+                    "augmented.npz and tfds/, and no sample pictures. Re-running the same command after an interruption resumes "
                     "training from the checkpoint.",
         epilog=f"""\
 examples:
@@ -527,6 +527,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from gan_augment.training import load_gan
 
     gan = load_gan(model_path)
+    out = _sample_path(Path(args.out).expanduser() if args.out else model_path.parent / "samples", gan.kind)
     if args.labels is not None:
         chosen = parse_labels(args.labels, gan.class_names if gan.conditional else ())
         n = args.n if args.n is not None else 100 * len(chosen)
@@ -535,9 +536,6 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     else:
         samples = gan.sample(args.n, seed=args.seed)
 
-    default_name = "samples.npz" if samples.kind == "image" else "samples.parquet"
-    out = Path(args.out).expanduser() if args.out else model_path.parent / default_name
-    _check_sample_suffix(out, samples.kind)
     flags = np.ones(len(samples), bool)
     if samples.kind == "image":
         npz_path = export_npz(samples, out, synthetic=flags)
@@ -569,11 +567,16 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 SAMPLE_SUFFIXES = {"image": (".npz",), "table": (".parquet", ".csv")}
 
 
-def _check_sample_suffix(path: Path, kind: str) -> None:
+def _sample_path(path: Path, kind: str) -> Path:
+    """``path`` with the default suffix of ``kind`` added when it has none; a suffix of another
+    file type is refused."""
     allowed = SAMPLE_SUFFIXES[kind]
+    if not path.suffix:
+        return path.with_name(path.name + allowed[0])
     if path.suffix.lower() not in allowed:
         raise DataError(f"Expected --out to end in {' or '.join(allowed)} for {kind} samples. "
                         f"Received: '{path}'.")
+    return path.with_suffix(path.suffix.lower())
 
 
 # ---------------------------------------------------------------------- augment

@@ -172,7 +172,10 @@ def take_per_class(samples: Dataset, plan: np.ndarray, *, accepted: np.ndarray |
     if len(keep) != len(samples):
         raise DataError(f"Expected one accepted flag per sample ({len(samples)}). Received: {len(keep)}.")
     chosen = np.concatenate([np.flatnonzero(keep & (samples.y == c))[: plan[c]] for c in range(len(plan))])
-    return samples.take(np.sort(chosen)) if len(chosen) else None
+    if not len(chosen):
+        return None
+    record = {} if accepted is None else {"curated": {"kept": int(keep.sum()), "dropped": int((~keep).sum())}}
+    return samples.take(np.sort(chosen), **record)
 
 
 def shortfall(synthetic: Dataset | None, plan: np.ndarray, class_names: tuple[str, ...]) -> dict[str, int]:

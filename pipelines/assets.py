@@ -234,7 +234,11 @@ def augmented_dataset(context: dg.AssetExecutionContext, source_dataset: Splits,
         raise dg.Failure(description="The synthetic samples failed validation:\n"
                                      + validation_report.summary())
     train = source_dataset.train
-    plan = np.asarray(validation_report.info["requested"], dtype=np.int64)  # validate() records it
+    requested = validation_report.info.get("requested")  # validate() records the plan it judged
+    if requested is None:
+        raise dg.Failure(description="The validation report names no plan (info['requested']); "
+                                     "re-materialize synthetic_samples to write a current report.")
+    plan = np.asarray(requested, dtype=np.int64)
     kept = take_per_class(synthetic_samples, plan, accepted=validation_report.accepted)
     augmented = AugmentedDataset(
         real=train, synthetic=kept, requested=tuple(plan.tolist()),

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipelines.config import DATASET_SPECS, REPO_ROOT, SMOKE_CONFIG, build_run_config
+from pipelines.config import DATASET_SPECS, REPO_ROOT, build_run_config, smoke_config
 from pipelines.jobs import EXECUTORS as EXECUTOR_MODULES
 
 EXECUTORS = tuple(EXECUTOR_MODULES)
@@ -206,13 +206,16 @@ def main(argv: list[str] | None = None, prog: str = "python -m pipelines.run") -
     parser.add_argument("--config", help="a YAML or JSON file of per-asset settings "
                                          "(e.g. {gan_model: {epochs: 60}})")
     parser.add_argument("--smoke", action="store_true",
-                        help="the small configuration of the tests (pipelines.config.SMOKE_CONFIG)")
+                        help="the small configuration of the tests (pipelines.config.smoke_config: "
+                             "SMOKE_CONFIG for images, TABLE_SMOKE_CONFIG for tables)")
     parser.add_argument("--dagster-home", help="Dagster instance folder (default $DAGSTER_HOME or "
                                                "data/dagster_home)")
     args = parser.parse_args(argv)
     config: dict[str, Any] = {}
-    if args.smoke:
-        config.update({k: dict(v) for k, v in SMOKE_CONFIG.items()})
+    if args.smoke and args.dataset in DATASET_SPECS:  # an unknown name is refused below
+        from gan_augment.data.sources import source_kind
+
+        config.update(smoke_config(source_kind(DATASET_SPECS[args.dataset].resolved_source())))
     if args.config:
         import yaml
 

@@ -280,6 +280,8 @@ def test_augment_and_generate_a_csv_table(tmp_path, capsys):
     assert set(generated["island"].dropna()) <= set(real.frame["island"].dropna())
     assert cli.main(["generate", "--model", str(out / "model.keras"), "--out", str(tmp_path / "x.npz")]) == 2
     assert "Expected --out to end in .parquet or .csv" in capsys.readouterr().err
+    assert cli.main(["generate", "--model", str(out / "model.keras"), "--n", "5", "--out", str(tmp_path / "few")]) == 0
+    assert len(load_dataset(tmp_path / "few.parquet", target="kind")) == 5  # the default suffix added
 
 
 # ---------------------------------------------------------------------- errors

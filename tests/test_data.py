@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from gan_augment.data import Dataset
-from gan_augment.data.sources import list_sources, load_dataset, load_dataset_and_mask
+from gan_augment.data.sources import list_sources, load_dataset, load_dataset_and_mask, source_kind
 from gan_augment.errors import DataError, UnknownSourceError
 
 
@@ -60,6 +60,17 @@ def test_import_does_not_import_tensorflow_or_sklearn():
 
 def test_list_sources_names_the_builtins():
     assert list_sources() == ["digits", "breast_cancer", "wine", "penguins"]
+
+
+def test_source_kind_without_reading_the_data(tmp_path):
+    (tmp_path / "t.csv").write_text("a,label\n1,x\n")
+    np.savez(tmp_path / "i.npz", x=np.zeros((2, 8, 8, 1)), y=np.zeros(2))
+    kinds = {s: source_kind(s) for s in ("digits", "wine", "breast_cancer", "penguins", "tfds:mnist",
+                                         str(tmp_path / "t.csv"), str(tmp_path / "i.npz"))}
+    assert kinds == {"digits": "image", "wine": "table", "breast_cancer": "table", "penguins": "table",
+                     "tfds:mnist": "image", str(tmp_path / "t.csv"): "table", str(tmp_path / "i.npz"): "image"}
+    with pytest.raises(UnknownSourceError, match="pengiuns"):
+        source_kind("pengiuns")
 
 
 def test_digits_default_source():

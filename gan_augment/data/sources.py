@@ -116,6 +116,21 @@ def load_dataset(source: str | os.PathLike[str] = DEFAULT_SOURCE, **options: Any
     return dataset
 
 
+#: Readers whose sources are tables (every other reader gives images).
+_TABLE_READERS = ("sklearn_table", "penguins", "table_file")
+
+
+def source_kind(source: str | os.PathLike[str]) -> str:
+    """``"table"`` or ``"image"``: the kind of Dataset ``load_dataset(source)`` gives, found from
+    the source's form without reading the data (an unknown source raises as `load_dataset` does).
+
+    Example:
+        >>> source_kind("penguins"), source_kind("digits")
+        ('table', 'image')
+    """
+    return "table" if _resolve(source)[0] in _TABLE_READERS else "image"
+
+
 def load_dataset_and_mask(
     source: str | os.PathLike[str] = DEFAULT_SOURCE, **options: Any
 ) -> tuple[Dataset, np.ndarray | None]:
