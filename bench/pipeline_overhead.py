@@ -66,7 +66,12 @@ def plain(root: Path, config: dict) -> dict:
 
     import gan_augment as ga
     from gan_augment.export import export_npz, export_tfds
-    from gan_augment.generation import AugmentedDataset, generation_plan, sample_for_plan, take_per_class
+    from gan_augment.generation import (
+        AugmentedDataset,
+        generation_plan,
+        sample_for_plan,
+        take_per_class,
+    )
     from pipelines.config import DownstreamConfig, GanConfig, SourceConfig, SyntheticConfig
 
     phases: dict[str, float] = {}
