@@ -9,6 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: mkstemp / mkdtemp create files and folders for the owner only; what they become gets the
+#: usual modes (0o666 / 0o777 minus the umask), so that another user (a Dagster webserver, a
+#: colleague) can read what was written.
+FILE_MODE = 0o666 & ~_umask()
+DIR_MODE = 0o777 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success it replaces ``path``.
@@ -29,6 +42,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     tmp = Path(name)
     try:
         yield tmp
+        if tmp.exists():
+            os.chmod(tmp, FILE_MODE)
         os.replace(tmp, target)
     finally:
         if tmp.exists():

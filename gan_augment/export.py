@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gan_augment._io import DIR_MODE, atomic_path
 from gan_augment.data.dataset import Dataset
 from gan_augment.data.images import SYNTHETIC_KEY, check_synthetic_mask
 from gan_augment.data.tables import SYNTHETIC_COLUMN
@@ -223,6 +224,7 @@ def export_tfds(
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / name
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=directory))
+    os.chmod(staging, DIR_MODE)  # mkdtemp's folder is private; the export is not
     try:
         tfds.dataset_builders.store_as_tfds_dataset(
             name=name,
@@ -256,15 +258,8 @@ def _provenance_json(dataset: Dataset) -> str:
 
 def _atomic_write(path: Path, write: Any) -> None:
     """Call ``write(tmp)`` on a temporary file next to ``path``, then move it onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # a fresh unique name (not mkstemp, which would leave the final file readable by owner only)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _replace_dir(new: Path, final: Path) -> None:

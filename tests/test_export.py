@@ -66,6 +66,29 @@ def test_npz_failed_write_keeps_previous_file(tmp_path, digits, monkeypatch):
     assert path.read_bytes() == before and leftovers(tmp_path) == []
 
 
+def test_written_files_get_the_usual_modes_not_owner_only(tmp_path, digits):
+    """Atomic writes go through mkstemp/mkdtemp (owner-only); the results must be readable by
+    others as plain writes are (a Dagster webserver may run as another user)."""
+    import os
+    import stat
+
+    from gan_augment._io import DIR_MODE, FILE_MODE, atomic_path
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert FILE_MODE == 0o666 & ~umask and DIR_MODE == 0o777 & ~umask
+    path = export_npz(digits, tmp_path / "d.npz")
+    assert stat.S_IMODE(path.stat().st_mode) == FILE_MODE
+    with atomic_path(tmp_path / "r.json") as tmp:
+        tmp.write_text("{}")
+    assert stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == FILE_MODE
+    table = frame_to_dataset(pd.DataFrame({"a": [1.0, 2.0], "t": ["x", "y"]}), "t")[0]
+    assert stat.S_IMODE(export_parquet(table, tmp_path / "t.parquet").stat().st_mode) == FILE_MODE
+    pytest.importorskip("tensorflow_datasets")
+    out = export_tfds(digits.take(np.arange(20)), tmp_path / "tfds", name="modes")
+    assert stat.S_IMODE(out.parent.stat().st_mode) == DIR_MODE
+
+
 def test_npz_bad_inputs(tmp_path, digits):
     with pytest.raises(DataError, match="kind='image'.*export_parquet"):
         export_npz(load_dataset("wine"), tmp_path / "w.npz")
