@@ -753,7 +753,15 @@ def evaluate_downstream(
     else:
         notes.append("real+classical: skipped (classical_augmentation=False).")
     if synthetic is not None:
-        settings += ["real+synthetic", "synthetic-only"]
+        settings.append("real+synthetic")
+        present = np.unique(synthetic.y)
+        if len(present) >= 2:
+            settings.append("synthetic-only")
+        else:  # e.g. augment(balance=True) on two classes fills only the rare one
+            notes.append(
+                "synthetic-only: skipped (the synthetic samples are all of class "
+                f"{train.class_names[int(present[0])]!r}; a classifier needs two classes)."
+            )
     else:
         notes.append("real+synthetic, synthetic-only: skipped (no synthetic data given).")
     if train.kind == "table":

@@ -193,6 +193,18 @@ def test_table_default_classifier(wine):
     assert logreg.row("real+synthetic")["accuracy_mean"] > 0.85
 
 
+def test_synthetic_samples_of_one_class_skip_synthetic_only(wine):
+    """augment(balance=True) on two classes fills only the rare one: synthetic-only cannot train
+    a classifier, so it is skipped with a note; real+synthetic still runs."""
+    pool, test = wine.split(0.3, seed=0)
+    train, extra = pool.split(0.5, seed=1)
+    one_class = extra.take(np.flatnonzero(extra.y == 2))
+    report = evaluate_downstream(train, test, one_class, classifier="logreg", seeds=1,
+                                 classical_augmentation=False)
+    assert report.settings == ["real", "real+synthetic"]
+    assert any("synthetic-only: skipped" in note and "'class_2'" in note for note in report.notes)
+
+
 def test_table_to_matrix_one_hot_impute_and_reuse():
     frame = pd.DataFrame({"num": [1.0, np.nan, 3.0, 5.0], "cat": ["a", "b", None, "b"],
                           "flag": [True, False, True, True]})
