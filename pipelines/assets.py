@@ -132,7 +132,7 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
     import gan_augment as ga
 
     train = source_dataset.train
-    options = config.train_options()
+    options = config.train_options(DATASET_SPECS[context.partition_key].gan)
     folder = storage.dataset_dir(context.partition_key)
     checkpoints = folder / "checkpoints" / _training_key(train, options)
     resumed_at = _checkpoint_epoch(checkpoints)

@@ -27,7 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DATASETS_FILE = REPO_ROOT / "data" / "datasets.yaml"
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_SPEC_KEYS = {"source", "options", "description"}
+_SPEC_KEYS = {"source", "options", "gan", "description"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +38,9 @@ class DatasetSpec:
     source: str
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     description: str = ""
+    gan: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """`train_gan` options for this data set (e.g. ``{epochs: 60}`` for a wide table); a field
+    set in the run's `GanConfig` wins over them, the library's defaults fill the rest."""
 
     def resolved_source(self) -> str:
         """The source for `gan_augment.load_dataset`, with relative paths made repo-relative."""
@@ -89,7 +92,12 @@ def load_dataset_specs(path: str | Path = DATASETS_FILE) -> dict[str, DatasetSpe
         options = entry.get("options") or {}
         if not isinstance(options, dict):
             raise TypeError(f"Expected `options` as a mapping in {where}. Received: {options!r}.")
-        specs[name] = DatasetSpec(name, str(entry["source"]), dict(options), str(entry.get("description", "")))
+        gan = entry.get("gan") or {}
+        if not isinstance(gan, dict):
+            raise TypeError(f"Expected `gan` as a mapping of train_gan options in {where}, e.g. "
+                            f"`gan: {{epochs: 60}}`. Received: {gan!r}.")
+        specs[name] = DatasetSpec(name, str(entry["source"]), dict(options),
+                                  str(entry.get("description", "")), dict(gan))
     return specs
 
 
@@ -126,10 +134,11 @@ class GanConfig(dg.Config):
     """DiffAugment policy, e.g. "translation,color"; "none" switches it off; None: library default."""
     learning_rate: float | None = None
 
-    def train_options(self) -> dict[str, Any]:
-        """Keyword arguments for `train_gan`: the seed and every field that is set; fields left
-        at None are left out, so the library picks them for the data (size and kind)."""
-        options: dict[str, Any] = {"seed": self.seed}
+    def train_options(self, dataset_defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Keyword arguments for `train_gan`: the seed and every field that is set, over the data
+        set's own options (``gan:`` in data/datasets.yaml); what neither sets is left out, so the
+        library picks it for the data (size and kind)."""
+        options: dict[str, Any] = {**(dataset_defaults or {}), "seed": self.seed}
         for name in ("epochs", "batch_size", "loss", "spectral_norm", "learning_rate"):
             if getattr(self, name) is not None:
                 options[name] = getattr(self, name)

@@ -29,6 +29,7 @@ from pipelines.config import (
     DATASETS,
     REPO_ROOT,
     SMOKE_CONFIG,
+    GanConfig,
     build_run_config,
     load_dataset_specs,
     smoke_config,
@@ -90,6 +91,14 @@ def test_adding_a_data_set_is_one_line(tmp_path):
     assert list(specs) == ["digits", "wine", "mine"]
     assert specs["mine"].resolved_source() == str(REPO_ROOT / "data" / "incoming" / "mine")
     assert specs["digits"].resolved_source() == "digits"
+    path.write_text("wide: {source: breast_cancer, gan: {epochs: 60, batch_size: 100}}\n")
+    wide = load_dataset_specs(path)["wide"]
+    assert GanConfig().train_options(wide.gan) == {"epochs": 60, "batch_size": 100, "seed": 0}
+    assert GanConfig(epochs=5).train_options(wide.gan) == {"epochs": 5, "batch_size": 100, "seed": 0}
+    assert DATASET_SPECS["breast_cancer"].gan == {"epochs": 60}
+    path.write_text("wide: {source: wine, gan: 60}\n")
+    with pytest.raises(TypeError, match="gan"):
+        load_dataset_specs(path)
     path.write_text("Bad-Name: {source: digits}\n")
     with pytest.raises(ValueError, match="lowercase"):
         load_dataset_specs(path)
