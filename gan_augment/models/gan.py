@@ -169,7 +169,11 @@ class ConditionalGAN(keras.Model):
             g_loss = self.loss_fn.g_loss(g_logits)
             g_objective = _for_gradients(self.g_optimizer, g_loss)
         _apply(self.g_optimizer, tape, g_objective, self.generator.trainable_variables)
+        return self._end_step(d_loss, g_loss, real_logits, fake_logits)
 
+    def _end_step(self, d_loss: tf.Tensor, g_loss: tf.Tensor, real_logits: tf.Tensor,
+                  fake_logits: tf.Tensor) -> dict[str, tf.Tensor]:
+        """After both updates: the EMA generator follows, the metrics record the step."""
         if self.ema_generator is not None:
             self._update_ema()
         self.d_loss_tracker.update_state(d_loss)

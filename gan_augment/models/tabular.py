@@ -380,15 +380,9 @@ class TabularGAN(ConditionalGAN):
             g_objective = _for_gradients(self.g_optimizer, g_loss)
         _apply(self.g_optimizer, tape, g_objective, self.generator.trainable_variables)
 
-        if self.ema_generator is not None:
-            self._update_ema()
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
         self.cond_loss_tracker.update_state(cond_loss)
         self.aux_loss_tracker.update_state(aux_loss)
-        self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
-        self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
-        return {m.name: m.result() for m in self.metrics}
+        return self._end_step(d_loss, g_loss, real_logits, fake_logits)
 
     def _reseed_dropout(self, seed: tf.Tensor) -> None:
         """Dropout masks follow the model's own random stream: each dropout layer's seed is set
