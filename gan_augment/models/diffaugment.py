@@ -29,12 +29,33 @@ def parse_policy(policy: str | None) -> tuple[str, ...]:
     return parts
 
 
-def diff_augment(x: tf.Tensor, policy: tuple[str, ...], seed: tf.Tensor) -> tf.Tensor:
-    """Apply ``policy`` to the batch ``x`` with randomness drawn from the stateless ``seed``."""
+def diff_augment(x: tf.Tensor, policy: tuple[str, ...], seed: tf.Tensor,
+                 p: tf.Tensor | float | None = None) -> tf.Tensor:
+    """Apply ``policy`` to the batch ``x`` with randomness drawn from the stateless ``seed``.
+
+    ``p``: when given, each transform is applied to each image with probability ``p`` (a
+    per-sample Bernoulli mask picks the transformed or the original image), as in adaptive
+    discriminator augmentation (Karras et al. 2020); ``None`` applies every transform to every
+    image. The transforms draw the same randomness either way.
+
+    Example:
+        >>> x = tf.zeros([4, 8, 8, 1])
+        >>> diff_augment(x, ("translation",), tf.constant([1, 2]), p=0.0).shape
+        TensorShape([4, 8, 8, 1])
+    """
     for i, name in enumerate(policy):
         s = tf.random.experimental.stateless_fold_in(seed, i)
-        x = _TRANSFORMS[name](x, s)
+        y = _TRANSFORMS[name](x, s)
+        if p is not None:
+            mask_seed = tf.random.experimental.stateless_fold_in(s, _MASK_STREAM)
+            u = tf.random.stateless_uniform(tf.stack([tf.shape(x)[0], 1, 1, 1]), seed=mask_seed)
+            y = tf.where(u < tf.cast(p, tf.float32), y, x)
+        x = y
     return x
+
+
+#: Offset of the seed of the per-sample masks of ``diff_augment(..., p=)`` (a separate stream).
+_MASK_STREAM = 7919
 
 
 def _uniform(shape, seed, lo=0.0, hi=1.0, dtype=tf.float32):
