@@ -49,34 +49,67 @@ def build_image_gan(
     mixed_precision: str | bool | None = None,
     seed: int = 0,
     metadata: dict[str, Any] | None = None,
+    discriminators: int = 1,
+    aggregation: str = "mean",
+    r1: float = 0.0,
+    lecam: float = 0.0,
+    bcr: float = 0.0,
+    ada_target: float | None = None,
 ) -> ConditionalGAN:
     """A (conditional) DCGAN for images of ``image_shape`` = (h, w, c).
 
     ``mixed_precision``: ``True``/"mixed_float16" or "mixed_bfloat16" computes in half precision
     (the discriminator's score and the generator's output stay float32).
 
+    Few-shot levers (all off by default; see `ConditionalGAN` and
+    `gan_augment.models.regularizers`): ``discriminators`` = K discriminators of the same
+    architecture with their own initial weights (the extra ones are named ``discriminator_1``,
+    …; K = 1 builds exactly the one-discriminator model) whose generator losses combine by
+    ``aggregation`` ("mean", "softmax" or "max"); ``r1``, ``lecam``, ``bcr``: weights of the
+    R1, LeCam and bCR regularizers; ``ada_target``: adaptive discriminator augmentation.
+
     Example:
         >>> gan = build_image_gan((28, 28, 1), num_classes=10, spectral_norm=True)
         >>> gan.generator.output_shape
         (None, 28, 28, 1)
+        >>> build_image_gan((8, 8, 1), 10, discriminators=2).extra_discriminators[0].name
+        'discriminator_1'
     """
     import keras
 
     from gan_augment.models.gan import ConditionalGAN
     from gan_augment.models.image import build_image_discriminator, build_image_generator
+    from gan_augment.models.regularizers import check_aggregation
 
+    if isinstance(discriminators, bool) or not isinstance(discriminators, int) or discriminators < 1:
+        raise ValueError(
+            f"Expected discriminators to be an integer >= 1. Received: discriminators={discriminators!r}."
+        )
+    check_aggregation(aggregation)
     dtype = _dtype_policy(mixed_precision)
     keras.utils.set_random_seed(seed)  # weight initialisation follows the seed
+    generator = build_image_generator(image_shape, latent_dim, num_classes, width=width, dtype=dtype)
+    # The first discriminator is drawn exactly as in a one-discriminator model; the extra ones
+    # continue the same seeded stream, so each starts from its own weights.
+    critics = [build_image_discriminator(image_shape, num_classes, width=width,
+                                         spectral_norm=spectral_norm, dtype=dtype,
+                                         name=f"discriminator_{k}" if k else "discriminator")
+               for k in range(discriminators)]
     return ConditionalGAN(
-        build_image_generator(image_shape, latent_dim, num_classes, width=width, dtype=dtype),
-        build_image_discriminator(image_shape, num_classes, width=width,
-                                  spectral_norm=spectral_norm, dtype=dtype),
+        generator,
+        critics[0],
         latent_dim=latent_dim,
         num_classes=num_classes,
         ema=ema,
         diffaugment=diffaugment,
         seed=seed,
         metadata=metadata,
+        extra_discriminators=critics[1:],
+        aggregation=aggregation,
+        r1=r1,
+        lecam=lecam,
+        bcr=bcr,
+        ada_target=ada_target,
     )
 
 

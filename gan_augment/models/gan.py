@@ -9,6 +9,10 @@ them) and `generate` returns [0, 1] again, so nothing outside this module sees t
 All randomness comes from stateless ops seeded by the model's own ``state`` variable
 (``[seed, step]``), which is saved with the weights: the same seed gives the same run, and a
 restored model continues the same random stream.
+
+Few-shot levers (`gan_augment.models.regularizers`), all off by default: several discriminators
+(GMAN), R1, LeCam, bCR and adaptive discriminator augmentation (ADA). With all of them off the
+step computes exactly what the plain game computes.
 """
 
 from __future__ import annotations
@@ -19,17 +23,38 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gan_augment.models import regularizers as reg
 from gan_augment.models.diffaugment import diff_augment, parse_policy
 from gan_augment.models.losses import GANLoss, get_loss, gradient_penalty
+
+#: Offset of the seeds of the regularizers' randomness (bCR transforms) in a step's seed stream;
+#: the critic steps use offsets 0..d_steps-1 and the generator step -1.
+_REGULARIZER_STREAM = 1 << 16
 
 
 @keras.saving.register_keras_serializable(package="gan_augment")
 class ConditionalGAN(keras.Model):
-    """A generator and a discriminator trained against each other.
+    """A generator and one or more discriminators trained against each other.
 
     Args:
         generator: ``[z, label] -> image`` (or ``z -> image`` when unconditional), tanh output.
         discriminator: ``[image, label] -> logit`` (or ``image -> logit``).
+        extra_discriminators: further discriminators of the same signature (GMAN, Durugkar et
+            al. 2017): each plays its own game on the same batch; the critic objective is the sum
+            of their losses and the generator's loss is the ``aggregation`` of its losses
+            against each. Default: none (one discriminator).
+        aggregation: "mean", "softmax" (Σ softmax(λ·L)·L, λ = `GMAN_SOFTMAX_LAMBDA`) or "max"
+            of the generator losses against the discriminators.
+        r1: weight γ of the R1 penalty γ/2·E‖∇D(x)‖² on real images as the discriminator sees
+            them (after augmentation) (0: off).
+        lecam: weight λ of the LeCam regularizer (0: off); its anchors are the non-trainable
+            variable ``lecam_anchors`` ([K, 2]: α_R, α_F per discriminator).
+        bcr: weight λ of balanced consistency regularization (0: off), with T = the DiffAugment
+            policy, or "translation" when the model has none.
+        ada_target: target of E[sign(D(real))] for adaptive discriminator augmentation (None:
+            off; e.g. 0.6). The DiffAugment policy (default `ADA_DEFAULT_POLICY`) is then applied
+            per image and per transform with probability ``ada_p`` (a non-trainable variable,
+            from 0), adjusted every `ADA_INTERVAL` steps.
         latent_dim: size of z.
         num_classes: number of classes; 0 trains an unconditional GAN.
         ema: keep an exponential moving average of the generator's weights and sample from it.
@@ -61,11 +86,22 @@ class ConditionalGAN(keras.Model):
         seed: int = 0,
         metadata: dict[str, Any] | None = None,
         ema_generator: keras.Model | None = None,
+        extra_discriminators: list[keras.Model] | None = None,
+        aggregation: str = "mean",
+        r1: float = 0.0,
+        lecam: float = 0.0,
+        bcr: float = 0.0,
+        ada_target: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        reg.check_regularizers(r1=r1, lecam=lecam, bcr=bcr, ada_target=ada_target)
         self.generator = generator
         self.discriminator = discriminator
+        self.extra_discriminators = list(extra_discriminators or [])
+        self.aggregation = reg.check_aggregation(aggregation)
+        self.r1, self.lecam, self.bcr = float(r1), float(lecam), float(bcr)
+        self.ada_target = None if ada_target is None else float(ada_target)
         self.latent_dim = int(latent_dim)
         self.num_classes = int(num_classes)
         self.diffaugment = ",".join(parse_policy(diffaugment))
@@ -86,6 +122,20 @@ class ConditionalGAN(keras.Model):
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")  # mean D(x) as a probability
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")  # mean D(G(z)) as a probability
+        # Few-shot regularizers: their state and metrics exist only when they are on, so a plain
+        # model has exactly the variables (and checkpoints) it had before they existed.
+        self.regularizer_trackers = {name: keras.metrics.Mean(name=name)
+                                     for name in ("r1", "lecam", "bcr") if getattr(self, name)}
+        if self.lecam:
+            self.lecam_anchors = keras.Variable(np.zeros((self.num_discriminators, 2), "float32"),
+                                                trainable=False, aggregation="mean",
+                                                name="lecam_anchors")
+        if self.ada_target is not None:
+            self.ada_p = keras.Variable(np.float32(0.0), trainable=False, aggregation="mean",
+                                        name="ada_p")
+            # [Σ sign(D(real)), number of real images] since the last adjustment of p
+            self.ada_stats = keras.Variable(np.zeros(2, "float32"), trainable=False,
+                                            aggregation="mean", name="ada_stats")
         self.loss_fn: GANLoss = get_loss("non_saturating")
         self.d_steps = 1
         self.ema_decay = 0.999
@@ -126,13 +176,23 @@ class ConditionalGAN(keras.Model):
         self.d_optimizer.build(self.critic_variables)
 
     @property
+    def num_discriminators(self) -> int:
+        """K, the number of discriminators (1 unless built with extra ones)."""
+        return 1 + len(self.extra_discriminators)
+
+    def all_discriminators(self) -> list[keras.Model]:
+        """``[discriminator, *extra_discriminators]`` (a method, so saving walks each once)."""
+        return [self.discriminator, *self.extra_discriminators]
+
+    @property
     def critic_variables(self) -> list:
-        """The variables the discriminator's optimizer trains."""
-        return list(self.discriminator.trainable_variables)
+        """The variables the discriminator's optimizer trains (those of every discriminator)."""
+        return [v for net in self.all_discriminators() for v in net.trainable_variables]
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
-        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker,
+                *self.regularizer_trackers.values()]
 
     @property
     def steps_taken(self) -> int:
@@ -144,54 +204,125 @@ class ConditionalGAN(keras.Model):
         real = tf.cast(real, tf.float32) * 2.0 - 1.0
         batch = tf.shape(real)[0]
         seed = self._step_seed()
+        nets = self.all_discriminators()
+        ada_p = tf.convert_to_tensor(self.ada_p) if self.ada_target is not None else None
 
         for i in range(self.d_steps):
             s = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, i), 4)
             z = tf.random.stateless_normal([batch, self.latent_dim], seed=s[0])
             with tf.GradientTape() as tape:
                 fake = self._generate(z, labels, training=True)
-                real_aug, fake_aug = self._augment(real, s[1]), self._augment(fake, s[2])
-                real_logits = self._discriminate(real_aug, labels)
-                fake_logits = self._discriminate(fake_aug, labels)
-                d_loss = self.loss_fn.d_loss(real_logits, fake_logits)
-                if self.loss_fn.gradient_penalty:
-                    d_loss += self.loss_fn.gradient_penalty * gradient_penalty(
-                        lambda x: self._discriminate(x, labels), real_aug, fake_aug, s[3]
-                    )
+                real_aug, fake_aug = self._augment(real, s[1], ada_p), self._augment(fake, s[2], ada_p)
+                reg_seed = tf.random.experimental.stateless_fold_in(seed, _REGULARIZER_STREAM + i)
+                games = [self._critic_game(k, net, real_aug, fake_aug, labels, s[3], reg_seed)
+                         for k, net in enumerate(nets)]
+                # K = 1: exactly the plain game; K > 1: the critic objective is the sum (GMAN).
+                d_loss = games[0]["d_loss"] if len(games) == 1 else tf.add_n([g["d_loss"] for g in games])
                 d_objective = _for_gradients(self.d_optimizer, d_loss)
             _apply(self.d_optimizer, tape, d_objective, self.critic_variables)
+            if self.lecam:
+                self.lecam_anchors.assign(tf.stack([g["anchors"] for g in games]))
 
         s = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, -1), 2)
         z = tf.random.stateless_normal([batch, self.latent_dim], seed=s[0])
         with tf.GradientTape() as tape:
             fake = self._generate(z, labels, training=True)
-            g_logits = self._discriminate(self._augment(fake, s[1]), labels)
-            g_loss = self.loss_fn.g_loss(g_logits)
+            fake_aug = self._augment(fake, s[1], ada_p)
+            g_losses = [self.loss_fn.g_loss(self._discriminate(fake_aug, labels, net)) for net in nets]
+            g_loss = (g_losses[0] if len(nets) == 1
+                      else reg.aggregate_losses(tf.stack(g_losses), self.aggregation))
             g_objective = _for_gradients(self.g_optimizer, g_loss)
         _apply(self.g_optimizer, tape, g_objective, self.generator.trainable_variables)
-        return self._end_step(d_loss, g_loss, real_logits, fake_logits)
+
+        if len(games) == 1:
+            real_logits, fake_logits = games[0]["real_logits"], games[0]["fake_logits"]
+        else:  # the metrics report the mean over discriminators
+            d_loss = d_loss / len(games)
+            real_logits = tf.concat([g["real_logits"] for g in games], axis=0)
+            fake_logits = tf.concat([g["fake_logits"] for g in games], axis=0)
+        for name, tracker in self.regularizer_trackers.items():
+            tracker.update_state(tf.add_n([g[name] for g in games]) / len(games))
+        extra = {}
+        if self.ada_target is not None:
+            extra["ada_p"] = self._ada_update(real_logits)
+        return self._end_step(d_loss, g_loss, real_logits, fake_logits, extra)
+
+    def _critic_game(self, k: int, net: keras.Model, real: tf.Tensor, fake: tf.Tensor,
+                     labels: tf.Tensor | None, gp_seed: tf.Tensor,
+                     reg_seed: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Discriminator ``k``'s loss on the (augmented) batch, with its regularizers; returns
+        ``d_loss``, the logits, each active regularizer's weighted term and LeCam's new anchors."""
+
+        def critic(x: tf.Tensor) -> tf.Tensor:
+            return self._discriminate(x, labels, net)
+
+        real_logits, fake_logits = critic(real), critic(fake)
+        d_loss = self.loss_fn.d_loss(real_logits, fake_logits)
+        if self.loss_fn.gradient_penalty:
+            d_loss += self.loss_fn.gradient_penalty * gradient_penalty(critic, real, fake, gp_seed)
+        out = {"real_logits": real_logits, "fake_logits": fake_logits}
+        if self.r1:
+            out["r1"] = reg.r1_penalty(critic, real, self.r1)
+        if self.lecam:
+            old = tf.convert_to_tensor(self.lecam_anchors)[k]
+            means = tf.stop_gradient(tf.stack([tf.reduce_mean(real_logits), tf.reduce_mean(fake_logits)]))
+            out["anchors"] = reg.ema(old, means, reg.LECAM_DECAY)
+            out["lecam"] = self.lecam * reg.lecam_penalty(real_logits, fake_logits, out["anchors"][0],
+                                                          out["anchors"][1])
+        if self.bcr:
+            policy = parse_policy(self.diffaugment) or reg.BCR_DEFAULT_POLICY
+
+            def transform(x: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+                return diff_augment(x, policy, seed)
+
+            seeds = tf.random.experimental.stateless_split(reg_seed, 2)
+            out["bcr"] = self.bcr * reg.consistency_penalty(critic, real, fake, transform, seeds,
+                                                            real_logits, fake_logits)
+        for name in self.regularizer_trackers:
+            d_loss += out[name]
+        out["d_loss"] = d_loss
+        return out
+
+    def _ada_update(self, real_logits: tf.Tensor) -> tf.Tensor:
+        """ADA bookkeeping after a step: accumulate sign(D(real)); every `ADA_INTERVAL` steps move
+        p by `ada_adjust` and start counting again. Returns the (new) p."""
+        stats = tf.convert_to_tensor(self.ada_stats) + tf.stack(
+            [tf.reduce_sum(tf.sign(real_logits)), tf.cast(tf.size(real_logits), tf.float32)])
+        due = tf.equal(tf.convert_to_tensor(self.state)[1] % reg.ADA_INTERVAL, 0)
+        r_t = stats[0] / tf.maximum(stats[1], 1.0)
+        adjusted = reg.ada_adjust(self.ada_p, r_t, self.ada_target, stats[1])
+        p = tf.where(due, adjusted, tf.convert_to_tensor(self.ada_p))
+        self.ada_p.assign(p)
+        self.ada_stats.assign(tf.where(due, tf.zeros_like(stats), stats))
+        return p
 
     def _end_step(self, d_loss: tf.Tensor, g_loss: tf.Tensor, real_logits: tf.Tensor,
-                  fake_logits: tf.Tensor) -> dict[str, tf.Tensor]:
-        """After both updates: the EMA generator follows, the metrics record the step."""
+                  fake_logits: tf.Tensor, extra: dict[str, tf.Tensor] | None = None) -> dict[str, tf.Tensor]:
+        """After both updates: the EMA generator follows, the metrics record the step (``extra``:
+        values logged as they are, such as ADA's current p)."""
         if self.ema_generator is not None:
             self._update_ema()
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
         self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
-        return {m.name: m.result() for m in self.metrics}
+        return {**{m.name: m.result() for m in self.metrics}, **(extra or {})}
 
     def _generate(self, z: tf.Tensor, labels: tf.Tensor | None, training: bool) -> tf.Tensor:
         inputs = [z, labels] if self.num_classes else z
         return tf.cast(self.generator(inputs, training=training), tf.float32)
 
-    def _discriminate(self, images: tf.Tensor, labels: tf.Tensor | None) -> tf.Tensor:
+    def _discriminate(self, images: tf.Tensor, labels: tf.Tensor | None,
+                      net: keras.Model | None = None) -> tf.Tensor:
         inputs = [images, labels] if self.num_classes else images
-        return tf.cast(self.discriminator(inputs, training=True), tf.float32)
+        return tf.cast((net or self.discriminator)(inputs, training=True), tf.float32)
 
-    def _augment(self, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    def _augment(self, images: tf.Tensor, seed: tf.Tensor, ada_p: tf.Tensor | None = None) -> tf.Tensor:
+        """DiffAugment with the model's policy; with ADA each transform is applied per image
+        with probability ``ada_p`` (policy default `ADA_DEFAULT_POLICY`)."""
         policy = parse_policy(self.diffaugment)
+        if self.ada_target is not None:
+            return diff_augment(images, policy or reg.ADA_DEFAULT_POLICY, seed, p=ada_p)
         return diff_augment(images, policy, seed) if policy else images
 
     def _step_seed(self) -> tf.Tensor:
@@ -260,6 +391,12 @@ class ConditionalGAN(keras.Model):
             diffaugment=self.diffaugment or None,
             seed=self.seed,
             metadata=self.metadata,
+            extra_discriminators=[keras.saving.serialize_keras_object(d) for d in self.extra_discriminators],
+            aggregation=self.aggregation,
+            r1=self.r1,
+            lecam=self.lecam,
+            bcr=self.bcr,
+            ada_target=self.ada_target,
         )
         return config
 
@@ -269,6 +406,8 @@ class ConditionalGAN(keras.Model):
         for key in ("generator", "discriminator", "ema_generator"):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
+        config["extra_discriminators"] = [keras.saving.deserialize_keras_object(d)
+                                          for d in config.get("extra_discriminators") or []]
         return cls(**config)
 
 
