@@ -41,6 +41,7 @@ import keras
 import tensorflow as tf
 
 from gan_augment.models import ConditionalGAN, build_gan
+from gan_augment.models.regularizers import check_aggregation, check_regularizers
 
 
 @dataclasses.dataclass
@@ -73,6 +74,20 @@ class TrainOptions:
             overheads); measure with bench/train_throughput.py on your hardware.
         sample_every: write a sample grid every this many epochs (with ``output_dir``).
         checkpoint_every: write the training state every this many epochs (with ``checkpoint_dir``).
+        discriminators: images only: K discriminators of the same architecture, each starting
+            from its own weights (GMAN, Durugkar et al. 2017). Default 1: the plain game.
+        aggregation: how the generator's losses against the K discriminators combine: "mean"
+            (default), "softmax" (Σ softmax(λ·L)·L, λ = ``GMAN_SOFTMAX_LAMBDA``) or "max".
+        r1: images only: weight γ of the R1 penalty γ/2·E‖∇D(x)‖² on real images (Mescheder et
+            al. 2018). Default 0: off.
+        lecam: images only: weight λ of LeCam regularization (Tseng et al. 2021), anchored on
+            moving averages (decay 0.99) of the mean real and fake logits. Default 0: off.
+        bcr: images only: weight λ of balanced consistency regularization (Zhao et al. 2021), with
+            the DiffAugment policy (or "translation") as the transform. Default 0: off.
+        ada_target: images only: adaptive discriminator augmentation (Karras et al. 2020) aiming
+            E[sign(D(real))] at this target (e.g. 0.6): the DiffAugment policy (or all three
+            transforms) is applied per image with a probability p, logged as ``ada_p``.
+            Default None: off.
     """
 
     epochs: int | None = None
@@ -92,10 +107,17 @@ class TrainOptions:
     sample_every: int | None = None
     checkpoint_every: int | None = None
     pac: int | None = None
+    discriminators: int = 1
+    aggregation: str = "mean"
+    r1: float = 0.0
+    lecam: float = 0.0
+    bcr: float = 0.0
+    ada_target: float | None = None
 
     #: fields that change the model or the game (a checkpoint must match them to resume)
     ARCHITECTURE = ("batch_size", "loss", "d_steps", "latent_dim", "width", "spectral_norm",
-                    "diffaugment", "ema", "ema_decay", "learning_rate", "conditional", "mixed_precision")
+                    "diffaugment", "ema", "ema_decay", "learning_rate", "conditional", "mixed_precision",
+                    "discriminators", "aggregation", "r1", "lecam", "bcr", "ada_target")
     #: ...and those that only some kinds use (in the fingerprint when set)
     KIND_ARCHITECTURE = ("pac",)
 
@@ -143,6 +165,8 @@ def _image_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any])
     if opts.pac is not None:
         raise DataError(f"Expected pac only for tables (PacGAN packing of rows). Received: pac={opts.pac} "
                         "for image data. Remove it.")
+    check_aggregation(opts.aggregation)
+    check_regularizers(r1=opts.r1, lecam=opts.lecam, bcr=opts.bcr, ada_target=opts.ada_target)
     if opts.epochs is None:
         opts.epochs = int(min(1000, max(10, math.ceil(4000 / max(1, n // opts.batch_size)))))
 
@@ -171,7 +195,11 @@ def _table_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any])
     from gan_augment.models.tabular import DEFAULT_PAC
 
     for name, value in (("diffaugment", opts.diffaugment), ("spectral_norm", opts.spectral_norm),
-                        ("mixed_precision", opts.mixed_precision)):
+                        ("mixed_precision", opts.mixed_precision), ("discriminators", opts.discriminators != 1
+                                                                    and opts.discriminators),
+                        ("aggregation", opts.aggregation != "mean" and opts.aggregation),
+                        ("r1", opts.r1), ("lecam", opts.lecam), ("bcr", opts.bcr),
+                        ("ada_target", opts.ada_target)):
         if value:
             raise DataError(f"Expected {name} only for images. Received: {name}={value!r} for a table. "
                             "Remove it (the tabular GAN uses WGAN-GP and PacGAN instead).")
@@ -205,7 +233,8 @@ class TrainedGAN:
 
     Attributes:
         model: the `ConditionalGAN` (generator, discriminator, EMA generator).
-        history: per-epoch mean of d_loss, g_loss, d_real, d_fake.
+        history: per-epoch mean of d_loss, g_loss, d_real, d_fake (and of the weighted r1, lecam,
+            bcr terms when those are on; ADA's p at the end of each epoch as ada_p).
     """
 
     def __init__(self, model: ConditionalGAN, history: dict[str, list[float]] | None = None) -> None:
@@ -510,7 +539,9 @@ def _check_table(dataset: Dataset, opts: TrainOptions) -> None:
 
 def _image_build_options(dataset: Dataset, opts: TrainOptions, seed: int) -> dict[str, Any]:
     return {"latent_dim": opts.latent_dim, "width": opts.width, "spectral_norm": opts.spectral_norm,
-            "diffaugment": opts.diffaugment, "ema": opts.ema, "mixed_precision": opts.mixed_precision}
+            "diffaugment": opts.diffaugment, "ema": opts.ema, "mixed_precision": opts.mixed_precision,
+            "discriminators": opts.discriminators, "aggregation": opts.aggregation, "r1": opts.r1,
+            "lecam": opts.lecam, "bcr": opts.bcr, "ada_target": opts.ada_target}
 
 
 def _table_build_options(dataset: Dataset, opts: TrainOptions, seed: int) -> dict[str, Any]:
