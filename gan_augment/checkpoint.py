@@ -66,10 +66,13 @@ def has_checkpoint(directory: str | Path | None) -> bool:
     return directory is not None and (Path(directory) / CHECKPOINT_NAME).is_file()
 
 
-def load_checkpoint(directory: str | Path, gan: Any, fingerprint: dict[str, Any]) -> dict[str, Any]:
+def load_checkpoint(directory: str | Path, gan: Any, fingerprint: dict[str, Any],
+                    defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     """Restore the state saved in ``directory`` into ``gan``; return its record.
 
     Raises TrainingError if the checkpoint belongs to a run with other data or options.
+    ``defaults``: options added after a checkpoint may have been written; a key missing from
+    the saved fingerprint matches when the current value is its default here.
     """
     path = Path(directory) / CHECKPOINT_NAME
     try:
@@ -81,7 +84,10 @@ def load_checkpoint(directory: str | Path, gan: Any, fingerprint: dict[str, Any]
             f"Expected a readable checkpoint at {path}. Received: a corrupt or foreign file ({exc}). "
             "Delete it or pass another checkpoint_dir."
         ) from exc
-    saved = record.get("fingerprint", {})
+    saved = dict(record.get("fingerprint", {}))
+    for key, value in (defaults or {}).items():
+        if key not in saved and fingerprint.get(key) == value:
+            saved[key] = value  # written before the option existed, and the option is off
     if saved != fingerprint:
         diff = {k: (saved.get(k), fingerprint.get(k)) for k in set(saved) | set(fingerprint)
                 if saved.get(k) != fingerprint.get(k)}

@@ -121,9 +121,18 @@ class TrainOptions:
     #: ...and those that only some kinds use (in the fingerprint when set)
     KIND_ARCHITECTURE = ("pac",)
 
+    #: fields added after checkpoints existed: an older checkpoint resumes when they are at default
+    ADDED = ("discriminators", "aggregation", "r1", "lecam", "bcr", "ada_target")
+
     @classmethod
     def names(cls) -> list[str]:
+        """The names of all options."""
         return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def added_defaults(cls) -> dict[str, Any]:
+        """``{name: default}`` of the `ADDED` fields."""
+        return {f.name: f.default for f in dataclasses.fields(cls) if f.name in cls.ADDED}
 
 
 def default_options(dataset: Dataset, **given: Any) -> TrainOptions:
@@ -425,7 +434,7 @@ def train_gan(
     history: dict[str, list[float]] = {}
     initial_epoch = 0
     if ckpt.has_checkpoint(checkpoint_dir):
-        record = ckpt.load_checkpoint(checkpoint_dir, gan, fingerprint)
+        record = ckpt.load_checkpoint(checkpoint_dir, gan, fingerprint, defaults=TrainOptions.added_defaults())
         initial_epoch, history = int(record["epoch"]), record["history"]
         if verbose:
             print(f"Resuming from {checkpoint_dir}: epoch {initial_epoch}, step {gan.steps_taken}.")

@@ -247,3 +247,24 @@ def test_unknown_aggregation_is_a_clear_error(tiny):
     with pytest.raises(ValueError, match=r"Expected aggregation to be one of \['mean', 'softmax', 'max'\]\. "
                                          r"Received: aggregation='x'\."):
         ga.train_gan(tiny, epochs=1, discriminators=2, aggregation="x", verbose=0)
+
+
+def test_a_checkpoint_written_before_the_levers_existed_still_resumes(tiny, tmp_path):
+    import json
+
+    from gan_augment.checkpoint import CHECKPOINT_NAME
+
+    first = ga.train_gan(tiny, epochs=1, seed=0, verbose=0, checkpoint_dir=tmp_path)
+    path = tmp_path / CHECKPOINT_NAME
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    record = json.loads(str(arrays["record"]))
+    for key in ("discriminators", "aggregation", "r1", "lecam", "bcr", "ada_target"):
+        del record["fingerprint"][key]  # as the fingerprint was before these options
+    arrays["record"] = np.array(json.dumps(record))
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+    resumed = ga.train_gan(tiny, epochs=2, seed=0, verbose=0, checkpoint_dir=tmp_path)
+    assert resumed.model.steps_taken == 2 * first.model.steps_taken
+    with pytest.raises(TrainingError, match="differs in"):  # ... but not into a run with a lever on
+        ga.train_gan(tiny, epochs=2, seed=0, verbose=0, checkpoint_dir=tmp_path, r1=1.0)

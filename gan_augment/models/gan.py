@@ -244,7 +244,7 @@ class ConditionalGAN(keras.Model):
             tracker.update_state(tf.add_n([g[name] for g in games]) / len(games))
         extra = {}
         if self.ada_target is not None:
-            extra["ada_p"] = self._ada_update(real_logits)
+            extra["ada_p"] = self._ada_update(real_logits, batch, len(games))
         return self._end_step(d_loss, g_loss, real_logits, fake_logits, extra)
 
     def _critic_game(self, k: int, net: keras.Model, real: tf.Tensor, fake: tf.Tensor,
@@ -283,11 +283,14 @@ class ConditionalGAN(keras.Model):
         out["d_loss"] = d_loss
         return out
 
-    def _ada_update(self, real_logits: tf.Tensor) -> tf.Tensor:
-        """ADA bookkeeping after a step: accumulate sign(D(real)); every `ADA_INTERVAL` steps move
-        p by `ada_adjust` and start counting again. Returns the (new) p."""
-        stats = tf.convert_to_tensor(self.ada_stats) + tf.stack(
-            [tf.reduce_sum(tf.sign(real_logits)), tf.cast(tf.size(real_logits), tf.float32)])
+    def _ada_update(self, real_logits: tf.Tensor, batch: tf.Tensor, k: int) -> tf.Tensor:
+        """ADA bookkeeping after a step: accumulate sign(D(real)) (``real_logits`` of the ``k``
+        discriminators, concatenated); every `ADA_INTERVAL` steps move p by `ada_adjust` for the
+        real images seen (all replicas') and start counting again. Returns the (new) p."""
+        # Per replica; the variable's "mean" aggregation averages replicas, hence the factor.
+        replicas = float(tf.distribute.get_strategy().num_replicas_in_sync)
+        stats = tf.convert_to_tensor(self.ada_stats) + replicas * tf.stack(
+            [tf.reduce_sum(tf.sign(real_logits)) / k, tf.cast(batch, tf.float32)])
         due = tf.equal(tf.convert_to_tensor(self.state)[1] % reg.ADA_INTERVAL, 0)
         r_t = stats[0] / tf.maximum(stats[1], 1.0)
         adjusted = reg.ada_adjust(self.ada_p, r_t, self.ada_target, stats[1])
