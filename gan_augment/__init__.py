@@ -16,7 +16,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from gan_augment.data.dataset import Dataset
-from gan_augment.errors import DataError, GanAugmentError, TrainingError, UnknownSourceError
+from gan_augment.errors import (
+    DataError,
+    GanAugmentError,
+    TrainingError,
+    UnknownSourceError,
+    UtilityFailed,
+    ValidationFailed,
+)
 
 __version__ = "0.1.0"
 
@@ -40,6 +47,9 @@ _LAZY = {
     "DomainEncoder": "gan_augment.validation.features",
     "evaluate_downstream": "gan_augment.downstream",
     "DownstreamReport": "gan_augment.downstream",
+    "measure_utility": "gan_augment.utility",
+    "UtilityReport": "gan_augment.utility",
+    "render_digits": "gan_augment.data.rendered",
 }
 
 __all__ = [
@@ -53,6 +63,9 @@ __all__ = [
     "TrainedGAN",
     "TrainingError",
     "UnknownSourceError",
+    "UtilityFailed",
+    "UtilityReport",
+    "ValidationFailed",
     "ValidationReport",
     "augment",
     "curate",
@@ -64,16 +77,20 @@ __all__ = [
     "list_sources",
     "load_dataset",
     "load_gan",
+    "measure_utility",
+    "render_digits",
     "train_gan",
     "validate",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from gan_augment.data.rendered import render_digits
     from gan_augment.data.sources import list_sources, load_dataset
     from gan_augment.downstream import DownstreamReport, evaluate_downstream
     from gan_augment.export import export_csv, export_npz, export_parquet, export_tfds
     from gan_augment.generation import AugmentedDataset, augment
     from gan_augment.training import TrainedGAN, load_gan, train_gan
+    from gan_augment.utility import UtilityReport, measure_utility
     from gan_augment.validation.features import DomainEncoder
     from gan_augment.validation.report import Thresholds, ValidationReport
     from gan_augment.validation.validate import curate, validate

@@ -47,6 +47,8 @@ EXIT_INTERRUPTED = 130
 #: Adversarial losses (the names `gan_augment.models.losses.LOSSES` knows; kept here so that
 #: building the parser does not import TensorFlow).
 LOSS_CHOICES = ("non_saturating", "hinge", "wasserstein_gp")
+#: What `augment` does when the utility gate finds no gain (`gan_augment.augment(on_no_gain=...)`).
+ON_NO_GAIN_CHOICES = ("classical", "warn", "raise", "ignore")
 #: What `augment` does when a validation gate fails (`gan_augment.augment(on_fail=...)`).
 ON_FAIL_CHOICES = ("raise", "warn", "ignore")
 DEFAULT_DATASET = "digits"
@@ -234,6 +236,15 @@ examples:
                        help="keep every generated sample without checking it against the real "
                             "data (default: validate, drop near-copies and mislabelled samples, "
                             "and write the report to OUTPUT_DIR/validation/)")
+    group.add_argument("--no-utility", action="store_true",
+                       help="publish the synthetic samples without the utility gate (default: hold "
+                            "out a quarter of every class, check that a classifier trained with "
+                            "them beats one trained on real (+ classical) data, and choose the "
+                            "amount and loss weight there)")
+    group.add_argument("--on-no-gain", choices=ON_NO_GAIN_CHOICES, default=None,
+                       help="when the utility gate finds no gain: classical (default; publish the "
+                            "best alternative without GAN samples), warn (the same, with a "
+                            "warning), raise (stop with an error) or ignore (publish them anyway)")
     group.add_argument("--on-fail", choices=ON_FAIL_CHOICES, default=None,
                        help="when a validation gate fails: raise (default; stop with an error, "
                             "write no data set), warn (keep the curated samples and say so) or "
@@ -612,7 +623,7 @@ def _cmd_augment(args: argparse.Namespace) -> int:
                              checkpoint_dir=checkpoints, **validation, **options)
     except GanAugmentError as exc:
         report = getattr(exc, "report", None)
-        if report is None:
+        if report is None or not hasattr(report, "save"):  # no report, or the utility gate's
             raise
         saved = report.save(out / "validation")
         raise GanAugmentError(
@@ -655,7 +666,9 @@ def _cmd_augment(args: argparse.Namespace) -> int:
 
 
 def _validation_options(args: argparse.Namespace) -> dict[str, Any]:
-    options: dict[str, Any] = {"validate": not args.no_validate}
+    options: dict[str, Any] = {"validate": not args.no_validate, "utility": not args.no_utility}
+    if args.on_no_gain is not None:
+        options["on_no_gain"] = args.on_no_gain
     if args.on_fail is not None:
         options["on_fail"] = args.on_fail
     return options
@@ -677,20 +690,27 @@ def _summary(args: argparse.Namespace, dataset: Any, result: Any, options: dict[
 
     counts = result.class_counts()
     classes = {
-        name: {"real": int(r), "synthetic": int(s), "total": int(r) + int(s)}
-        for name, r, s in zip(dataset.class_names, counts["real"], counts["synthetic"])
+        name: {"real": int(r), "classical": int(c), "synthetic": int(s), "total": int(r) + int(c) + int(s)}
+        for name, r, c, s in zip(dataset.class_names, counts["real"], counts["classical"], counts["synthetic"])
     }
     real, synthetic = int(counts["real"].sum()), int(counts["synthetic"].sum())
+    classical = int(counts["classical"].sum())
+    utility = getattr(result, "utility", None)
     return {
         "dataset": str(args.dataset),
         "kind": dataset.kind,
         "sample_shape": list(dataset.shape),
         "classes": classes,
-        "totals": {"real": real, "synthetic": synthetic, "total": real + synthetic},
+        "totals": {"real": real, "classical": classical, "synthetic": synthetic,
+                   "total": real + classical + synthetic},
+        "synthetic_weight": float(getattr(result, "synthetic_weight", 1.0)),
+        "utility": None if utility is None else utility.to_dict(),
         "options": {
             "per_class": args.per_class,
             "balance": not args.no_balance,
             "validate": not args.no_validate,
+            "utility": not args.no_utility,
+            "on_no_gain": args.on_no_gain or "classical",
             "on_fail": args.on_fail or "raise",
             "seed": args.seed,
             "data": _data_options(args),
@@ -724,13 +744,15 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def _print_counts(summary: dict[str, Any]) -> None:
-    rows = [(name, c["real"], c["synthetic"], c["total"]) for name, c in summary["classes"].items()]
-    t = summary["totals"]
-    rows.append(("all", t["real"], t["synthetic"], t["total"]))
+    keys = ("real", "classical", "synthetic", "total")
+    rows = [(name, *(c[k] for k in keys)) for name, c in summary["classes"].items()]
+    rows.append(("all", *(summary["totals"][k] for k in keys)))
     width = max(5, *(len(str(r[0])) for r in rows))
-    print(f"{'class':<{width}}  {'real':>7}  {'synthetic':>9}  {'total':>7}")
-    for name, real, synthetic, total in rows:
-        print(f"{name!s:<{width}}  {real:>7}  {synthetic:>9}  {total:>7}")
+    print(f"{'class':<{width}}  " + "  ".join(f"{k:>9}" for k in keys))
+    for name, *values in rows:
+        print(f"{name!s:<{width}}  " + "  ".join(f"{v:>9}" for v in values))
+    if summary.get("utility"):
+        print(f"Utility gate: {summary['utility']['verdict']}")
 
 
 # ---------------------------------------------------------------------- sources

@@ -6,11 +6,15 @@
 * ``real+classical`` – the real split plus classical augmentation (images: random shifts of up to
   1/8 of the size and rotations of up to ±12°; tables: SMOTE-like interpolation between
   same-class neighbours), the baseline a GAN has to beat;
-* ``real+synthetic`` – the real split plus the synthetic samples;
+* ``real+synthetic`` – the real split plus the synthetic samples (each weighted
+  ``synthetic_weight`` in the loss);
+* ``real+synthetic+classical`` – both: the setting that has to beat ``real+classical``;
 * ``synthetic-only`` – the synthetic samples only ("train on synthetic, test on real", TSTR);
 
-and scores every run on the real ``test`` split (accuracy and macro-F1). The result is a
-`DownstreamReport` with mean ± std over seeds.
+and scores every run on the real ``test`` split (accuracy and macro-F1). Every setting gets the
+same classifier and, for Keras classifiers, the same number of gradient steps (``steps``), so a
+bigger training set is not also a longer training run. The result is a `DownstreamReport` with
+mean ± std over seeds.
 
 Example:
     >>> import gan_augment as ga
@@ -42,7 +46,8 @@ from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
 
 #: The settings, in report order.
-SETTINGS: tuple[str, ...] = ("real", "real+classical", "real+synthetic", "synthetic-only")
+SETTINGS: tuple[str, ...] = ("real", "real+classical", "real+synthetic", "real+synthetic+classical",
+                             "synthetic-only")
 
 #: Names accepted for ``classifier`` (besides estimator instances, Keras models and factories).
 CLASSIFIER_NAMES: tuple[str, ...] = ("auto", "cnn", "logreg", "hgb", "svm")
@@ -100,8 +105,10 @@ class DownstreamReport:
         return float(self.row(setting)["accuracy_mean"] - self.row(over)["accuracy_mean"])
 
     def beats_classical(self) -> bool:
-        """Whether ``real+synthetic`` has a higher mean accuracy than ``real+classical``."""
-        return self.gain("real+synthetic", over="real+classical") > 0.0
+        """Whether the best setting with synthetic samples (``real+synthetic`` or
+        ``real+synthetic+classical``) has a higher mean accuracy than ``real+classical``."""
+        with_gan = [s for s in ("real+synthetic", "real+synthetic+classical") if s in self.settings]
+        return bool(with_gan) and max(self.gain(s, over="real+classical") for s in with_gan) > 0.0
 
     # ------------------------------------------------------------------ views
     def to_frame(self, per_seed: bool = False) -> pd.DataFrame:
@@ -651,11 +658,24 @@ def _features(data: Dataset, encoding: TableEncoding | None) -> tuple[np.ndarray
 
 def _fit_predict(
     runner: _Runner, fit_data: Dataset, test: Dataset, seed: int, epochs: int | None,
-    verbose: int,
+    verbose: int, *, weights: np.ndarray | None = None, steps: int | None = None,
 ) -> np.ndarray:
+    """Fit ``runner``'s classifier on ``fit_data`` (per-sample loss ``weights``) and predict
+    ``test``'s labels. Keras classifiers take ``steps`` gradient steps (default
+    `TARGET_STEPS`) unless ``epochs`` is given."""
+    return fit_and_predict_proba(runner, fit_data, test, seed, epochs, verbose, weights=weights,
+                                 steps=steps).argmax(axis=-1).astype(np.int64)
+
+
+def fit_and_predict_proba(
+    runner: _Runner, fit_data: Dataset, test: Dataset, seed: int, epochs: int | None = None,
+    verbose: int = 0, *, weights: np.ndarray | None = None, steps: int | None = None,
+) -> np.ndarray:
+    """Class probabilities (n_test × classes) of ``runner``'s classifier fitted on ``fit_data``."""
     x_fit, encoding = _features(fit_data, None)
     x_test, _ = _features(test, encoding)
     y_fit = fit_data.y
+    k = len(fit_data.class_names)
     present = np.unique(y_fit)
     if len(present) < 2:
         raise DataError(
@@ -666,21 +686,85 @@ def _fit_predict(
         est = runner.make(seed)
         if x_fit.ndim > 2:
             x_fit, x_test = x_fit.reshape(len(x_fit), -1), x_test.reshape(len(x_test), -1)
-        est.fit(x_fit, y_fit)
-        return np.asarray(est.predict(x_test)).astype(np.int64)
+        est.fit(x_fit, y_fit, **_weight_kwargs(est, weights))
+        if hasattr(est, "predict_proba"):
+            proba = np.asarray(est.predict_proba(x_test))
+            out = np.zeros((len(x_test), k))
+            out[:, np.asarray(est.classes_, np.int64)] = proba
+            return out
+        return np.eye(k)[np.asarray(est.predict(x_test)).astype(np.int64)]
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
     keras.utils.set_random_seed(seed)
-    from gan_augment.models.classifier import fit_classifier
+    from gan_augment.models.classifier import TARGET_STEPS, fit_classifier
 
-    model = runner.make(tuple(x_fit.shape[1:]), len(fit_data.class_names), seed)
-    fit_classifier(model, x_fit, y_fit, seed=seed, epochs=epochs, verbose=2 if verbose >= 2 else 0)
+    model = runner.make(tuple(x_fit.shape[1:]), k, seed)
+    if epochs is None and steps is None:
+        steps = TARGET_STEPS
+    fit_classifier(model, x_fit, y_fit, seed=seed, epochs=epochs, steps=steps, sample_weight=weights,
+                   verbose=2 if verbose >= 2 else 0)
     probs = np.asarray(model.predict(x_test, batch_size=256, verbose=0))
     if probs.ndim == 1 or probs.shape[-1] == 1:
-        return (probs.reshape(-1) > 0.5).astype(np.int64)
-    return probs.argmax(axis=-1).astype(np.int64)
+        p1 = probs.reshape(-1)
+        return np.column_stack([1 - p1, p1])
+    return probs
+
+
+def _weight_kwargs(estimator: Any, weights: np.ndarray | None) -> dict[str, Any]:
+    """``fit`` keyword for per-sample weights of a scikit-learn estimator (or pipeline)."""
+    if weights is None or np.all(weights == 1.0):
+        return {}
+    import inspect
+
+    target, prefix = estimator, ""
+    if hasattr(estimator, "steps"):  # a Pipeline: route the weights to its last step
+        name, target = estimator.steps[-1]
+        prefix = f"{name}__"
+    if "sample_weight" not in inspect.signature(target.fit).parameters:
+        raise DataError(
+            f"Expected a classifier whose fit() takes sample_weight for synthetic_weight != 1. "
+            f"Received: {type(target).__name__}. Use synthetic_weight=1.0 or another classifier."
+        )
+    return {f"{prefix}sample_weight": np.asarray(weights, np.float64)}
+
+
+def training_set(
+    setting: str, train: Dataset, synthetic: Dataset | None, *, seed: int,
+    synthetic_weight: float = 1.0,
+) -> tuple[Dataset, np.ndarray]:
+    """The training data of one downstream ``setting`` (a name in `SETTINGS`) and its per-sample
+    loss weights (1 for real and classically augmented samples, ``synthetic_weight`` for
+    synthetic ones). Classical copies are made of the real samples only, seeded by ``seed``.
+
+    Example:
+        >>> data, w = training_set("real+synthetic", train, synthetic, seed=0, synthetic_weight=0.5)  # doctest: +SKIP
+    """
+    if setting not in SETTINGS:
+        raise DataError(f"Expected a setting in {list(SETTINGS)}. Received: {setting!r}.")
+    if "synthetic" in setting and synthetic is None:
+        raise DataError(f"Expected synthetic samples for the setting {setting!r}. Received: None.")
+    if setting == "synthetic-only":
+        return synthetic, np.full(len(synthetic), 1.0, np.float32)
+    parts, weights = [train], [np.ones(len(train), np.float32)]
+    if "classical" in setting:
+        copies = classical_augment(train, seed=seed)
+        parts.append(copies)
+        weights.append(np.ones(len(copies), np.float32))
+    if "synthetic" in setting:
+        parts.append(synthetic)
+        weights.append(np.full(len(synthetic), float(synthetic_weight), np.float32))
+    data = parts[0]
+    for part in parts[1:]:
+        data = data.concat(part)
+    return data, np.concatenate(weights)
+
+
+def _target_steps() -> int:
+    from gan_augment.models.classifier import TARGET_STEPS
+
+    return TARGET_STEPS
 
 
 # ====================================================================== entry point
@@ -692,7 +776,10 @@ def evaluate_downstream(
     classifier: Any = "auto",
     seeds: int | Sequence[int] = 3,
     classical_augmentation: bool = True,
+    synthetic_weight: float = 1.0,
+    steps: int | None = None,
     epochs: int | None = None,
+    settings: Sequence[str] | None = None,
     verbose: int = 0,
 ) -> DownstreamReport:
     """Train ``classifier`` per setting and seed; score each on the real ``test`` split.
@@ -709,10 +796,15 @@ def evaluate_downstream(
             ``factory(input_shape, num_classes) -> keras.Model``. Tables are encoded with
             `table_to_matrix`, fitted on each setting's training data.
         seeds: a number of seeds (``0..n-1``) or the seeds themselves.
-        classical_augmentation: run ``real+classical`` (see `classical_augment`).
-        epochs: epochs for Keras classifiers; ``None`` picks about 600 gradient steps (5 to 100
-            epochs) with seeded early stopping on 10% of the training data from 500 samples up.
-            Ignored by scikit-learn classifiers.
+        classical_augmentation: run the settings with ``classical`` (see `classical_augment`).
+        synthetic_weight: loss weight of every synthetic sample in the mixed settings (real
+            samples weigh 1): a GAN sample is usually worth less than a real one.
+        steps: gradient steps of a Keras classifier, the same in every setting (default
+            ``TARGET_STEPS`` = 600 batches of 32).
+        epochs: instead of ``steps``, epochs of a Keras classifier (then bigger training sets get
+            more steps, with seeded early stopping on 10% of the data from 500 samples up; kept
+            for compatibility, not a fair comparison). Ignored by scikit-learn classifiers.
+        settings: a subset of `SETTINGS` to run (default: every one the inputs allow).
         verbose: 1 prints a line per setting and seed; 2 also Keras' per-epoch lines.
 
     Returns:
@@ -733,9 +825,22 @@ def evaluate_downstream(
     runner = _resolve_classifier(classifier, train.kind)
     if epochs is not None and (int(epochs) < 1):
         raise DataError(f"Expected epochs >= 1 or None. Received: epochs={epochs}.")
+    if steps is not None and int(steps) < 1:
+        raise DataError(f"Expected steps >= 1 or None. Received: steps={steps}.")
+    if not (isinstance(synthetic_weight, (int, float)) and 0.0 < float(synthetic_weight) <= 10.0):
+        raise DataError(f"Expected synthetic_weight in (0, 10]. Received: synthetic_weight={synthetic_weight!r}.")
+    wanted = None if settings is None else list(settings)
+    if wanted is not None:
+        unknown = [w for w in wanted if w not in SETTINGS]
+        if unknown:
+            raise DataError(f"Expected settings from {list(SETTINGS)}. Received: {unknown}.")
 
     notes: list[str] = []
     settings = ["real"]
+    if runner.keras:
+        notes.append(f"every setting: the same {runner.name} and "
+                     + (f"{epochs} epochs (unequal steps)." if epochs is not None
+                        else f"{steps or _target_steps()} gradient steps of 32 samples."))
     if classical_augmentation:
         settings.append("real+classical")
         if train.kind == "image":
@@ -754,6 +859,10 @@ def evaluate_downstream(
         notes.append("real+classical: skipped (classical_augmentation=False).")
     if synthetic is not None:
         settings.append("real+synthetic")
+        if classical_augmentation:
+            settings.append("real+synthetic+classical")
+        if synthetic_weight != 1.0:
+            notes.append(f"synthetic samples weigh {synthetic_weight:g} in the loss (real: 1).")
         present = np.unique(synthetic.y)
         if len(present) >= 2:
             settings.append("synthetic-only")
@@ -764,6 +873,8 @@ def evaluate_downstream(
             )
     else:
         notes.append("real+synthetic, synthetic-only: skipped (no synthetic data given).")
+    if wanted is not None:
+        settings = [s for s in settings if s in wanted]
     if train.kind == "table":
         notes.append("tables: numbers median-imputed and standardised, other columns "
                      "mode-imputed and one-hot encoded, fitted on each setting's training data.")
@@ -774,15 +885,10 @@ def evaluate_downstream(
     for setting in settings:
         for seed in seed_list:
             start = time.perf_counter()
-            if setting == "real":
-                fit_data = train
-            elif setting == "real+classical":
-                fit_data = train.concat(classical_augment(train, seed=seed))
-            elif setting == "real+synthetic":
-                fit_data = train.concat(synthetic)
-            else:
-                fit_data = synthetic
-            y_pred = _fit_predict(runner, fit_data, test, seed, epochs, verbose)
+            fit_data, weights = training_set(setting, train, synthetic, seed=seed,
+                                             synthetic_weight=synthetic_weight)
+            y_pred = _fit_predict(runner, fit_data, test, seed, epochs, verbose, weights=weights,
+                                  steps=steps)
             acc = float(accuracy_score(test.y, y_pred))
             f1 = float(f1_score(test.y, y_pred, average="macro", zero_division=0))
             results[setting]["accuracy"].append(acc)
@@ -820,5 +926,7 @@ __all__ = [
     "TableEncoding",
     "classical_augment",
     "evaluate_downstream",
+    "fit_and_predict_proba",
     "table_to_matrix",
+    "training_set",
 ]

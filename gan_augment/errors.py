@@ -29,3 +29,8 @@ class ValidationFailed(GanAugmentError):
     def __init__(self, message: str, report: object = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class UtilityFailed(ValidationFailed):
+    """Synthetic data did not make a classifier better on held-out real data; ``.report`` is the
+    utility gate's `UtilityReport`."""

@@ -27,10 +27,21 @@ from gan_augment.errors import DataError, ValidationFailed
 
 if TYPE_CHECKING:
     from gan_augment.training import TrainedGAN
+    from gan_augment.utility import UtilityReport
     from gan_augment.validation.report import ValidationReport
 
 #: generate this many times the plan, so curation can drop samples and classes still fill up
 OVERSAMPLE = 1.5
+#: rounds of extra generation for classes that curation left short of their quota
+TOP_UP_ROUNDS = 3
+#: with the utility gate and nothing to fill up (a balanced set, per_class=None): synthetic
+#: samples per real sample of each class that the gate may add
+BALANCED_RATIO = 1.0
+#: fractions of the plan the utility gate tries
+UTILITY_FRACTIONS: tuple[float, ...] = (0.5, 1.0)
+#: share of every class held out (from the GAN and the classifiers) to measure utility on
+UTILITY_HOLDOUT = 0.25
+ON_NO_GAIN = ("classical", "warn", "raise", "ignore")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -44,6 +55,11 @@ class AugmentedDataset:
         requested: how many synthetic samples each class was to receive.
         dropped: how many generated samples curation rejected (0 without curation).
         report: the validation report of the generated samples (``None`` without validation).
+        classical: classically augmented copies of the real samples, published when the utility
+            gate found that real + classical (+ synthetic) trains the best classifier.
+        synthetic_weight: the loss weight the utility gate chose for a synthetic sample (a real
+            one weighs 1); `sample_weights` gives it per sample.
+        utility: the utility gate's measurement and decision (``None`` with ``utility=False``).
     """
 
     real: Dataset
@@ -52,36 +68,63 @@ class AugmentedDataset:
     requested: tuple[int, ...] = ()
     dropped: int = 0
     report: ValidationReport | None = None
+    classical: Dataset | None = None
+    synthetic_weight: float = 1.0
+    utility: UtilityReport | None = None
 
     @property
     def n_synthetic(self) -> int:
+        """Number of GAN samples."""
         return 0 if self.synthetic is None else len(self.synthetic)
 
+    @property
+    def n_classical(self) -> int:
+        """Number of classically augmented copies."""
+        return 0 if self.classical is None else len(self.classical)
+
     def __len__(self) -> int:
-        return len(self.real) + self.n_synthetic
+        return len(self.real) + self.n_classical + self.n_synthetic
 
     def __repr__(self) -> str:
-        return (f"AugmentedDataset(real={len(self.real)}, synthetic={self.n_synthetic}, "
-                f"dropped={self.dropped}, classes={self.real.num_classes})")
+        return (f"AugmentedDataset(real={len(self.real)}, classical={self.n_classical}, "
+                f"synthetic={self.n_synthetic}, dropped={self.dropped}, classes={self.real.num_classes})")
+
+    @property
+    def origin(self) -> np.ndarray:
+        """Per sample of `combined()`: ``"real"``, ``"classical"`` or ``"gan"``."""
+        return np.array(["real"] * len(self.real) + ["classical"] * self.n_classical
+                        + ["gan"] * self.n_synthetic, dtype=object)
 
     @property
     def synthetic_mask(self) -> np.ndarray:
-        """Boolean array over `combined()`: True where the sample is generated."""
-        return np.concatenate([np.zeros(len(self.real), bool), np.ones(self.n_synthetic, bool)])
+        """Boolean array over `combined()`: True where the sample is not real (GAN samples and
+        classical copies)."""
+        return self.origin != "real"
+
+    @property
+    def sample_weights(self) -> np.ndarray:
+        """Loss weight per sample of `combined()`: 1, and ``synthetic_weight`` for GAN samples."""
+        return np.where(self.origin == "gan", float(self.synthetic_weight), 1.0).astype(np.float32)
 
     def combined(self) -> Dataset:
-        """Real and synthetic samples as one Dataset (real first; see `synthetic_mask`)."""
-        merged = self.real if self.synthetic is None else self.real.concat(self.synthetic)
+        """Real, classical and synthetic samples as one Dataset (in that order; see `origin`)."""
+        merged = self.real
+        for part in (self.classical, self.synthetic):
+            if part is not None:
+                merged = merged.concat(part)
         return dataclasses.replace(
             merged,
             provenance={**self.real.provenance, "augmented": {
-                "real": len(self.real), "synthetic": self.n_synthetic, "dropped": self.dropped}},
+                "real": len(self.real), "classical": self.n_classical, "synthetic": self.n_synthetic,
+                "dropped": self.dropped, "synthetic_weight": float(self.synthetic_weight)}},
         )
 
     def class_counts(self) -> dict[str, np.ndarray]:
-        synthetic = (np.zeros(self.real.num_classes, np.int64) if self.synthetic is None
-                     else self.synthetic.class_counts())
-        return {"real": self.real.class_counts(), "synthetic": synthetic}
+        def counts(part: Dataset | None) -> np.ndarray:
+            return np.zeros(self.real.num_classes, np.int64) if part is None else part.class_counts()
+
+        return {"real": self.real.class_counts(), "classical": counts(self.classical),
+                "synthetic": counts(self.synthetic)}
 
     def export_npz(self, path: str | os.PathLike) -> Path:
         """Write x, y, class_names and the synthetic mask to one ``.npz`` (atomically; images)."""
@@ -194,34 +237,62 @@ def augment(
     validate: bool = True,
     on_fail: str = "raise",
     thresholds: Any = None,
+    utility: bool = True,
+    on_no_gain: str = "classical",
+    utility_holdout: float = UTILITY_HOLDOUT,
+    utility_classifier: Any = "auto",
+    utility_seeds: int = 2,
+    utility_weights: tuple[float, ...] | None = None,
     verbose: int = 1,
     **train_options: Any,
 ) -> AugmentedDataset:
     """Train a conditional GAN on ``dataset`` (or use ``gan``), generate so that every class
-    reaches the target count, validate the samples against the real data and keep only those
-    that curation accepts.
+    reaches the target count, validate the samples against the real data, keep only those that
+    curation accepts, and publish them only if they make a classifier better.
+
+    The utility gate (``utility=True``, default) holds out ``utility_holdout`` of every class
+    first: the GAN trains on the rest, and `gan_augment.utility.measure_utility` scores a
+    classifier trained with and without the synthetic samples (and classical augmentation), at
+    several amounts and loss weights, on the held-out real samples. The best configuration is
+    published when it beats real-only and real + classical; otherwise ``on_no_gain`` decides.
+    On a balanced set with ``per_class=None`` the gate may add up to ``BALANCED_RATIO`` synthetic
+    samples per real one (instead of nothing).
 
     Args:
         dataset: labelled real data.
         per_class: target count per class (``balance=True``) or samples added per class
             (``balance=False``); see `generation_plan` for the defaults.
         balance: fill rare classes up rather than adding the same number everywhere.
-        seed: seeds training, sampling and validation.
-        gan: an already trained GAN for this data (skips training).
+        seed: seeds the holdout split, training, sampling, validation and the gate.
+        gan: an already trained GAN for this data (skips training; with the utility gate it
+            should not have seen the held-out part, i.e. be trained on
+            ``dataset.split(utility_holdout, seed=seed)[0]``).
         validate: run `gan_augment.validate` and drop near-copies of training samples and samples
-            whose label the domain encoder disputes (``OVERSAMPLE`` × the plan is generated so the
-            classes still fill up).
+            whose label the domain encoder disputes (``OVERSAMPLE`` × the plan is generated, and
+            up to ``TOP_UP_ROUNDS`` more rounds for classes left short).
         on_fail: when a validation gate fails: "raise" (`ValidationFailed`, nothing is returned),
             "warn" (keep the curated samples, warn) or "ignore".
         thresholds: gate thresholds for `validate` (a `Thresholds` or a dict).
+        utility: measure whether the samples help a classifier before publishing them.
+        on_no_gain: when they do not: "classical" (publish the best alternative without GAN
+            samples: real + classical copies, or the real data alone), "warn" (the same, with a
+            warning), "raise" (`UtilityFailed`) or "ignore" (publish the best GAN configuration
+            anyway, e.g. to study it).
+        utility_holdout: share of every class held out for the gate.
+        utility_classifier: the gate's classifier (as in `evaluate_downstream`; "auto": a CNN
+            for images, gradient boosting for tables).
+        utility_seeds: classifier seeds per configuration.
+        utility_weights: loss weights of a synthetic sample to try (default (1.0, 0.5)).
         verbose: 0 silent, 1 progress output.
         **train_options: passed to `train_gan` (epochs, batch_size, loss, output_dir, …).
 
     Example:
-        >>> aug = augment(load_dataset("digits").subsample(per_class=20), per_class=200)  # doctest: +SKIP
-        >>> aug.combined().class_counts()                                                # doctest: +SKIP
-        array([200, 200, 200, 200, 200, 200, 200, 200, 200, 200])
+        >>> aug = augment(load_dataset("digits").subsample(per_class=20))  # doctest: +SKIP
+        >>> print(aug.utility)          # what helped, measured on held-out real digits  # doctest: +SKIP
+        >>> data, weights = aug.combined(), aug.sample_weights                           # doctest: +SKIP
     """
+    from gan_augment.errors import UtilityFailed
+
     if not dataset.labeled:
         raise DataError(
             "Expected a labelled dataset to augment class by class. Received: y=None. "
@@ -229,11 +300,16 @@ def augment(
         )
     if on_fail not in ("raise", "warn", "ignore"):
         raise DataError(f"Expected on_fail='raise', 'warn' or 'ignore'. Received: on_fail={on_fail!r}.")
+    if on_no_gain not in ON_NO_GAIN:
+        raise DataError(f"Expected on_no_gain as one of {list(ON_NO_GAIN)}. Received: on_no_gain={on_no_gain!r}.")
+    fit, holdout = _utility_split(dataset, utility_holdout, seed) if utility else (dataset, None)
     plan = generation_plan(dataset.class_counts(), per_class, balance)
+    if utility and per_class is None and not plan.any():
+        plan = np.ceil(BALANCED_RATIO * dataset.class_counts()).astype(np.int64)
     if gan is None:
         from gan_augment.training import train_gan
 
-        gan = train_gan(dataset, seed=seed, verbose=verbose, **train_options)
+        gan = train_gan(fit, seed=seed, verbose=verbose, **train_options)
     elif train_options:
         raise TypeError(f"Training options {sorted(train_options)} have no effect with gan=. Remove them.")
     _check_compatible(dataset, gan)
@@ -244,34 +320,130 @@ def augment(
     report = None
     keep = np.ones(len(generated), dtype=bool)
     if validate:
-        from gan_augment.validation.validate import validate as run_validation
-
-        report = run_validation(dataset, generated, thresholds=thresholds, requested=plan, seed=seed,
-                                verbose=0)
+        report = _validated(dataset, generated, thresholds, plan, seed, on_fail, verbose)
         keep = report.accepted
-        if verbose:
-            print(report.summary())
-        if not report.passed:
-            message = ("The synthetic samples failed validation:\n" + report.summary()
-                       + "\nTrain longer, change the GAN options, or pass on_fail='warn'.")
-            if on_fail == "raise":
-                raise ValidationFailed(message, report)
-            if on_fail == "warn":
-                warnings.warn(message, stacklevel=2)
-    synthetic = take_per_class(generated, plan, accepted=keep)
-    short = shortfall(synthetic, plan, dataset.class_names)
+        generated, keep = _top_up(gan, dataset, generated, keep, plan, thresholds, seed, verbose)
+    pool = take_per_class(generated, plan, accepted=keep)
+    short = shortfall(pool, plan, dataset.class_names)
     if short and verbose:
         print(f"Curation left some classes short of the target: {short} samples missing.")
-    if synthetic is not None:
-        synthetic = dataclasses.replace(synthetic, provenance={
+    if pool is not None:
+        pool = dataclasses.replace(pool, provenance={
             "source": "gan", "seed": seed + 1, "trained_on": dataset.provenance.get("source"),
             "curated": validate})
+    dropped = int((~keep).sum())
+    requested = tuple(plan.tolist())
+    if not utility or pool is None:
+        if verbose:
+            print(f"Added {0 if pool is None else len(pool)} synthetic samples: "
+                  f"{dict(zip(dataset.class_names, plan.tolist()))} requested"
+                  + (f", {dropped} rejected by curation." if validate else "."))
+        return AugmentedDataset(real=dataset, synthetic=pool, gan=gan, requested=requested,
+                                dropped=dropped, report=report)
+
+    from gan_augment.utility import DEFAULT_WEIGHTS, measure_utility, per_class_subset
+
+    # the gate tries fractions of the plan, scaled to the size of the part the classifiers train on
+    scale = fit.class_counts() / np.maximum(dataset.class_counts(), 1)
+    amounts = {f: np.maximum(np.round(f * plan * scale), (plan > 0)).astype(np.int64) for f in UTILITY_FRACTIONS}
     if verbose:
-        print(f"Added {0 if synthetic is None else len(synthetic)} synthetic samples: "
-              f"{dict(zip(dataset.class_names, plan.tolist()))} requested"
-              + (f", {int((~keep).sum())} rejected by curation." if validate else "."))
-    return AugmentedDataset(real=dataset, synthetic=synthetic, gan=gan, requested=tuple(plan.tolist()),
-                            dropped=int((~keep).sum()), report=report)
+        print(f"Utility gate: {len(fit)} real samples to train classifiers, {len(holdout)} held out to score them …")
+    gate = measure_utility(fit, holdout, pool, amounts=list(amounts.values()),
+                           weights=utility_weights or DEFAULT_WEIGHTS, classifier=utility_classifier,
+                           seeds=utility_seeds, verbose=max(0, verbose - 1))
+    gate.holdout_index = list(holdout.provenance["index"])
+    if verbose:
+        print(gate.verdict())
+    publish_gan = gate.passed or on_no_gain == "ignore"
+    if not gate.passed:
+        message = (f"{gate.verdict()} Publishing " + ("them anyway (on_no_gain='ignore')." if publish_gan else
+                   f"the best alternative without GAN samples: {gate.best_baseline['setting']}."))
+        if on_no_gain == "raise":
+            raise UtilityFailed(f"{gate.verdict()}\n{gate.to_markdown()}\nTrain the GAN differently, "
+                                "or pass on_no_gain='classical' to publish the best alternative.", gate)
+        if on_no_gain == "warn":
+            warnings.warn(message, stacklevel=2)
+        elif verbose:
+            print(message)
+    row = gate.chosen if publish_gan else gate.best_baseline
+    synthetic, weight = None, 1.0
+    if publish_gan and row is not None:
+        fraction = next(f for f, a in amounts.items() if _same_amount(a, row["per_class"]))
+        synthetic = per_class_subset(pool, np.round(fraction * plan).astype(np.int64))
+        weight = float(row["weight"])
+    classical = None
+    if row is not None and "classical" in row["setting"]:
+        from gan_augment.downstream import classical_augment
+
+        classical = classical_augment(dataset, seed=seed)
+    if verbose:
+        print(f"Published {len(dataset)} real + {0 if classical is None else len(classical)} classical + "
+              f"{0 if synthetic is None else len(synthetic)} synthetic samples"
+              + (f" (synthetic weight {weight:g})." if synthetic is not None else "."))
+    return AugmentedDataset(real=dataset, synthetic=synthetic, gan=gan, requested=requested,
+                            dropped=dropped, report=report, classical=classical,
+                            synthetic_weight=weight, utility=gate)
+
+
+def _same_amount(a: np.ndarray, b: Any) -> bool:
+    """Whether the per-class amounts ``a`` are what a utility row records as ``b``."""
+    b = np.asarray(b).reshape(-1)
+    return bool(np.all(np.asarray(a) == b)) if b.size in (1, np.size(a)) else False
+
+
+def _utility_split(dataset: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
+    """(fit, holdout): ``fraction`` of every class held out for the utility gate. The holdout's
+    indices into ``dataset`` are in ``holdout.provenance["index"]``."""
+    counts = dataset.class_counts()
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"Expected utility_holdout in (0, 1). Received: utility_holdout={fraction!r}.")
+    few = [dataset.class_names[c] for c in np.flatnonzero((counts > 0) & (counts < 2))]
+    if few:
+        raise DataError(
+            f"Expected at least 2 samples of every class to hold some out for the utility gate. "
+            f"Received: one sample of {few}. Add samples of those classes or pass utility=False."
+        )
+    fit_idx, holdout_idx = dataset.split_indices(float(fraction), seed=seed)
+    return (dataset.take(fit_idx, part="utility_fit"),
+            dataset.take(holdout_idx, part="utility_holdout", index=holdout_idx.tolist()))
+
+
+def _validated(dataset: Dataset, generated: Dataset, thresholds: Any, plan: np.ndarray, seed: int,
+               on_fail: str, verbose: int) -> ValidationReport:
+    from gan_augment.validation.validate import validate as run_validation
+
+    report = run_validation(dataset, generated, thresholds=thresholds, requested=plan, seed=seed, verbose=0)
+    if verbose:
+        print(report.summary())
+    if not report.passed:
+        message = ("The synthetic samples failed validation:\n" + report.summary()
+                   + "\nTrain longer, change the GAN options, or pass on_fail='warn'.")
+        if on_fail == "raise":
+            raise ValidationFailed(message, report)
+        if on_fail == "warn":
+            warnings.warn(message, stacklevel=3)
+    return report
+
+
+def _top_up(gan: TrainedGAN, dataset: Dataset, generated: Dataset, keep: np.ndarray, plan: np.ndarray,
+            thresholds: Any, seed: int, verbose: int) -> tuple[Dataset, np.ndarray]:
+    """Generate more for classes that curation left short of ``plan`` (per-sample acceptance of
+    the new samples comes from validating them), up to ``TOP_UP_ROUNDS`` rounds."""
+    from gan_augment.validation.validate import validate as run_validation
+
+    for round_ in range(1, TOP_UP_ROUNDS + 1):
+        have = np.bincount(generated.y[keep], minlength=len(plan))
+        missing = np.maximum(plan - have, 0)
+        if not missing.any():
+            break
+        extra = sample_for_plan(gan, missing, oversample=2.0, seed=seed + 1 + 1000 * round_)
+        extra_report = run_validation(dataset, extra, thresholds=thresholds, seed=seed, verbose=0)
+        generated = generated.concat(extra)
+        keep = np.concatenate([keep, extra_report.accepted])
+        if verbose:
+            print(f"Top-up round {round_}: {int(missing.sum())} samples missing, "
+                  f"{int(extra_report.accepted.sum())} of {len(extra)} new ones accepted.")
+    return generated, keep
 
 
 def _check_compatible(dataset: Dataset, gan: TrainedGAN) -> None:

@@ -182,7 +182,7 @@ def test_augment_writes_every_output_with_the_right_counts(tmp_path, capsys):
 
     out = tmp_path / "aug"
     code = cli.main(["augment", "--dataset", "digits", "--epochs", "2", "--per-class", "200",
-                     "--no-validate", "--output-dir", str(out), "--quiet"])
+                     "--no-validate", "--no-utility", "--output-dir", str(out), "--quiet"])
     assert code == 0
     text = capsys.readouterr().out
 
@@ -190,8 +190,8 @@ def test_augment_writes_every_output_with_the_right_counts(tmp_path, capsys):
     expected_synthetic = 200 - real  # digits has 174..183 per class
 
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["totals"] == {"real": int(real.sum()), "synthetic": int(expected_synthetic.sum()),
-                                 "total": 2000}
+    assert summary["totals"] == {"real": int(real.sum()), "classical": 0,
+                                 "synthetic": int(expected_synthetic.sum()), "total": 2000}
     assert [c["real"] for c in summary["classes"].values()] == real.tolist()
     assert [c["synthetic"] for c in summary["classes"].values()] == expected_synthetic.tolist()
     assert all(c["total"] == 200 for c in summary["classes"].values())
@@ -258,7 +258,7 @@ def test_augment_and_generate_a_csv_table(tmp_path, capsys):
     penguins.frame.assign(kind=[penguins.class_names[c] for c in penguins.y]).to_csv(csv, index=False)
     out = tmp_path / "aug"
     code = cli.main(["augment", "--dataset", str(csv), "--target", "kind", "--epochs", "2",
-                     "--no-validate", "--output-dir", str(out), "--quiet"])
+                     "--no-validate", "--no-utility", "--output-dir", str(out), "--quiet"])
     assert code == 0, capsys.readouterr().err
     real = load_dataset(csv, target="kind")
     top = int(real.class_counts().max())

@@ -63,7 +63,7 @@ def test_logreg_all_settings_and_real_like_synthetic_helps(logreg_report, split)
         assert row["accuracy_std"] >= 0.0
     n = {r["setting"]: r["n_train"] for r in report.rows}
     assert n == {"real": 100, "real+classical": 500, "real+synthetic": len(train) + len(synthetic),
-                 "synthetic-only": len(synthetic)}
+                 "real+synthetic+classical": 500 + len(synthetic), "synthetic-only": len(synthetic)}
     # more real-like data must help; training on (real) "synthetic" data must transfer
     assert report.gain() > 0.03
     assert report.row("real+synthetic")["accuracy_mean"] > report.row("real")["accuracy_mean"]

@@ -241,7 +241,7 @@ def test_trained_table_gan_save_and_load(penguin_gan, tmp_path):
 
 
 def test_augment_table_and_exports(penguin_gan, penguins, tmp_path):
-    aug = ga.augment(penguins, gan=penguin_gan, validate=False, verbose=0)
+    aug = ga.augment(penguins, gan=penguin_gan, validate=False, utility=False, verbose=0)
     assert aug.class_counts()["synthetic"].tolist() == [0, 84, 28]
     combined = aug.combined()
     assert combined.class_counts().tolist() == [152, 152, 152]
@@ -363,7 +363,7 @@ def test_table_data_errors_say_how_to_fix_them(tmp_path):
 # ====================================================================== slow: end to end
 @pytest.mark.slow
 def test_augment_penguins_end_to_end_with_validation(penguins, tmp_path):
-    aug = ga.augment(penguins, seed=0, verbose=0)  # default training; on_fail="raise"
+    aug = ga.augment(penguins, seed=0, utility=False, verbose=0)  # default training; on_fail="raise"
     assert aug.report.passed, aug.report.summary()
     assert aug.combined().class_counts().tolist() == [152, 152, 152]
     paths = aug.report.save(tmp_path / "validation")

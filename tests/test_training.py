@@ -179,12 +179,13 @@ def test_xla_compiled_training(digits):
 
 def test_augment_fills_every_class_up(digits):
     rare = digits.take(np.concatenate([np.flatnonzero(digits.y == c)[: 10 + 5 * c] for c in range(10)]))
-    aug = ga.augment(rare, seed=0, epochs=1, validate=False, verbose=0)  # plan logic only
+    aug = ga.augment(rare, seed=0, epochs=1, validate=False, utility=False, verbose=0)  # plan logic
     counts = aug.combined().class_counts()
     assert (counts == rare.class_counts().max()).all()
     assert aug.synthetic_mask.sum() == aug.n_synthetic == len(aug) - len(rare)
     assert (aug.combined().y[aug.synthetic_mask] == aug.synthetic.y).all()
-    again = ga.augment(rare, per_class=5, balance=False, gan=aug.gan, validate=False, verbose=0)
+    again = ga.augment(rare, per_class=5, balance=False, gan=aug.gan, validate=False, utility=False,
+                       verbose=0)
     assert (again.synthetic.class_counts() == 5).all()
     with pytest.raises(DataError, match="labelled"):
         ga.augment(rare.with_labels(None))

@@ -149,6 +149,16 @@ class Dataset:
         Example:
             >>> train, test = load_dataset("digits").split(0.2, seed=0)  # doctest: +SKIP
         """
+        train_idx, test_idx = self.split_indices(test_size, seed)
+        op = {"split": {"test_size": test_size, "seed": seed}}
+        return self.take(train_idx, **op, part="train"), self.take(test_idx, **op, part="test")
+
+    def split_indices(self, test_size: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The (train, test) indices that `split` with the same arguments takes.
+
+        Example:
+            >>> train_idx, test_idx = load_dataset("digits").split_indices(0.2, seed=0)  # doctest: +SKIP
+        """
         n = len(self)
         n_test = round(test_size * n) if isinstance(test_size, float) else int(test_size)
         if not 0 < n_test < n:
@@ -159,13 +169,10 @@ class Dataset:
         rng = np.random.default_rng(seed)
         if self.y is None:
             perm = rng.permutation(n)
-            test_idx, train_idx = perm[:n_test], perm[n_test:]
-        else:
-            test_idx = _stratified_pick(self.y, n_test / n, rng)
-            train_idx = np.setdiff1d(np.arange(n), test_idx)
-            train_idx = rng.permutation(train_idx)
-        op = {"split": {"test_size": test_size, "seed": seed}}
-        return self.take(train_idx, **op, part="train"), self.take(test_idx, **op, part="test")
+            return perm[n_test:], perm[:n_test]
+        test_idx = _stratified_pick(self.y, n_test / n, rng)
+        train_idx = rng.permutation(np.setdiff1d(np.arange(n), test_idx))
+        return train_idx, test_idx
 
     def subsample(self, per_class: int, seed: int = 0) -> Dataset:
         """At most ``per_class`` samples of every class, drawn at random (low-data experiments)."""

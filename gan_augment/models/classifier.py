@@ -62,28 +62,60 @@ EARLY_STOPPING_MIN_SAMPLES = 500  # below this, every sample trains; above, 10% 
 
 
 def fit_classifier(model: keras.Model, x: np.ndarray, y: np.ndarray, *, seed: int, epochs: int | None = None,
+                   steps: int | None = None, sample_weight: np.ndarray | None = None,
                    verbose: int = 0) -> keras.Model:
     """Fit a Keras classifier reproducibly.
 
-    With ``epochs=None`` it trains for `default_classifier_epochs` and, from
-    ``EARLY_STOPPING_MIN_SAMPLES`` samples up, holds out 10% of each class (seeded) for early
-    stopping with the best weights restored. Call ``keras.utils.set_random_seed`` before building
-    the model for identical runs.
+    With ``steps`` it takes exactly that many gradient steps of ``BATCH_SIZE`` samples (seeded
+    epochs of shuffled data, no early stopping): what a fair comparison of training sets needs,
+    since every setting then gets the same number of updates whatever its size. ``sample_weight``
+    (one weight per sample) scales each sample's loss, e.g. synthetic samples below real ones.
+
+    Otherwise (``steps=None``) it trains for ``epochs`` (default `default_classifier_epochs`)
+    and, with ``epochs=None`` from ``EARLY_STOPPING_MIN_SAMPLES`` samples up, holds out 10% of
+    each class (seeded) for early stopping with the best weights restored. Call
+    ``keras.utils.set_random_seed`` before building the model for identical runs.
+
+    Example:
+        >>> fit_classifier(model, x, y, seed=0, steps=600)  # doctest: +SKIP
     """
     n = len(x)
+    if steps is not None:
+        if steps < 1:
+            raise ValueError(f"Expected steps >= 1. Received: steps={steps}.")
+        order = fixed_step_order(n, int(steps), BATCH_SIZE, seed)
+        w = None if sample_weight is None else np.asarray(sample_weight, np.float32)[order]
+        model.fit(x[order], y[order], sample_weight=w, batch_size=BATCH_SIZE, epochs=1,
+                  shuffle=False, verbose=verbose)
+        return model
     n_epochs = int(epochs) if epochs is not None else default_classifier_epochs(n)
     callbacks, validation = [], None
-    x_train, y_train = x, y
+    x_train, y_train, w_train = x, y, sample_weight
     if n >= EARLY_STOPPING_MIN_SAMPLES and epochs is None:
         val_idx = validation_pick(y, np.random.default_rng([seed, 0xE5]))
         keep = np.setdiff1d(np.arange(n), val_idx)
         x_train, y_train = x[keep], y[keep]
+        w_train = None if sample_weight is None else np.asarray(sample_weight)[keep]
         validation = (x[val_idx], y[val_idx])
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=max(5, n_epochs // 8), restore_best_weights=True))
-    model.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=n_epochs, shuffle=True,
-              validation_data=validation, callbacks=callbacks, verbose=verbose)
+    model.fit(x_train, y_train, sample_weight=w_train, batch_size=BATCH_SIZE, epochs=n_epochs,
+              shuffle=True, validation_data=validation, callbacks=callbacks, verbose=verbose)
     return model
+
+
+def fixed_step_order(n: int, steps: int, batch_size: int, seed: int) -> np.ndarray:
+    """Sample indices for ``steps`` batches of ``batch_size``: whole shuffled passes over the
+    ``n`` samples (seeded), cut after ``steps × batch_size``.
+
+    Example:
+        >>> fixed_step_order(5, 3, 4, seed=0).shape
+        (12,)
+    """
+    rng = np.random.default_rng([int(seed), 0x57E9])
+    need = steps * batch_size
+    passes = [rng.permutation(n) for _ in range(-(-need // max(n, 1)))]
+    return np.concatenate(passes)[:need]
 
 
 def validation_pick(y: np.ndarray, rng: np.random.Generator, fraction: float = 0.1) -> np.ndarray:
