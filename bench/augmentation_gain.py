@@ -1,11 +1,18 @@
-"""Does GAN augmentation help a classifier when real data is scarce?
+"""Does GAN augmentation help a classifier when real data is scarce — and does the utility gate
+publish only what helps?
 
-On `digits` with 5, 10 and 20 real samples per class, trains the GAN only on those few samples,
-then compares downstream test accuracy (mean ± std over seeds, on a fixed untouched real test
-split) of: real only, real + classical augmentation (shifts, small rotations), real + GAN samples
-(curated), and GAN samples only.
+For each size k (real images per class) and seed s: k images per class are drawn (seeded) from
+the training side of `digits` (70 %; the other 30 % is the untouched test split); `augment()`
+runs as a user would run it (holdout for the utility gate, GAN on the rest, validation and
+curation, the gate choosing amount and synthetic loss weight) with ``on_no_gain="ignore"`` so the
+GAN samples come back even when the gate refuses them; then `evaluate_downstream` trains the same
+classifier with the same number of gradient steps on every setting and scores it on the test
+split. "published" is the setting `augment()` would publish by default (``on_no_gain=
+"classical"``): the gate's choice if it passed, else the best baseline it measured.
 
-Usage: python bench/augmentation_gain.py [--per-class 5 10 20] [--seeds 3] [--classifier cnn]
+Usage:
+    python bench/augmentation_gain.py [--per-class 5 10 20 50] [--seeds 3] [--image-size 8]
+                                      [--gan-options "lecam=0.3,discriminators=2"]
 """
 
 from __future__ import annotations
@@ -13,47 +20,87 @@ from __future__ import annotations
 import argparse
 import os
 import time
+import warnings
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
 
 import gan_augment as ga
+
+ROWS = ("real", "real+classical", "real+synthetic", "real+synthetic+classical", "synthetic-only",
+        "published")
+
+
+def parse_options(text: str) -> dict:
+    """``"a=1,b=0.5,c=None,d=x"`` -> {"a": 1, "b": 0.5, "c": None, "d": "x"}."""
+    out: dict = {}
+    for item in filter(None, text.split(",")):
+        key, value = item.split("=")
+        for cast in (int, float):
+            try:
+                out[key] = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key] = None if value == "None" else value
+    return out
+
+
+def one_run(pool: ga.Dataset, test: ga.Dataset, k: int, seed: int, args, gan_options: dict) -> dict:
+    small = pool.subsample(per_class=k, seed=seed)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        aug = ga.augment(small, seed=seed, on_fail="ignore", on_no_gain="ignore", verbose=0,
+                         utility_seeds=args.utility_seeds, **gan_options)
+    seconds = time.perf_counter() - start
+    gate = aug.utility
+    report = ga.evaluate_downstream(small, test, aug.synthetic, classifier=args.classifier, seeds=[seed],
+                                    synthetic_weight=aug.synthetic_weight)
+    scores = {r["setting"]: r["accuracy_mean"] for r in report.rows}
+    published = gate.chosen["setting"] if gate.passed else gate.best_baseline["setting"]
+    scores["published"] = scores[published]
+    failed = [c.name for c in aug.report.failed()] if aug.report is not None else []
+    print(f"  k={k} seed={seed}: augment {seconds:.0f} s; gate {'PASSED' if gate.passed else 'refused'} "
+          f"({gate.verdict()}); published={published}; failed validation gates: {failed or 'none'}; "
+          + ", ".join(f"{s}={v:.3f}" for s, v in scores.items()), flush=True)
+    return {"scores": scores, "seconds": seconds, "passed": gate.passed, "published": published,
+            "epochs": len(aug.gan.history.get("d_loss", [])), "failed": failed}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--per-class", type=int, nargs="+", default=[5, 10, 20])
+    p.add_argument("--per-class", type=int, nargs="+", default=[5, 10, 20, 50])
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--image-size", type=int, default=8)
     p.add_argument("--classifier", default="cnn")
-    p.add_argument("--synthetic-per-class", type=int, default=100)
-    p.add_argument("--epochs", type=int, default=None, help="GAN epochs (default: train_gan's)")
-    p.add_argument("--gan-options", default="", help="extra train_gan options, e.g. 'diffaugment=None'")
+    p.add_argument("--utility-seeds", type=int, default=2)
+    p.add_argument("--gan-options", default="", help="train_gan options, e.g. 'lecam=0.3,ada_target=0.6'")
     args = p.parse_args()
-    extra = {}
-    for item in filter(None, args.gan_options.split(",")):
-        k, v = item.split("=")
-        extra[k] = None if v == "None" else (v if not v.replace(".", "").isdigit() else float(v) if "." in v else int(v))
-    print(f"CPU cores visible: {os.cpu_count()}; classifier={args.classifier}; seeds={args.seeds}; "
-          f"gan options={extra or 'defaults'}")
-    digits = ga.load_dataset("digits")
+    gan_options = parse_options(args.gan_options)
+    print(f"CPU cores: {os.cpu_count()}; image size {args.image_size}; classifier={args.classifier}; "
+          f"seeds={args.seeds}; GAN options={gan_options or 'defaults'}", flush=True)
+    digits = ga.load_dataset("digits", **({} if args.image_size == 8 else {"image_size": args.image_size}))
     pool, test = digits.split(0.3, seed=0)
-    lines = []
+    table = []
     for k in args.per_class:
-        small = pool.subsample(per_class=k, seed=0)
-        t = time.perf_counter()
-        aug = ga.augment(small, per_class=k + args.synthetic_per_class, seed=0, epochs=args.epochs,
-                         on_fail="warn", verbose=0, **extra)
-        gan_s = time.perf_counter() - t
-        report = ga.evaluate_downstream(small, test, aug.synthetic, classifier=args.classifier,
-                                        seeds=args.seeds)
-        print(f"\n== {k} real samples per class (GAN + validation {gan_s:.0f} s; "
-              f"{aug.n_synthetic} synthetic kept, {aug.dropped} rejected; "
-              f"gates {'passed' if aug.report.passed else 'FAILED: ' + ', '.join(c.name for c in aug.report.failed())}) ==")
-        print(report.to_markdown())
-        gain, classical = report.gain("real+synthetic", over="real"), report.gain("real+classical", over="real")
-        verdict = "beats" if report.beats_classical() else "does NOT beat"
-        lines.append(f"{k:>3}/class: real+GAN {gain:+.3f} vs real+classical {classical:+.3f} over real-only "
-                     f"-> GAN augmentation {verdict} classical augmentation")
-    print("\n" + "\n".join(lines))
+        runs = [one_run(pool, test, k, s, args, gan_options) for s in range(args.seeds)]
+        row = {"k": k}
+        for name in ROWS:
+            values = np.array([r["scores"].get(name, np.nan) for r in runs])
+            row[name] = f"{np.nanmean(values):.3f} ± {np.nanstd(values, ddof=1) if len(values) > 1 else 0:.3f}"
+        row["gate passed"] = f"{sum(r['passed'] for r in runs)}/{len(runs)}"
+        row["augment s"] = f"{np.mean([r['seconds'] for r in runs]):.0f}"
+        gain = np.mean([r["scores"]["real+synthetic+classical"] - r["scores"]["real+classical"] for r in runs])
+        row["GAN+classical − classical"] = f"{gain:+.3f}"
+        table.append(row)
+        print(f"== k={k}: " + ", ".join(f"{key}: {value}" for key, value in row.items()), flush=True)
+    keys = list(table[0])
+    print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+    for row in table:
+        print("| " + " | ".join(str(row[key]) for key in keys) + " |")
 
 
 if __name__ == "__main__":
