@@ -410,3 +410,16 @@ def test_tfds_directory_source(tmp_path):
         load_dataset(out, split="test")
     with pytest.raises(DataError, match=r"label feature 'digit'.*\['image', 'label'\]"):
         load_dataset(out, label_key="digit")
+
+
+def test_rendered_digits_are_seeded_labelled_images():
+    from gan_augment.data.rendered import render_digits
+
+    ds = render_digits(per_class=3, seed=0)
+    assert ds.shape == (8, 8, 1) and len(ds) == 30 and ds.class_counts().tolist() == [3] * 10
+    assert 0.0 <= ds.x.min() and ds.x.max() <= 1.0 and ds.x.mean() > 0.05
+    np.testing.assert_array_equal(ds.x, render_digits(per_class=3, seed=0).x)
+    assert not np.array_equal(ds.x, render_digits(per_class=3, seed=1).x)
+    assert render_digits(per_class=1, image_size=28).shape == (28, 28, 1)
+    with pytest.raises(DataError, match="per_class"):
+        render_digits(per_class=0)

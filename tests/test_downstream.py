@@ -311,3 +311,21 @@ def test_report_json_markdown_plot_and_progress(logreg_report, tmp_path, split, 
     evaluate_downstream(train, test, classifier="logreg", seeds=2, verbose=1)
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("[downstream]")]
     assert len(lines) == 4 and "seed=1" in lines[-1]
+
+
+def test_every_setting_gets_the_same_gradient_steps_and_weights_reach_the_loss(split):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from gan_augment.downstream import training_set
+    from gan_augment.models.classifier import fixed_step_order
+
+    assert len(fixed_step_order(100, 600, 32, seed=0)) == len(fixed_step_order(5000, 600, 32, seed=0)) == 600 * 32
+    order = fixed_step_order(100, 10, 32, seed=0)
+    assert sorted(order[:100].tolist()) == list(range(100))  # whole passes over the data
+    train, synthetic, _ = split
+    data, weights = training_set("real+synthetic+classical", train, synthetic, seed=0, synthetic_weight=0.25)
+    assert len(data) == len(weights) == 5 * len(train) + len(synthetic)
+    assert (weights[-len(synthetic):] == 0.25).all() and (weights[: 5 * len(train)] == 1).all()
+    with pytest.raises(DataError, match="sample_weight"):
+        evaluate_downstream(train, split[2], synthetic, classifier=KNeighborsClassifier(), seeds=1,
+                            synthetic_weight=0.5, classical_augmentation=False)
