@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 OVERSAMPLE = 1.5
 #: rounds of extra generation for classes that curation left short of their quota
 TOP_UP_ROUNDS = 3
+#: a top-up round generates at least this many samples for each short class
+TOP_UP_MIN_PER_CLASS = 20
 #: with the utility gate and nothing to fill up (a balanced set, per_class=None): synthetic
 #: samples per real sample of each class that the gate may add
 BALANCED_RATIO = 1.0
@@ -436,8 +438,14 @@ def _top_up(gan: TrainedGAN, dataset: Dataset, generated: Dataset, keep: np.ndar
         missing = np.maximum(plan - have, 0)
         if not missing.any():
             break
-        extra = sample_for_plan(gan, missing, oversample=2.0, seed=seed + 1 + 1000 * round_)
-        extra_report = run_validation(dataset, extra, thresholds=thresholds, seed=seed, verbose=0)
+        ask = np.where(missing > 0, np.maximum(2 * missing, TOP_UP_MIN_PER_CLASS), 0)
+        extra = sample_for_plan(gan, ask, seed=seed + 1 + 1000 * round_)
+        try:
+            extra_report = run_validation(dataset, extra, thresholds=thresholds, seed=seed, verbose=0)
+        except DataError as exc:  # too few samples for a metric of the per-sample acceptance
+            if verbose:
+                print(f"Top-up stopped: the new samples could not be validated ({exc}).")
+            break
         generated = generated.concat(extra)
         keep = np.concatenate([keep, extra_report.accepted])
         if verbose:
