@@ -17,9 +17,9 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
+from augmentation_gain import parse_options  # bench/ is on sys.path when this script runs
 
 import gan_augment as ga
-from augmentation_gain import parse_options  # bench/ is on sys.path when this script runs
 
 LEVERS = ("default;ada_target=0.6;lecam=0.3;discriminators=2;discriminators=2,aggregation=softmax;"
           "r1=1.0;bcr=10.0")
@@ -36,7 +36,7 @@ def main() -> None:
     pool, test = digits.split(0.3, seed=0)
     small = pool.subsample(per_class=args.per_class, seed=0)
     labels = np.repeat(np.arange(10), args.synthetic_per_class)
-    print(f"| lever | GAN s | real+classical | real+GAN+classical | GAN only |\n|---|---:|---:|---:|---:|", flush=True)
+    print("| lever | GAN s | real+classical | real+GAN+classical | GAN only |\n|---|---:|---:|---:|---:|", flush=True)
     for lever in args.levers.split(";"):
         options = {} if lever == "default" else parse_options(lever)
         start = time.perf_counter()

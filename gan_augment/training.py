@@ -88,6 +88,8 @@ class TrainOptions:
             E[sign(D(real))] at this target (e.g. 0.6): the DiffAugment policy (or all three
             transforms) is applied per image with a probability p, logged as ``ada_p``.
             Default None: off.
+        mode_seeking: images only: weight λ of the mode-seeking term (MSGAN, Mao et al. 2019)
+            in the generator's loss, against template-like samples. Default 0: off.
     """
 
     epochs: int | None = None
@@ -113,16 +115,17 @@ class TrainOptions:
     lecam: float = 0.0
     bcr: float = 0.0
     ada_target: float | None = None
+    mode_seeking: float = 0.0
 
     #: fields that change the model or the game (a checkpoint must match them to resume)
     ARCHITECTURE = ("batch_size", "loss", "d_steps", "latent_dim", "width", "spectral_norm",
                     "diffaugment", "ema", "ema_decay", "learning_rate", "conditional", "mixed_precision",
-                    "discriminators", "aggregation", "r1", "lecam", "bcr", "ada_target")
+                    "discriminators", "aggregation", "r1", "lecam", "bcr", "ada_target", "mode_seeking")
     #: ...and those that only some kinds use (in the fingerprint when set)
     KIND_ARCHITECTURE = ("pac",)
 
     #: fields added after checkpoints existed: an older checkpoint resumes when they are at default
-    ADDED = ("discriminators", "aggregation", "r1", "lecam", "bcr", "ada_target")
+    ADDED = ("discriminators", "aggregation", "r1", "lecam", "bcr", "ada_target", "mode_seeking")
 
     @classmethod
     def names(cls) -> list[str]:
@@ -175,7 +178,8 @@ def _image_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any])
         raise DataError(f"Expected pac only for tables (PacGAN packing of rows). Received: pac={opts.pac} "
                         "for image data. Remove it.")
     check_aggregation(opts.aggregation)
-    check_regularizers(r1=opts.r1, lecam=opts.lecam, bcr=opts.bcr, ada_target=opts.ada_target)
+    check_regularizers(r1=opts.r1, lecam=opts.lecam, bcr=opts.bcr, ada_target=opts.ada_target,
+                       mode_seeking=opts.mode_seeking)
     if opts.epochs is None:
         opts.epochs = int(min(1000, max(10, math.ceil(4000 / max(1, n // opts.batch_size)))))
 
@@ -208,7 +212,7 @@ def _table_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any])
                                                                     and opts.discriminators),
                         ("aggregation", opts.aggregation != "mean" and opts.aggregation),
                         ("r1", opts.r1), ("lecam", opts.lecam), ("bcr", opts.bcr),
-                        ("ada_target", opts.ada_target)):
+                        ("ada_target", opts.ada_target), ("mode_seeking", opts.mode_seeking)):
         if value:
             raise DataError(f"Expected {name} only for images. Received: {name}={value!r} for a table. "
                             "Remove it (the tabular GAN uses WGAN-GP and PacGAN instead).")
@@ -550,7 +554,8 @@ def _image_build_options(dataset: Dataset, opts: TrainOptions, seed: int) -> dic
     return {"latent_dim": opts.latent_dim, "width": opts.width, "spectral_norm": opts.spectral_norm,
             "diffaugment": opts.diffaugment, "ema": opts.ema, "mixed_precision": opts.mixed_precision,
             "discriminators": opts.discriminators, "aggregation": opts.aggregation, "r1": opts.r1,
-            "lecam": opts.lecam, "bcr": opts.bcr, "ada_target": opts.ada_target}
+            "lecam": opts.lecam, "bcr": opts.bcr, "ada_target": opts.ada_target,
+            "mode_seeking": opts.mode_seeking}
 
 
 def _table_build_options(dataset: Dataset, opts: TrainOptions, seed: int) -> dict[str, Any]:

@@ -44,6 +44,11 @@ WITH_SYNTHETIC: tuple[str, ...] = ("real+synthetic", "real+synthetic+classical")
 DEFAULT_WEIGHTS: tuple[float, ...] = (1.0, 0.5)
 #: Holdouts smaller than this many samples decide with a wide margin of error (the report says so).
 SMALL_HOLDOUT = 100
+#: Confidence (paired bootstrap over holdout samples) that the chosen configuration's log-loss is
+#: lower than the best baseline's, required to pass.
+CONFIDENCE = 0.95
+#: Bootstrap resamples for that confidence.
+BOOTSTRAP = 2000
 
 
 @dataclasses.dataclass
@@ -57,8 +62,12 @@ class UtilityReport:
         best_baseline: the best row without synthetic samples.
         chosen: the best row with synthetic samples (``None`` if none was tried).
         gain: chosen accuracy minus best baseline accuracy (mean over seeds).
-        passed: whether the synthetic samples beat every baseline by more than ``margin``.
-        margin: the accuracy gain required to pass.
+        passed: the decision: the chosen configuration's holdout accuracy is at least the best
+            baseline's plus ``margin``, and its log-loss is lower with a paired-bootstrap
+            ``confidence`` of at least `CONFIDENCE`.
+        margin: the accuracy gain required to pass (default 0: not lower).
+        confidence: share of bootstrap resamples of the holdout in which the chosen
+            configuration's log-loss is lower than the best baseline's.
         n_fit, n_holdout: sizes of the real parts the classifiers trained and were scored on.
         classifier: the classifier's name; seeds: the seeds; steps: Keras gradient steps.
         seconds: time the measurement took.
@@ -71,6 +80,7 @@ class UtilityReport:
     gain: float
     passed: bool
     margin: float = 0.0
+    confidence: float = 0.0
     n_fit: int = 0
     n_holdout: int = 0
     classifier: str = ""
@@ -93,10 +103,11 @@ class UtilityReport:
             return f"No synthetic samples to measure; best without them: {base}{caveat}."
         best = (f"{self.chosen['setting']} with {self.chosen['per_class']} per class at weight "
                 f"{self.chosen['weight']:g}: {self.chosen['accuracy_mean']:.3f}")
+        evidence = f"log-loss lower with {self.confidence:.0%} confidence"
         if self.passed:
-            return f"Synthetic samples help: {best} vs {base} ({self.gain:+.3f}){caveat}."
-        return (f"Synthetic samples do not help: best {best} vs {base} ({self.gain:+.3f}, needed "
-                f"> {self.margin:+.3f}){caveat}.")
+            return f"Synthetic samples help: {best} vs {base} ({self.gain:+.3f}; {evidence}){caveat}."
+        return (f"Synthetic samples do not help: best {best} vs {base} ({self.gain:+.3f}; {evidence}; "
+                f"needed accuracy ≥ {self.margin:+.3f} and ≥ {CONFIDENCE:.0%} confidence){caveat}.")
 
     def to_markdown(self, digits: int = 3) -> str:
         """The measured table (mean ± std over seeds on the holdout), best rows marked."""
@@ -131,6 +142,7 @@ class UtilityReport:
         return {"rows": rows, "best_baseline": self.rows.index(self.best_baseline),
                 "chosen": None if self.chosen is None else self.rows.index(self.chosen),
                 "gain": float(self.gain), "passed": bool(self.passed), "margin": float(self.margin),
+                "confidence": float(self.confidence),
                 "n_fit": int(self.n_fit), "n_holdout": int(self.n_holdout),
                 "classifier": self.classifier, "seeds": [int(s) for s in self.seeds],
                 "steps": self.steps, "seconds": float(self.seconds), "verdict": self.verdict(),
@@ -143,7 +155,8 @@ class UtilityReport:
             chosen = None if data["chosen"] is None else rows[int(data["chosen"])]
             return cls(rows=rows, best_baseline=rows[int(data["best_baseline"])], chosen=chosen,
                        gain=float(data["gain"]), passed=bool(data["passed"]),
-                       margin=float(data.get("margin", 0.0)), n_fit=int(data.get("n_fit", 0)),
+                       margin=float(data.get("margin", 0.0)), confidence=float(data.get("confidence", 0.0)),
+                       n_fit=int(data.get("n_fit", 0)),
                        n_holdout=int(data.get("n_holdout", 0)), classifier=str(data.get("classifier", "")),
                        seeds=[int(s) for s in data.get("seeds", [])], steps=data.get("steps"),
                        seconds=float(data.get("seconds", 0.0)), holdout_index=data.get("holdout_index"))
@@ -190,7 +203,7 @@ def measure_utility(
     seeds: int | Sequence[int] = 2,
     steps: int | None = None,
     classical: bool = True,
-    margin: float | None = None,
+    margin: float = 0.0,
     verbose: int = 0,
 ) -> UtilityReport:
     """Score real-only, real + classical and real + synthetic (+ classical) on ``holdout``.
@@ -208,8 +221,10 @@ def measure_utility(
         steps: gradient steps of a Keras classifier, equal for every configuration.
         classical: also try the settings with classical augmentation.
         margin: accuracy the best synthetic configuration must gain over the best baseline
-            (default: one holdout sample, ``1 / len(holdout)``: the best of several synthetic
-            configurations beats the best of two baselines by a hair often by chance alone).
+            (default 0: not lower). It must also lower the log-loss with a paired-bootstrap
+            confidence of `CONFIDENCE` — the best of several noisy configurations beats the best
+            of two baselines by a hair often by chance alone; the log-loss per holdout sample,
+            paired across configurations, is the finer and steadier judge.
         verbose: 1 prints a line per configuration.
 
     Returns:
@@ -255,22 +270,26 @@ def measure_utility(
 
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
+    sample_losses: list[np.ndarray] = []  # per row: log-loss of every holdout sample, seed mean
     eps = 1e-7
     for setting, per_class, weight in configs:
         part = None if np.all(np.asarray(per_class) == 0) else per_class_subset(synthetic, per_class)
         if setting in WITH_SYNTHETIC and part is None:
             continue  # the pool holds nothing of this amount
-        accs, losses = [], []
+        accs, losses, per_sample = [], [], []
         for seed in seed_list:
             data, w = training_set(setting, fit, part, seed=seed, synthetic_weight=weight)
             proba = fit_and_predict_proba(runner, data, holdout, seed, weights=w, steps=steps)
             accs.append(float(np.mean(proba.argmax(1) == holdout.y)))
-            losses.append(float(-np.mean(np.log(np.clip(proba[np.arange(len(holdout)), holdout.y], eps, 1)))))
+            sample_loss = -np.log(np.clip(proba[np.arange(len(holdout)), holdout.y], eps, 1))
+            per_sample.append(sample_loss)
+            losses.append(float(sample_loss.mean()))
         acc = np.array(accs)
         rows.append({"setting": setting, "per_class": per_class, "weight": weight,
                      "accuracy_mean": float(acc.mean()),
                      "accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
                      "accuracy_per_seed": accs, "log_loss_mean": float(np.mean(losses))})
+        sample_losses.append(np.mean(per_sample, axis=0))
         if verbose:
             print(f"[utility] {setting:<25} per_class={_show(per_class)} weight={weight:<4g} "
                   f"accuracy={acc.mean():.3f} log-loss={np.mean(losses):.3f}", flush=True)
@@ -282,12 +301,35 @@ def measure_utility(
     with_syn = [r for r in rows if r["setting"] in WITH_SYNTHETIC]
     chosen = max(with_syn, key=rank) if with_syn else None
     gain = 0.0 if chosen is None else chosen["accuracy_mean"] - best_baseline["accuracy_mean"]
-    margin = 1.0 / len(holdout) if margin is None else float(margin)
-    passed = chosen is not None and gain > margin + 1e-12
+    confidence = 0.0
+    if chosen is not None:
+        diff = sample_losses[rows.index(best_baseline)] - sample_losses[rows.index(chosen)]
+        confidence = bootstrap_confidence(diff, seed=seed_list[0])
+    passed = chosen is not None and gain >= float(margin) - 1e-12 and confidence >= CONFIDENCE
     return UtilityReport(rows=rows, best_baseline=best_baseline, chosen=chosen, gain=float(gain),
-                         passed=bool(passed), margin=float(margin), n_fit=len(fit),
+                         passed=bool(passed), margin=float(margin), confidence=float(confidence),
+                         n_fit=len(fit),
                          n_holdout=len(holdout), classifier=runner.name, seeds=seed_list,
                          steps=steps, seconds=time.perf_counter() - start)
 
 
-__all__ = ["BASELINES", "WITH_SYNTHETIC", "UtilityReport", "measure_utility", "per_class_subset"]
+def bootstrap_confidence(differences: np.ndarray, *, seed: int = 0, resamples: int = BOOTSTRAP) -> float:
+    """Share of bootstrap resamples (with replacement, seeded) of the paired per-sample
+    ``differences`` whose mean is above 0: how sure we are that the mean difference is positive.
+
+    Example:
+        >>> bootstrap_confidence(np.array([0.2, 0.1, 0.3, 0.2]))
+        1.0
+        >>> bootstrap_confidence(np.zeros(10))
+        0.0
+    """
+    d = np.asarray(differences, np.float64)
+    if d.size == 0:
+        return 0.0
+    rng = np.random.default_rng([int(seed), 0xB007])
+    means = d[rng.integers(0, d.size, (resamples, d.size))].mean(axis=1)
+    return float(np.mean(means > 0))
+
+
+__all__ = ["BASELINES", "WITH_SYNTHETIC", "UtilityReport", "bootstrap_confidence", "measure_utility",
+           "per_class_subset"]

@@ -268,3 +268,20 @@ def test_a_checkpoint_written_before_the_levers_existed_still_resumes(tiny, tmp_
     assert resumed.model.steps_taken == 2 * first.model.steps_taken
     with pytest.raises(TrainingError, match="differs in"):  # ... but not into a run with a lever on
         ga.train_gan(tiny, epochs=2, seed=0, verbose=0, checkpoint_dir=tmp_path, r1=1.0)
+
+
+def test_mode_seeking_penalty_matches_its_formula_and_trains():
+    from gan_augment.models.regularizers import MODE_SEEKING_EPSILON, mode_seeking_penalty
+
+    f1, f2 = tf.zeros([2, 4, 4, 1]), tf.concat([tf.ones([1, 4, 4, 1]), 3 * tf.ones([1, 4, 4, 1])], 0)
+    z1, z2 = tf.zeros([2, 8]), tf.ones([2, 8]) * 2.0
+    ratios = np.array([1.0, 3.0]) / 2.0
+    expected = np.mean(1.0 / (ratios + MODE_SEEKING_EPSILON))
+    assert float(mode_seeking_penalty(f1, f2, z1, z2)) == pytest.approx(expected, rel=1e-5)
+    # a generator that ignores z is penalised far more than one that follows it
+    assert float(mode_seeking_penalty(f1, f1, z1, z2)) > 1e4
+    small = ga.load_dataset("digits").subsample(per_class=4, seed=0)
+    gan = ga.train_gan(small, epochs=2, mode_seeking=1.0, verbose=0)
+    assert gan.model.mode_seeking == 1.0 and np.isfinite(gan.history["g_loss"]).all()
+    with pytest.raises(Exception, match="mode_seeking"):
+        ga.train_gan(small, epochs=1, mode_seeking=-1.0, verbose=0)

@@ -55,6 +55,7 @@ def build_image_gan(
     lecam: float = 0.0,
     bcr: float = 0.0,
     ada_target: float | None = None,
+    mode_seeking: float = 0.0,
 ) -> ConditionalGAN:
     """A (conditional) DCGAN for images of ``image_shape`` = (h, w, c).
 
@@ -66,7 +67,8 @@ def build_image_gan(
     architecture with their own initial weights (the extra ones are named ``discriminator_1``,
     …; K = 1 builds exactly the one-discriminator model) whose generator losses combine by
     ``aggregation`` ("mean", "softmax" or "max"); ``r1``, ``lecam``, ``bcr``: weights of the
-    R1, LeCam and bCR regularizers; ``ada_target``: adaptive discriminator augmentation.
+    R1, LeCam and bCR regularizers; ``ada_target``: adaptive discriminator augmentation;
+    ``mode_seeking``: weight of MSGAN's mode-seeking term in the generator's loss.
 
     Example:
         >>> gan = build_image_gan((28, 28, 1), num_classes=10, spectral_norm=True)
@@ -110,6 +112,7 @@ def build_image_gan(
         lecam=lecam,
         bcr=bcr,
         ada_target=ada_target,
+        mode_seeking=mode_seeking,
     )
 
 

@@ -55,6 +55,9 @@ class ConditionalGAN(keras.Model):
             off; e.g. 0.6). The DiffAugment policy (default `ADA_DEFAULT_POLICY`) is then applied
             per image and per transform with probability ``ada_p`` (a non-trainable variable,
             from 0), adjusted every `ADA_INTERVAL` steps.
+        mode_seeking: weight λ of the mode-seeking term (MSGAN) in the generator's loss (0: off):
+            a second noise batch with the same labels, penalty E[1 / (r + ε)] with r the image
+            distance over the noise distance (`regularizers.mode_seeking_penalty`).
         latent_dim: size of z.
         num_classes: number of classes; 0 trains an unconditional GAN.
         ema: keep an exponential moving average of the generator's weights and sample from it.
@@ -92,10 +95,13 @@ class ConditionalGAN(keras.Model):
         lecam: float = 0.0,
         bcr: float = 0.0,
         ada_target: float | None = None,
+        mode_seeking: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        reg.check_regularizers(r1=r1, lecam=lecam, bcr=bcr, ada_target=ada_target)
+        reg.check_regularizers(r1=r1, lecam=lecam, bcr=bcr, ada_target=ada_target,
+                               mode_seeking=mode_seeking)
+        self.mode_seeking = float(mode_seeking)
         self.generator = generator
         self.discriminator = discriminator
         self.extra_discriminators = list(extra_discriminators or [])
@@ -231,6 +237,11 @@ class ConditionalGAN(keras.Model):
             g_losses = [self.loss_fn.g_loss(self._discriminate(fake_aug, labels, net)) for net in nets]
             g_loss = (g_losses[0] if len(nets) == 1
                       else reg.aggregate_losses(tf.stack(g_losses), self.aggregation))
+            if self.mode_seeking:
+                z_2 = tf.random.stateless_normal([batch, self.latent_dim],
+                                                 seed=tf.random.experimental.stateless_fold_in(s[0], 1))
+                g_loss += self.mode_seeking * reg.mode_seeking_penalty(
+                    fake, self._generate(z_2, labels, training=True), z, z_2)
             g_objective = _for_gradients(self.g_optimizer, g_loss)
         _apply(self.g_optimizer, tape, g_objective, self.generator.trainable_variables)
 
@@ -397,6 +408,7 @@ class ConditionalGAN(keras.Model):
             extra_discriminators=[keras.saving.serialize_keras_object(d) for d in self.extra_discriminators],
             aggregation=self.aggregation,
             r1=self.r1,
+            mode_seeking=self.mode_seeking,
             lecam=self.lecam,
             bcr=self.bcr,
             ada_target=self.ada_target,

@@ -63,13 +63,13 @@ def check_aggregation(aggregation: str) -> str:
 
 
 def check_regularizers(r1: float = 0.0, lecam: float = 0.0, bcr: float = 0.0,
-                       ada_target: float | None = None) -> None:
+                       ada_target: float | None = None, mode_seeking: float = 0.0) -> None:
     """Raise a ValueError for a negative weight or an ADA target outside [-1, 1].
 
     Example:
         >>> check_regularizers(r1=0.1, ada_target=0.6)
     """
-    for name, value in (("r1", r1), ("lecam", lecam), ("bcr", bcr)):
+    for name, value in (("r1", r1), ("lecam", lecam), ("bcr", bcr), ("mode_seeking", mode_seeking)):
         if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
             raise ValueError(f"Expected {name} to be a weight >= 0 (0: off). Received: {name}={value!r}.")
     if ada_target is not None and (isinstance(ada_target, bool) or not isinstance(ada_target, int | float)
@@ -78,6 +78,29 @@ def check_regularizers(r1: float = 0.0, lecam: float = 0.0, bcr: float = 0.0,
             "Expected ada_target to be None (off) or a target for E[sign(D(real))] in [-1, 1], "
             f"e.g. 0.6. Received: ada_target={ada_target!r}."
         )
+
+
+#: MSGAN's epsilon in 1 / (ratio + ε)
+MODE_SEEKING_EPSILON = 1e-5
+
+
+def mode_seeking_penalty(fake_1: Tensor, fake_2: Tensor, z_1: Tensor, z_2: Tensor,
+                         epsilon: float = MODE_SEEKING_EPSILON) -> Tensor:
+    """Mode seeking (Mao et al. 2019, "Mode Seeking Generative Adversarial Networks for Diverse
+    Image Synthesis"): the generator should move its image when its noise moves. With
+    ``r = mean|G(z₁, c) − G(z₂, c)| / mean|z₁ − z₂|`` per pair (same condition c), the penalty
+    added to the generator's loss is ``E[1 / (r + ε)]`` — small when different noise gives
+    different images, large when the generator ignores z (template-like samples).
+
+    Example:
+        >>> z1, z2 = tf.zeros([2, 4]), tf.ones([2, 4])
+        >>> round(float(mode_seeking_penalty(tf.zeros([2, 3]), tf.ones([2, 3]) * 2.0, z1, z2)), 4)
+        0.5
+    """
+    flat = lambda t: tf.reshape(tf.cast(t, tf.float32), [tf.shape(t)[0], -1])
+    image_distance = tf.reduce_mean(tf.abs(flat(fake_1) - flat(fake_2)), axis=1)
+    noise_distance = tf.reduce_mean(tf.abs(flat(z_1) - flat(z_2)), axis=1)
+    return tf.reduce_mean(1.0 / (image_distance / noise_distance + epsilon))
 
 
 def aggregate_losses(losses: Tensor, aggregation: str = "mean",
