@@ -9,6 +9,7 @@ imported inside the asset bodies only, so loading the definitions stays fast.
           │                              ║  9 blocking checks (one per gate)
           │                              ▼
           └────────────────────► augmented_dataset ──► downstream_evaluation
+                                         ║  utility_gain (blocking; WARN unless on_no_gain="raise")
 
 ``synthetic_samples`` and ``validation_report`` come from one step (`sample_and_validate`), so
 the checks judge exactly the samples that were stored, and validation runs once.
@@ -23,10 +24,11 @@ import dagster as dg
 import numpy as np
 
 from gan_augment.data.dataset import Dataset
-from pipelines.checks import GATE_CHECK_SPECS, gate_results
+from pipelines.checks import GATE_CHECK_SPECS, UTILITY_CHECK_SPEC, gate_results, utility_result
 from pipelines.config import (
     DATASET_SPECS,
     DATASETS,
+    AugmentedConfig,
     DownstreamConfig,
     GanConfig,
     SourceConfig,
@@ -97,7 +99,9 @@ def _log_progress_callback(log: Any) -> Any:
 @dg.asset(
     partitions_def=DATASETS, io_manager_key="dataset_io_manager", group_name=GROUP, kinds={"python"},
     description="The real data set (source from data/datasets.yaml), split stratified into train "
-                "(GAN training), holdout (validation reference) and test (downstream evaluation).",
+                "(GAN training), holdout (validation reference and utility gate) and test "
+                "(downstream evaluation). A low-data partition (train_per_class) keeps a few "
+                "training samples per class; holdout and test stay those of the full data set.",
 )
 def source_dataset(context: dg.AssetExecutionContext, config: SourceConfig) -> dg.Output[Splits]:
     import gan_augment as ga
@@ -106,12 +110,14 @@ def source_dataset(context: dg.AssetExecutionContext, config: SourceConfig) -> d
     data = ga.load_dataset(spec.resolved_source(), **spec.options)
     rest, test = data.split(config.test_fraction, seed=config.split_seed)
     train, holdout = rest.split(round(config.holdout_fraction * len(data)), seed=config.split_seed)
-    if config.max_per_class is not None:
-        train = train.subsample(per_class=config.max_per_class, seed=config.split_seed)
+    per_class = config.max_per_class if config.max_per_class is not None else spec.train_per_class
+    if per_class is not None:
+        train = train.subsample(per_class=per_class, seed=config.split_seed)
     splits = Splits(train=train, holdout=holdout, test=test)
     metadata: dict[str, Any] = {
         "source": spec.source, "kind": data.kind, "sample_shape": str(data.shape),
         "num_classes": data.num_classes, "n_total": len(data),
+        "train_per_class": "all" if per_class is None else int(per_class),
         **{f"n_{name}": len(ds) for name, ds in splits.parts().items()},
     }
     if data.labeled:
@@ -185,10 +191,13 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
 def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConfig,
                         storage: StorageRoot, source_dataset: Splits, gan_model: Any):
     import gan_augment as ga
-    from gan_augment.generation import generation_plan, sample_for_plan
+    from gan_augment.generation import BALANCED_RATIO, generation_plan, sample_for_plan
 
     train = source_dataset.train
     plan = generation_plan(train.class_counts(), config.per_class, config.balance)
+    if config.per_class is None and not plan.any():  # a balanced set: as `augment` does, offer
+        # up to BALANCED_RATIO synthetic samples per real one; the utility gate picks the amount
+        plan = np.ceil(BALANCED_RATIO * train.class_counts()).astype(np.int64)
     if not plan.any():
         raise dg.Failure(
             description=f"Nothing to generate: every class already has per_class={config.per_class} "
@@ -221,14 +230,22 @@ def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConf
 
 @dg.asset(
     partitions_def=DATASETS, io_manager_key="tfds_io_manager", group_name=GROUP, kinds={"numpy"},
-    description="Real train split + the curated synthetic samples (accepted by validation, up to "
-                "the plan per class), exported as augmented.npz (parquet for tables) and a TFDS "
-                "directory, with a per-sample synthetic flag. Runs only when every gate passed.",
+    check_specs=[UTILITY_CHECK_SPEC],
+    description="What the utility gate found worth publishing: the real train split, plus the "
+                "curated GAN samples (amount per class and loss weight chosen on the holdout "
+                "split) when they beat real-only and real + classical augmentation, plus "
+                "classical copies when the chosen setting has them; otherwise the best baseline "
+                "(on_no_gain). Exported as augmented.npz (parquet for tables) and a TFDS "
+                "directory, with the origin of every sample. Runs only when every validation "
+                "gate passed.",
 )
-def augmented_dataset(context: dg.AssetExecutionContext, source_dataset: Splits,
-                      synthetic_samples: Dataset, validation_report: Any) -> dg.Output[Any]:
-    from gan_augment.generation import AugmentedDataset, shortfall, take_per_class
+def augmented_dataset(context: dg.AssetExecutionContext, config: AugmentedConfig, source_dataset: Splits,
+                      synthetic_samples: Dataset, validation_report: Any):
+    from gan_augment.generation import ON_NO_GAIN, AugmentedDataset, shortfall, take_per_class
 
+    if config.on_no_gain not in ON_NO_GAIN:
+        raise dg.Failure(description=f"Expected on_no_gain as one of {list(ON_NO_GAIN)}. "
+                                     f"Received: on_no_gain={config.on_no_gain!r}.")
     if not validation_report.passed:  # the blocking checks stop this in a run; this guards a
         # lone materialization of this asset on top of a failed validation
         raise dg.Failure(description="The synthetic samples failed validation:\n"
@@ -240,42 +257,102 @@ def augmented_dataset(context: dg.AssetExecutionContext, source_dataset: Splits,
                                      "re-materialize synthetic_samples to write a current report.")
     plan = np.asarray(requested, dtype=np.int64)
     kept = take_per_class(synthetic_samples, plan, accepted=validation_report.accepted)
+
+    synthetic, classical, weight, gate = kept, None, 1.0, None
+    if config.utility:
+        synthetic, classical, weight, gate = _utility_gate(context, config, source_dataset, kept)
     augmented = AugmentedDataset(
-        real=train, synthetic=kept, requested=tuple(plan.tolist()),
-        dropped=int((~validation_report.accepted).sum()))
+        real=train, synthetic=synthetic, requested=tuple(plan.tolist()),
+        dropped=int((~validation_report.accepted).sum()), classical=classical,
+        synthetic_weight=weight, utility=gate)
+    published = _published(augmented)
     counts = augmented.class_counts()
     metadata: dict[str, Any] = {
-        "n_real": len(train), "n_synthetic": augmented.n_synthetic, "n_total": len(augmented),
+        "published": published,
+        "n_real": len(train), "n_classical": augmented.n_classical,
+        "n_synthetic": augmented.n_synthetic, "n_total": len(augmented),
+        "synthetic_weight": dg.MetadataValue.float(float(weight)),
+        "n_curated_pool": 0 if kept is None else len(kept),
         "n_rejected_by_curation": augmented.dropped,
-        "class_counts": _class_table(train.class_names, real=counts["real"],
-                                     synthetic=counts["synthetic"],
-                                     total=counts["real"] + counts["synthetic"]),
+        "class_counts": _class_table(train.class_names, real=counts["real"], classical=counts["classical"],
+                                     GAN=counts["synthetic"],
+                                     total=counts["real"] + counts["classical"] + counts["synthetic"]),
+        "short_of_plan": dg.MetadataValue.json(shortfall(kept, plan, train.class_names)),
     }
-    metadata["short_of_plan"] = dg.MetadataValue.json(shortfall(kept, plan, train.class_names))
-    return dg.Output(augmented, metadata=metadata)
+    if gate is not None:
+        metadata.update({
+            "utility_passed": bool(gate.passed), "utility_verdict": gate.verdict(),
+            "utility_gain": dg.MetadataValue.float(float(gate.gain)),
+            "utility_table": dg.MetadataValue.md(gate.to_markdown()),
+            "utility_seconds": dg.MetadataValue.float(round(float(gate.seconds), 1)),
+        })
+    yield dg.Output(augmented, metadata=metadata)
+    yield utility_result(gate, config.on_no_gain, published, context.log)
+
+
+def _utility_gate(context: dg.AssetExecutionContext, config: AugmentedConfig, splits: Splits,
+                  pool: Dataset | None) -> tuple[Dataset | None, Dataset | None, float, Any]:
+    """Run `measure_utility` on (train, holdout, curated pool) and choose what to publish:
+    ``(synthetic, classical, synthetic_weight, report)``."""
+    from gan_augment.downstream import classical_augment
+    from gan_augment.utility import measure_utility, per_class_subset
+
+    train = splits.train
+    context.log.info(f"Utility gate: {len(train)} real training samples, "
+                     f"{0 if pool is None else len(pool)} curated GAN samples, scored on "
+                     f"{len(splits.holdout)} holdout samples ({config.utility_classifier}, "
+                     f"{config.utility_seeds} seeds) …")
+    report = measure_utility(train, splits.holdout, pool, weights=tuple(config.utility_weights),
+                             classifier=config.utility_classifier, seeds=config.utility_seeds,
+                             classical=config.utility_classical)
+    context.log.info(f"{report.verdict()}\n{report.to_markdown()}")
+    publish_gan = (report.passed or config.on_no_gain == "ignore") and report.chosen is not None
+    row = report.chosen if publish_gan else report.best_baseline
+    synthetic = per_class_subset(pool, row["per_class"]) if publish_gan else None
+    weight = float(row["weight"]) if synthetic is not None else 1.0
+    classical = (classical_augment(train, seed=config.classical_seed)
+                 if "classical" in row["setting"] else None)
+    return synthetic, classical, weight, report
+
+
+def _published(augmented: Any) -> str:
+    """What an `AugmentedDataset` holds, in words (e.g. "real + classical")."""
+    parts = ["real"]
+    if augmented.n_classical:
+        parts.append("classical")
+    if augmented.n_synthetic:
+        parts.append(f"GAN (weight {augmented.synthetic_weight:g})")
+    return " + ".join(parts)
 
 
 @dg.asset(
     partitions_def=DATASETS, io_manager_key="report_io_manager", group_name=GROUP,
     kinds={"scikitlearn"},
-    description="Does the synthetic data help? The same classifier trained on real only, "
-                "real + classical augmentation, real + synthetic and synthetic only, scored on "
-                "the real test split (gan_augment.evaluate_downstream).",
+    description="Does what was published help on the untouched test split? The same classifier "
+                "(same gradient steps) trained on real only, real + classical, real + the "
+                "published GAN samples (at their loss weight), both, and GAN only "
+                "(gan_augment.evaluate_downstream).",
 )
 def downstream_evaluation(context: dg.AssetExecutionContext, config: DownstreamConfig,
                           source_dataset: Splits, augmented_dataset: Any) -> dg.Output[Any]:
     import gan_augment as ga
 
+    started = time.perf_counter()
     report = ga.evaluate_downstream(
         augmented_dataset.real, source_dataset.test, augmented_dataset.synthetic,
         classifier=config.classifier, seeds=config.seeds,
-        classical_augmentation=config.classical_augmentation, epochs=config.epochs)
+        classical_augmentation=config.classical_augmentation,
+        synthetic_weight=float(augmented_dataset.synthetic_weight),
+        steps=config.steps, epochs=config.epochs)
     metadata: dict[str, Any] = {
         "comparison": dg.MetadataValue.md(report.to_markdown()),
         "classifier": report.classifier, "seeds": str(report.seeds), "n_test": report.n_test,
+        "published": _published(augmented_dataset),
+        "synthetic_weight": dg.MetadataValue.float(float(augmented_dataset.synthetic_weight)),
+        "evaluation_seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 1)),
     }
     settings = report.settings
-    for setting in ("real+synthetic", "synthetic-only", "real+classical"):
+    for setting in ("real+synthetic", "real+synthetic+classical", "synthetic-only", "real+classical"):
         if setting in settings:
             key = setting.replace("+", "_plus_").replace("-", "_")
             metadata[f"gain_{key}_over_real"] = report.gain(setting, over="real")

@@ -1,4 +1,5 @@
-"""Blocking asset checks on `synthetic_samples`, one per validation gate.
+"""Blocking asset checks: one per validation gate on `synthetic_samples`, and the utility gate
+(``utility_gain``) on `augmented_dataset`.
 
 The gates are `gan_augment.validation.gates.ALL_GATES` (image partitions report the table-only
 gates as not applicable); their verdicts come from one
@@ -8,6 +9,12 @@ gates as not applicable); their verdicts come from one
 ``blocking=True``: when one fails, the step fails after both assets are stored, so the report
 is there to read and nothing downstream (`augmented_dataset`, `downstream_evaluation`) runs.
 docs/PIPELINE.md explains why the checks are not separate `@asset_check` functions.
+
+``utility_gain`` is reported the same way by `assets.augmented_dataset`, which runs
+`gan_augment.utility.measure_utility`: it passes when the GAN samples beat real-only and real +
+classical augmentation on the holdout split. When they do not, the asset publishes the best
+baseline instead, and the check fails as a *warning* (downstream still runs on the honest
+alternative) unless ``on_no_gain="raise"``, where it fails as an error and blocks downstream.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from gan_augment.validation.gates import ALL_GATES, GATE_DESCRIPTIONS, GATES_BY_
 from pipelines.config import DATASETS
 
 SAMPLES_KEY = dg.AssetKey("synthetic_samples")
+AUGMENTED_KEY = dg.AssetKey("augmented_dataset")
+UTILITY_CHECK = "utility_gain"
 
 with warnings.catch_warnings():
     # partitioned asset checks are a preview feature in Dagster 1.13; the checks must have the
@@ -36,6 +45,14 @@ with warnings.catch_warnings():
         )
         for gate in ALL_GATES
     ]
+    #: The utility gate on augmented_dataset, partitioned like it; blocking, but only an
+    #: ERROR-severity failure (on_no_gain="raise") stops downstream_evaluation.
+    UTILITY_CHECK_SPEC = dg.AssetCheckSpec(
+        UTILITY_CHECK, asset=AUGMENTED_KEY, blocking=True, partitions_def=DATASETS,
+        description="Do the GAN samples make a classifier better? The same classifier (same "
+                    "gradient steps, several seeds) trained on real / real+classical / real+GAN / "
+                    "real+GAN+classical, scored on the holdout split the GAN never saw.",
+    )
 
 
 def _number(value: Any) -> float | None:
@@ -90,3 +107,49 @@ def _gx_markdown(gx: dict[str, Any]) -> str:
         lines.append(f"| {r.get('type', '')} | {r.get('column', '') or ''} | {observed} | "
                      f"{'✓' if r.get('success') else '✗'} |")
     return "\n".join(lines)
+
+
+def utility_table(report: Any) -> str:
+    """The gate's measurements as a Markdown table with the setting names of the UI: real /
+    real+classical / real+GAN / real+GAN+classical, holdout accuracy mean ± std."""
+    return (report.to_markdown().replace("real+synthetic", "real+GAN")
+            .replace("| synthetic per class |", "| GAN per class |"))
+
+
+def utility_result(report: Any | None, on_no_gain: str, published: str,
+                   log: Any = None) -> dg.AssetCheckResult:
+    """The ``utility_gain`` check of `augmented_dataset` from a `UtilityReport` (``None``: the
+    gate was off). ``published`` says in words what the asset published."""
+    if report is None:
+        return dg.AssetCheckResult(
+            check_name=UTILITY_CHECK, asset_key=AUGMENTED_KEY, passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"Not measured (utility=False): {published} was published without "
+                        "evidence that the GAN samples help a classifier.",
+            metadata={"measured": False, "published": published},
+        )
+    metadata: dict[str, Any] = {
+        "measured": True, "published": published, "on_no_gain": on_no_gain,
+        "gain": dg.MetadataValue.float(float(report.gain)),
+        "margin": dg.MetadataValue.float(float(report.margin)),
+        "best_baseline": str(report.best_baseline["setting"]),
+        "best_baseline_accuracy": dg.MetadataValue.float(float(report.best_baseline["accuracy_mean"])),
+        "table": dg.MetadataValue.md(utility_table(report)),
+        "classifier": report.classifier, "seeds": str(report.seeds),
+        "n_fit": report.n_fit, "n_holdout": report.n_holdout,
+        "small_holdout": bool(report.small_holdout),
+    }
+    if report.chosen is not None:
+        metadata["chosen"] = (f"{report.chosen['setting']}, {report.chosen['per_class']} per class, "
+                              f"weight {report.chosen['weight']:g}")
+        metadata["chosen_accuracy"] = dg.MetadataValue.float(float(report.chosen["accuracy_mean"]))
+    description = f"{report.verdict()} Published: {published}."
+    if report.passed:
+        return dg.AssetCheckResult(check_name=UTILITY_CHECK, asset_key=AUGMENTED_KEY, passed=True,
+                                   description=description, metadata=metadata)
+    severity = dg.AssetCheckSeverity.ERROR if on_no_gain == "raise" else dg.AssetCheckSeverity.WARN
+    if log is not None:
+        say = {"raise": log.error, "warn": log.warning}.get(on_no_gain, log.info)
+        say(f"Utility gate failed: {description}")
+    return dg.AssetCheckResult(check_name=UTILITY_CHECK, asset_key=AUGMENTED_KEY, passed=False,
+                               severity=severity, description=description, metadata=metadata)

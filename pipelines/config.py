@@ -27,7 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DATASETS_FILE = REPO_ROOT / "data" / "datasets.yaml"
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_SPEC_KEYS = {"source", "options", "gan", "description"}
+_SPEC_KEYS = {"source", "options", "gan", "description", "train_per_class"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +41,10 @@ class DatasetSpec:
     gan: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     """`train_gan` options for this data set (e.g. ``{epochs: 60}`` for a wide table); a field
     set in the run's `GanConfig` wins over them, the library's defaults fill the rest."""
+    train_per_class: int | None = None
+    """Keep this many training samples per class after the split (a low-data partition such as
+    ``digits_low``); the holdout and test splits stay those of the full data set. The run's
+    `SourceConfig.max_per_class` wins over it."""
 
     def resolved_source(self) -> str:
         """The source for `gan_augment.load_dataset`, with relative paths made repo-relative."""
@@ -96,8 +100,13 @@ def load_dataset_specs(path: str | Path = DATASETS_FILE) -> dict[str, DatasetSpe
         if not isinstance(gan, dict):
             raise TypeError(f"Expected `gan` as a mapping of train_gan options in {where}, e.g. "
                             f"`gan: {{epochs: 60}}`. Received: {gan!r}.")
+        per_class = entry.get("train_per_class")
+        if per_class is not None and (isinstance(per_class, bool) or not isinstance(per_class, int)
+                                      or per_class < 1):
+            raise ValueError(f"Expected `train_per_class` as an integer >= 1 in {where}. "
+                             f"Received: {per_class!r}.")
         specs[name] = DatasetSpec(name, str(entry["source"]), dict(options),
-                                  str(entry.get("description", "")), dict(gan))
+                                  str(entry.get("description", "")), dict(gan), per_class)
     return specs
 
 
@@ -118,7 +127,8 @@ class SourceConfig(dg.Config):
     """Share of the data kept as the validation reference (real-vs-real baselines)."""
     split_seed: int = 0
     max_per_class: int | None = None
-    """Keep at most this many training samples per class (low-data experiments); None: all."""
+    """Keep at most this many training samples per class (low-data experiments); None: the data
+    set's ``train_per_class`` in data/datasets.yaml, else all. Holdout and test are unaffected."""
 
 
 class GanConfig(dg.Config):
@@ -184,14 +194,49 @@ class SyntheticConfig(dg.Config):
     thresholds: ThresholdsConfig = ThresholdsConfig()
 
 
+class AugmentedConfig(dg.Config):
+    """The utility gate (`gan_augment.utility.measure_utility`) and what gets published.
+
+    The gate trains the same classifier on the train split alone, with classical augmentation,
+    with the curated GAN samples (several amounts per class and loss weights) and with both, and
+    scores each on the holdout split (real data neither the GAN nor the classifiers saw)."""
+
+    utility: bool = True
+    """Measure whether the GAN samples help before publishing them; False publishes every
+    curated sample (the ``utility_gain`` check then fails as a warning: not measured)."""
+    on_no_gain: str = "classical"
+    """When the GAN samples do not beat real-only and real + classical on the holdout:
+    "classical" publishes the best baseline (real + classical copies, or the real data alone) and
+    the ``utility_gain`` check fails as a warning, so downstream still runs; "warn" does the same
+    and logs a warning; "raise" publishes the same but fails the check as an error (blocking:
+    downstream_evaluation does not run); "ignore" publishes the best GAN configuration anyway."""
+    utility_seeds: int = 2
+    """Classifier seeds per configuration (mean ± std over them)."""
+    utility_classifier: str = "auto"
+    """As in `DownstreamConfig.classifier` ("auto": CNN for images, gradient boosting for tables;
+    "logreg" is the fast choice for tests)."""
+    utility_weights: list[float] = [1.0, 0.5]
+    """Loss weights of a GAN sample to try (a real sample weighs 1)."""
+    utility_classical: bool = True
+    """Also try (and offer as the baseline to beat) real + classical augmentation, with and
+    without GAN samples. False only to save time (smoke runs): without it the gate cannot tell
+    whether plain shifts and rotations would have done as well."""
+    classical_seed: int = 0
+    """Seed of the classical copies published when the chosen setting includes them."""
+
+
 class DownstreamConfig(dg.Config):
-    """Downstream evaluation (`gan_augment.evaluate_downstream`)."""
+    """Downstream evaluation (`gan_augment.evaluate_downstream`) of what augmented_dataset
+    published: its GAN samples at their loss weight, scored on the untouched test split."""
 
     classifier: str = "auto"
     """"auto" (CNN for images, gradient boosting for tables), "cnn", "logreg", "hgb", "svm"."""
-    seeds: int = 3
+    seeds: int = 2
     classical_augmentation: bool = True
+    steps: int | None = None
+    """Gradient steps of a Keras classifier, the same in every setting (None: the library's 600)."""
     epochs: int | None = None
+    """Instead of ``steps``: epochs of a Keras classifier (unequal steps; kept for old configs)."""
 
 
 #: Asset names whose config lives on another step (synthetic samples and their validation
@@ -203,15 +248,18 @@ STEP_OF_ASSET = {
     "validation_report": "sample_and_validate",
     "sample_and_validate": "sample_and_validate",
     "augmented_dataset": "augmented_dataset",
+    "utility_gain": "augmented_dataset",
     "downstream_evaluation": "downstream_evaluation",
 }
 
 #: A configuration small enough for tests and quick looks (about a minute on 2 CPU cores) that
-#: still passes every gate on digits: 60 epochs, 150 samples per class, logistic regression on
-#: real / real+synthetic / synthetic only.
+#: still passes every gate on digits: 60 epochs, 150 samples per class, logistic regression (one
+#: seed) for the utility gate (without its classical settings: logistic regression on 5× the data
+#: takes a minute there) and for real / real+synthetic / synthetic only downstream.
 SMOKE_CONFIG: dict[str, dict[str, Any]] = {
     "gan_model": {"epochs": 60},
     "synthetic_samples": {"per_class": 150},
+    "augmented_dataset": {"utility_classifier": "logreg", "utility_seeds": 1, "utility_classical": False},
     "downstream_evaluation": {"classifier": "logreg", "seeds": 1, "classical_augmentation": False},
 }
 #: The same for tables (penguins-sized): 1500 tabular-GAN steps of 200 rows (the library default

@@ -10,7 +10,9 @@ GAN) in the library's own formats, so what the pipeline writes is what `gan_augm
 * `ReportIOManager` — `ValidationReport` (``report.save``: HTML, JSON, pictures) and
   `DownstreamReport` (Markdown, JSON, plot).
 * `AugmentedDatasetIOManager` — the `AugmentedDataset` as ``augmented.npz`` (or ``.parquet``) with
-  its synthetic mask, plus a TFDS directory for images (`gan_augment.export.export_tfds`).
+  its synthetic mask (True for every non-real sample), plus a TFDS directory for images
+  (`gan_augment.export.export_tfds`); the manifest holds the counts of its real / classical /
+  GAN parts, the GAN samples' loss weight and the utility gate's report (also ``utility.md``).
 
 Each folder holds a ``manifest.json`` written last: it says what the folder holds, so a folder
 without one (an interrupted write) is never read as complete. The IO managers set the ``path``
@@ -267,9 +269,15 @@ class ReportIOManager(_StorageIOManager):
 
 # ---------------------------------------------------------------------- augmented data + TFDS
 class AugmentedDatasetIOManager(_StorageIOManager):
-    """`AugmentedDataset` ↔ ``augmented.npz`` / ``augmented.parquet`` (real + synthetic with a
-    ``synthetic`` mask) and, for images, a TFDS directory ``tfds/<dataset>_augmented/1.0.0``
-    that ``tfds.builder_from_directory`` and ``gan_augment.load_dataset`` read."""
+    """`AugmentedDataset` ↔ ``augmented.npz`` / ``augmented.parquet`` (real, then classical copies,
+    then GAN samples, with a ``synthetic`` mask that is True for every non-real sample) and, for
+    images, a TFDS directory ``tfds/<dataset>_augmented/1.0.0`` that
+    ``tfds.builder_from_directory`` and ``gan_augment.load_dataset`` read.
+
+    ``manifest.json`` records ``parts`` (``{"real": n, "classical": n, "synthetic": n}``, in file
+    order: the sample ``i`` is real for ``i < real``, a classical copy for the next ``classical``
+    ones, a GAN sample after them), ``synthetic_weight`` and ``utility`` (`UtilityReport.to_dict`).
+    Folders written before these keys existed load as real + synthetic by the mask."""
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         from gan_augment.export import export_tfds
@@ -279,10 +287,21 @@ class AugmentedDatasetIOManager(_StorageIOManager):
         (folder / MANIFEST).unlink(missing_ok=True)
         combined, mask = obj.combined(), obj.synthetic_mask
         file = _write_dataset(combined, folder, "augmented", synthetic=mask)
+        utility = getattr(obj, "utility", None)
         manifest: dict[str, Any] = {
             "type": "augmented", "kind": combined.kind, "target": _table_target(combined),
             "file": file, "tfds": None, "requested": list(obj.requested), "dropped": obj.dropped,
+            "parts": {"real": len(obj.real), "classical": obj.n_classical, "synthetic": obj.n_synthetic},
+            "synthetic_weight": float(obj.synthetic_weight),
+            "utility": None if utility is None else utility.to_dict(),
         }
+        if utility is not None:
+            text = f"{utility.verdict()}\n\n{utility.to_markdown()}\n"
+            tmp = folder / f".utility.md.{os.getpid()}.tmp"
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, folder / "utility.md")
+        else:
+            (folder / "utility.md").unlink(missing_ok=True)
         metadata: dict[str, Any] = {"path": dg.MetadataValue.path(str(folder / file))}
         if combined.kind == "image":
             tfds_dir = export_tfds(combined, folder / "tfds", name=f"{context.asset_partition_key}_augmented",
@@ -299,9 +318,35 @@ class AugmentedDatasetIOManager(_StorageIOManager):
         manifest = _read_manifest(folder, ("augmented",))
         data, mask = _read_dataset(folder / manifest["file"], manifest.get("target"))
         mask = np.zeros(len(data), bool) if mask is None else mask
+        parts = manifest.get("parts")
+        if parts is None:  # written before the utility gate: real + synthetic, by the mask
+            real, classical = data.take(np.flatnonzero(~mask)), None
+            synthetic = data.take(np.flatnonzero(mask)) if mask.any() else None
+        else:
+            n_real, n_classical = int(parts["real"]), int(parts["classical"])
+            n_synthetic = int(parts["synthetic"])
+            if n_real + n_classical + n_synthetic != len(data) or mask[:n_real].any() \
+                    or not mask[n_real:].all():
+                raise ValueError(
+                    f"Expected {folder / manifest['file']} to hold {n_real} real, {n_classical} "
+                    f"classical and {n_synthetic} synthetic samples in that order (manifest 'parts'). "
+                    f"Received: {len(data)} samples, {int(mask.sum())} marked synthetic. "
+                    "Re-materialize augmented_dataset.")
+            bounds = np.cumsum([0, n_real, n_classical, n_synthetic])
+
+            def part(i: int) -> Dataset | None:
+                return data.take(np.arange(bounds[i], bounds[i + 1])) if bounds[i + 1] > bounds[i] else None
+
+            real, classical, synthetic = part(0), part(1), part(2)
+        utility = None
+        if manifest.get("utility"):
+            from gan_augment.utility import UtilityReport
+
+            utility = UtilityReport.from_dict(manifest["utility"])
         return AugmentedDataset(
-            real=data.take(np.flatnonzero(~mask)),
-            synthetic=data.take(np.flatnonzero(mask)) if mask.any() else None,
+            real=real, synthetic=synthetic, classical=classical,
             requested=tuple(manifest.get("requested", ())),
             dropped=int(manifest.get("dropped", 0)),
+            synthetic_weight=float(manifest.get("synthetic_weight", 1.0)),
+            utility=utility,
         )

@@ -4,6 +4,7 @@ The run is recorded in the Dagster instance at ``$DAGSTER_HOME`` (default ``data
 under the repository root, created if missing; SQLite unless its dagster.yaml says otherwise), so
 it shows in ``dagster dev -w workspace.yaml`` afterwards, with its logs, metadata and checks.
 
+    python -m pipelines.run digits_low                # the main demo: 20 real digits per class
     python -m pipelines.run digits                    # in-process, default configuration
     python -m pipelines.run digits --smoke            # a small configuration (about a minute)
     python -m pipelines.run digits --config my.yaml --storage-root /data/runs
@@ -47,10 +48,16 @@ class PipelineResult:
         tfds_directory: the TFDS export of the augmented data (images), when it was written.
         validation_report: ``report.html`` of the validation, when validation ran.
         downstream_report: ``report.md`` of the downstream evaluation, when it ran.
-        failed_gates: ``(gate, why)`` for every validation gate that failed.
+        failed_gates: ``(check, why)`` for every blocking check that failed with ERROR severity
+            (a validation gate, or ``utility_gain`` with ``on_no_gain="raise"``).
         failed_steps: ``(step, error message)`` for every step that failed.
         skipped: assets of the graph that were not materialized.
         seconds: wall-clock time of the run.
+        warnings: ``(check, why)`` for every check that failed with WARN severity (``utility_gain``
+            when the GAN samples did not help and the best baseline was published instead).
+        utility: the utility gate's verdict and table (from augmented_dataset), when it ran.
+        comparison: the downstream comparison table on the test split, when it ran.
+        step_seconds: wall-clock seconds per step that succeeded.
     """
 
     dataset: str
@@ -66,17 +73,30 @@ class PipelineResult:
     failed_steps: list[tuple[str, str]]
     skipped: list[str]
     seconds: float
+    warnings: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    utility: str | None = None
+    comparison: str | None = None
+    step_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def __str__(self) -> str:
         verdict = "succeeded" if self.success else "FAILED"
         lines = [(f"Pipeline run {self.run_id} for {self.dataset!r} {verdict} in {self.seconds:.0f} s "
                   f"(Dagster instance: {self.dagster_home}).")]
         if self.failed_gates:
-            lines.append("Validation gates that failed (augmented_dataset was not materialized):")
+            lines.append("Blocking checks that failed (what is downstream of them was not materialized):")
             lines += [f"  ✗ {gate}: {why}" for gate, why in self.failed_gates]
         elif self.failed_steps:
             lines.append("Failed steps:")
             lines += [f"  ✗ {step}: {message}" for step, message in self.failed_steps]
+        if self.warnings:
+            lines.append("Checks that failed as warnings (the run went on):")
+            lines += [f"  ! {check}: {why}" for check, why in self.warnings]
+        if self.step_seconds:
+            lines.append("Step times: " + ", ".join(f"{k} {v:.0f} s" for k, v in self.step_seconds.items()))
+        if self.utility:
+            lines += ["Utility gate (holdout split, training side):", self.utility]
+        if self.comparison:
+            lines += ["Downstream evaluation (test split):", self.comparison]
         lines.append(f"Outputs in {self.storage_dir}:")
         lines += [f"  {name:22s} {path}" for name, path in self.outputs.items()]
         if self.skipped:
@@ -166,16 +186,29 @@ def run_pipeline(
 def _summarize(result: Any, dataset: str, home: Path, storage_dir: Path, seconds: float) -> PipelineResult:
     from pipelines.assets import ASSET_NAMES
 
+    import dagster as dg
+
     outputs: dict[str, Path] = {}
     tfds_directory = None
+    utility = comparison = None
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
-        path = materialization.metadata.get("path")
+        metadata = materialization.metadata
+        path = metadata.get("path")
         outputs[materialization.asset_key.to_user_string()] = Path(str(path.value)) if path else storage_dir
-        if "tfds_directory" in materialization.metadata:
-            tfds_directory = Path(str(materialization.metadata["tfds_directory"].value))
-    failed_gates = [(e.check_name, e.description or "") for e in result.get_asset_check_evaluations()
-                    if not e.passed]
+        if "tfds_directory" in metadata:
+            tfds_directory = Path(str(metadata["tfds_directory"].value))
+        if "utility_table" in metadata:
+            utility = f"{metadata['utility_table'].value}\n{metadata['utility_verdict'].value}"
+        if "comparison" in metadata:
+            comparison = str(metadata["comparison"].value)
+    evaluations = result.get_asset_check_evaluations()
+    failed_gates = [(e.check_name, e.description or "") for e in evaluations
+                    if not e.passed and e.severity != dg.AssetCheckSeverity.WARN]
+    warned = [(e.check_name, e.description or "") for e in evaluations
+              if not e.passed and e.severity == dg.AssetCheckSeverity.WARN]
+    step_seconds = {e.step_key: e.event_specific_data.duration_ms / 1000
+                    for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
     failed_steps = [(e.step_key or "?", e.step_failure_data.error.message.strip()
                      if e.step_failure_data.error else "")
                     for e in result.get_step_failure_events()]
@@ -190,6 +223,7 @@ def _summarize(result: Any, dataset: str, home: Path, storage_dir: Path, seconds
         downstream_report=downstream if "downstream_evaluation" in outputs else None,
         failed_gates=failed_gates, failed_steps=failed_steps,
         skipped=[n for n in names if n not in outputs], seconds=seconds,
+        warnings=warned, utility=utility, comparison=comparison, step_seconds=step_seconds,
     )
 
 

@@ -118,4 +118,5 @@ def test_webserver_serves_the_asset_graph_and_blocking_checks(webserver):
     assert checks["__typename"] == "AssetChecks"
     assert {c["name"] for c in checks["checks"]} == set(ALL_GATES)
     assert all(c["blocking"] for c in checks["checks"])
-    assert nodes["augmented_dataset"]["assetChecksOrError"].get("checks") == []
+    utility = nodes["augmented_dataset"]["assetChecksOrError"].get("checks")
+    assert utility == [{"name": "utility_gain", "blocking": True}]

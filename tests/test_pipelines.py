@@ -1,5 +1,6 @@
 """The Dagster pipeline: real runs (no mocks) of the whole graph on a small configuration, the
-blocking gates, resume, schedule and sensor evaluation, and the workspace entry points.
+blocking gates, the utility gate (noise as GAN samples), resume, schedule and sensor evaluation,
+and the workspace entry points.
 
 The two full runs share one domain-encoder cache (same training split), so validation trains its
 encoder once. About two minutes on 2 CPU cores, most of it GAN training.
@@ -8,6 +9,7 @@ encoder once. About two minutes on 2 CPU cores, most of it GAN training.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -22,8 +24,16 @@ import pytest
 import gan_augment as ga
 from gan_augment.data.sources import load_dataset_and_mask, source_kind
 from gan_augment.validation.gates import ALL_GATES
-from pipelines.assets import ASSET_NAMES, ASSETS, gan_model, source_dataset
-from pipelines.checks import GATE_CHECK_SPECS
+from pipelines.assets import (
+    ASSET_NAMES,
+    ASSETS,
+    augmented_dataset,
+    downstream_evaluation,
+    gan_model,
+    source_dataset,
+)
+from pipelines.checks import GATE_CHECK_SPECS, UTILITY_CHECK, UTILITY_CHECK_SPEC
+from pipelines.io_managers import Splits
 from pipelines.config import (
     DATASET_SPECS,
     DATASETS,
@@ -36,7 +46,7 @@ from pipelines.config import (
 )
 from pipelines.definitions import defs, make_resources
 from pipelines.resources import IncomingData
-from pipelines.run import run_pipeline
+from pipelines.run import _summarize, run_pipeline
 from pipelines.schedules import weekly_retrain
 from pipelines.sensors import incoming_data_sensor
 
@@ -77,7 +87,12 @@ def test_definitions_load_with_partitioned_assets_and_blocking_gate_checks():
     checks = {(spec.asset_key.to_user_string(), spec.name): spec for spec in GATE_CHECK_SPECS}
     assert set(checks) == {("synthetic_samples", gate) for gate in ALL_GATES}
     assert all(spec.blocking and spec.partitions_def == DATASETS for spec in checks.values())
-    assert {k.name for k in graph.asset_check_keys} == set(ALL_GATES)
+    assert {k.name for k in graph.asset_check_keys} == {*ALL_GATES, UTILITY_CHECK}
+    utility = UTILITY_CHECK_SPEC
+    assert utility.asset_key == dg.AssetKey("augmented_dataset") and utility.name == "utility_gain"
+    assert utility.blocking and utility.partitions_def == DATASETS
+    assert dg.AssetCheckKey(dg.AssetKey("augmented_dataset"), "utility_gain") in graph.asset_check_keys
+    assert "digits_low" in DATASETS.get_partition_keys()
     job = defs.resolve_job_def("augment_pipeline")
     assert job.executor_def.name == "in_process"
     assert defs.resolve_job_def("augment_pipeline_multiprocess").executor_def.name == "multiprocess"
@@ -148,9 +163,13 @@ def test_whole_graph_materializes_and_every_gate_passes(good_run):
     failures = [e.step_failure_data.error.message for e in result.get_step_failure_events()]
     assert result.success, failures
     assert _materialized(result) == set(ASSET_NAMES)
-    evaluations = result.get_asset_check_evaluations()
-    assert {e.check_name for e in evaluations} == set(ALL_GATES)
-    assert all(e.passed and e.partition == "digits" for e in evaluations)
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert set(evaluations) == {*ALL_GATES, UTILITY_CHECK}
+    assert all(evaluations[gate].passed for gate in ALL_GATES)
+    assert all(e.partition == "digits" for e in evaluations.values())
+    utility = evaluations[UTILITY_CHECK]  # passed, or failed as a warning (the run went on)
+    assert utility.passed or utility.severity == dg.AssetCheckSeverity.WARN
+    assert "| real " in utility.metadata["table"].value and "| real+GAN " in utility.metadata["table"].value
     latest = instance.get_latest_materialization_event(dg.AssetKey("augmented_dataset"))
     assert latest is not None and latest.dagster_event.partition == "digits"
 
@@ -161,9 +180,13 @@ def test_outputs_are_readable_by_the_library_and_tfds(good_run):
     _, folder, _ = good_run
     manifest = json.loads((folder / "augmented_dataset" / "manifest.json").read_text())
     data, mask = load_dataset_and_mask(folder / "augmented_dataset" / "augmented.npz")
-    assert data.num_classes == 10 and mask is not None and mask.any() and not mask.all()
-    assert int(mask.sum()) <= sum(manifest["requested"])
-    assert len(ga.load_dataset(folder / "augmented_dataset" / "augmented.npz", synthetic="only")) == mask.sum()
+    parts = manifest["parts"]  # what the utility gate published: real, classical, GAN (file order)
+    assert data.num_classes == 10 and mask is not None and not mask.all()
+    assert len(data) == sum(parts.values()) and int(mask.sum()) == parts["classical"] + parts["synthetic"]
+    assert parts["synthetic"] <= sum(manifest["requested"])
+    assert (parts["synthetic"] > 0) == (manifest["utility"]["passed"])
+    if mask.any():
+        assert len(ga.load_dataset(folder / "augmented_dataset" / "augmented.npz", synthetic="only")) == mask.sum()
 
     builder = tfds.builder_from_directory(str(folder / "augmented_dataset" / manifest["tfds"]))
     assert builder.info.splits["train"].num_examples == len(data)
@@ -175,7 +198,8 @@ def test_outputs_are_readable_by_the_library_and_tfds(good_run):
     gan = ga.load_gan(folder / "gan_model.keras")
     assert gan.sample(5, labels=3, seed=0).shape == (8, 8, 1)
     assert (folder / "validation_report" / "report.html").is_file()
-    assert "| real+synthetic |" in (folder / "downstream_evaluation" / "report.md").read_text()
+    downstream = (folder / "downstream_evaluation" / "report.md").read_text()
+    assert "| real |" in downstream and ("| real+synthetic |" in downstream) == (parts["synthetic"] > 0)
     assert (folder / "downstream_evaluation" / "plot.png").stat().st_size > 1000
 
 
@@ -199,10 +223,12 @@ def test_the_ui_gets_pictures_tables_counts_and_paths(good_run):
     assert "baseline" in metadata["validation_report"]["metrics"].value
     assert "GX:" in metadata["validation_report"]["gx_summary"].value
     comparison = metadata["downstream_evaluation"]["comparison"].value
-    assert "| real |" in comparison and "| real+synthetic |" in comparison
-    assert "| synthetic-only |" in comparison
+    published_gan = metadata["augmented_dataset"]["n_synthetic"].value > 0
+    assert "| real |" in comparison
+    assert ("| real+synthetic |" in comparison) == ("| synthetic-only |" in comparison) == published_gan
     assert metadata["gan_model"]["epochs"].value == SMOKE_CONFIG["gan_model"]["epochs"]
-    assert metadata["augmented_dataset"]["n_synthetic"].value > 0
+    assert "| real+synthetic" in metadata["augmented_dataset"]["utility_table"].value
+    assert metadata["augmented_dataset"]["n_curated_pool"].value > 0
     assert metadata["source_dataset"]["n_train"].value > 0
     for name in ASSET_NAMES:
         assert Path(metadata[name]["path"].value).exists(), name
@@ -220,24 +246,26 @@ def test_a_table_partition_runs_the_same_graph_with_the_table_gates(tmp_path):
     failures = [e.step_failure_data.error.message for e in result.get_step_failure_events()]
     assert result.success, failures
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert set(evaluations) == set(ALL_GATES)
-    assert all(e.passed for e in evaluations.values())
+    assert set(evaluations) == {*ALL_GATES, UTILITY_CHECK}
+    assert all(evaluations[gate].passed for gate in ALL_GATES)
     assert evaluations["marginals"].metadata["value"].value < evaluations["marginals"].metadata["threshold"].value
 
     folder = tmp_path / "penguins"
     train = ga.load_dataset(folder / "source_dataset" / "train.parquet", target="species")
     augmented, mask = load_dataset_and_mask(folder / "augmented_dataset" / "augmented.parquet", target="species")
-    assert augmented.kind == "table" and mask.any() and not mask[: len(train)].any()
+    assert augmented.kind == "table" and not mask[: len(train)].any()
     pd.testing.assert_series_equal(augmented.frame.dtypes, train.frame.dtypes)
     pd.testing.assert_frame_equal(augmented.frame.iloc[: len(train)].reset_index(drop=True), train.frame)
-    # every class filled up towards 150 rows, within what curation let through
-    counts = augmented.class_counts()
-    assert (counts > train.class_counts()).all() and counts.max() <= 150
+    # what the utility gate published follows the real rows: classical copies, then GAN rows
+    manifest = json.loads((folder / "augmented_dataset" / "manifest.json").read_text())
+    parts = manifest["parts"]
+    assert parts["real"] == len(train) and int(mask.sum()) == parts["classical"] + parts["synthetic"]
+    assert (parts["synthetic"] > 0) == manifest["utility"]["passed"]
     metadata = {e.asset_key.to_user_string(): e.step_materialization_data.materialization.metadata
                 for e in result.get_asset_materialization_events()}
     preview = metadata["source_dataset"]["preview"].value
     assert preview.startswith("|") and "island" in preview and "Chinstrap" in preview
-    assert "| real+synthetic |" in metadata["downstream_evaluation"]["comparison"].value
+    assert "| real |" in metadata["downstream_evaluation"]["comparison"].value
 
 
 def test_bad_gan_fails_a_blocking_gate_and_stops_the_graph(tmp_path):
@@ -268,6 +296,112 @@ def test_bad_gan_fails_a_blocking_gate_and_stops_the_graph(tmp_path):
                        and r.event_log_entry.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"]
         assert {e.check_name for e in evaluations} == set(ALL_GATES)
         assert any(not e.passed and e.blocking for e in evaluations)
+
+
+# ---------------------------------------------------------------------- the utility gate
+@pytest.fixture(scope="module")
+def noise_inputs():
+    """Stand-ins for the upstream assets (in memory): 20 real digits per class to train on, real
+    holdout and test splits, and 20 "GAN samples" per class that are uniform noise, with a
+    validation report that let them all through (as if every gate had passed)."""
+    from types import SimpleNamespace
+
+    digits = ga.load_dataset("digits")
+    rest, test = digits.split(0.2, seed=0)
+    train, holdout = rest.split(300, seed=0)
+    train = train.subsample(per_class=20, seed=0)
+    labels = np.repeat(np.arange(10), 20)
+    rng = np.random.default_rng(0)
+    noise = dataclasses.replace(train.take(np.zeros(len(labels), np.int64)),
+                                x=rng.random((len(labels), *train.shape), dtype=np.float32), y=labels)
+    report = SimpleNamespace(passed=True, info={"requested": [20] * 10}, accepted=np.ones(len(noise), bool),
+                             summary=lambda: "all gates passed (stand-in)")
+    kw = {"partitions_def": DATASETS, "io_manager_key": "memory_io_manager"}
+
+    @dg.asset(name="source_dataset", **kw)
+    def fake_source() -> Splits:
+        return Splits(train=train, holdout=holdout, test=test)
+
+    @dg.asset(name="synthetic_samples", **kw)
+    def fake_samples():
+        return noise
+
+    @dg.asset(name="validation_report", **kw)
+    def fake_report():
+        return report
+
+    return [fake_source, fake_samples, fake_report], train
+
+
+def _utility_run(noise_inputs, root: Path, on_no_gain: str):
+    stubs, _ = noise_inputs
+    config = {"augmented_dataset": {"utility_classifier": "logreg", "utility_seeds": 1, "on_no_gain": on_no_gain},
+              "downstream_evaluation": {"classifier": "logreg", "seeds": 1, "classical_augmentation": False}}
+    resources = {**make_resources(storage_root=root), "memory_io_manager": dg.InMemoryIOManager()}
+    return dg.materialize([*stubs, augmented_dataset, downstream_evaluation], resources=resources,
+                          partition_key="digits", run_config=build_run_config(config), raise_on_error=False)
+
+
+def test_noise_fails_the_utility_gate_and_the_best_baseline_is_published(noise_inputs, tmp_path):
+    """Noise as GAN samples: utility_gain fails as a warning, augmented_dataset holds no GAN sample
+    (the best baseline instead), and downstream_evaluation still runs on it."""
+    result = _utility_run(noise_inputs, tmp_path, "classical")
+    failures = [e.step_failure_data.error.message for e in result.get_step_failure_events()]
+    assert result.success, failures
+    assert {"augmented_dataset", "downstream_evaluation"} <= _materialized(result)
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == "utility_gain" and check.partition == "digits"
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "do not help" in check.description
+    table = check.metadata["table"].value
+    for setting in ("| real", "| real+classical", "| real+GAN", "| real+GAN+classical"):
+        assert setting in table
+    assert " ± " in table and check.metadata["gain"].value <= check.metadata["margin"].value
+
+    folder = tmp_path / "digits" / "augmented_dataset"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["parts"]["synthetic"] == 0 and manifest["synthetic_weight"] == 1.0
+    assert manifest["utility"]["passed"] is False and manifest["utility"]["rows"]
+    assert "do not help" in (folder / "utility.md").read_text()
+    data, mask = load_dataset_and_mask(folder / "augmented.npz")
+    _, train = noise_inputs
+    assert int(mask.sum()) == manifest["parts"]["classical"] and len(data) == len(train) + mask.sum()
+    assert np.array_equal(data.x[: len(train)], train.x)
+    summary = _summarize(result, "digits", tmp_path, tmp_path / "digits", 0.0)  # what run_pipeline prints
+    assert not summary.failed_gates and [c for c, _ in summary.warnings] == ["utility_gain"]
+    assert "do not help" in summary.utility and "| real+classical" in summary.utility
+    metadata = {e.asset_key.to_user_string(): e.step_materialization_data.materialization.metadata
+                for e in result.get_asset_materialization_events()}
+    assert metadata["augmented_dataset"]["n_synthetic"].value == 0
+    assert "GAN" not in metadata["augmented_dataset"]["published"].value
+    assert "| real+synthetic |" not in metadata["downstream_evaluation"]["comparison"].value
+
+    # the IO manager reads the parts and the report back
+    from pipelines.io_managers import AugmentedDatasetIOManager
+    from pipelines.resources import StorageRoot
+
+    manager = AugmentedDatasetIOManager(storage=StorageRoot(root=str(tmp_path)))
+    context = dg.build_input_context(asset_key=dg.AssetKey("augmented_dataset"), partition_key="digits")
+    loaded = manager.load_input(context)
+    assert loaded.synthetic is None and loaded.n_classical == manifest["parts"]["classical"]
+    assert len(loaded.real) == len(train) and not loaded.utility.passed
+    # a folder written before the utility gate (no parts, no report) still loads, by the mask
+    old = {k: v for k, v in manifest.items() if k not in ("parts", "synthetic_weight", "utility")}
+    (folder / "manifest.json").write_text(json.dumps(old))
+    loaded = manager.load_input(context)
+    assert len(loaded.real) == len(train) and loaded.utility is None and loaded.synthetic_weight == 1.0
+
+
+def test_on_no_gain_raise_blocks_downstream(noise_inputs, tmp_path):
+    result = _utility_run(noise_inputs, tmp_path, "raise")
+    assert not result.success
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR and check.blocking
+    assert "downstream_evaluation" not in _materialized(result)
+    messages = [e.step_failure_data.error.message for e in result.get_step_failure_events()]
+    assert any("blocking asset check" in m for m in messages), messages
+    summary = _summarize(result, "digits", tmp_path, tmp_path / "digits", 0.0)
+    assert [c for c, _ in summary.failed_gates] == ["utility_gain"] and not summary.warnings
 
 
 def test_a_repeated_run_resumes_training_from_its_checkpoint(tmp_path):
