@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pydantic
 import yaml
 
 #: The repository root: relative paths in the pipeline (storage root, incoming folder, sources in
@@ -215,7 +216,7 @@ class AugmentedConfig(dg.Config):
     utility_classifier: str = "auto"
     """As in `DownstreamConfig.classifier` ("auto": CNN for images, gradient boosting for tables;
     "logreg" is the fast choice for tests)."""
-    utility_weights: list[float] = [1.0, 0.5]
+    utility_weights: list[float] = pydantic.Field(default_factory=lambda: [1.0, 0.5])
     """Loss weights of a GAN sample to try (a real sample weighs 1)."""
     utility_classical: bool = True
     """Also try (and offer as the baseline to beat) real + classical augmentation, with and

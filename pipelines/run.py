@@ -184,9 +184,9 @@ def run_pipeline(
 
 
 def _summarize(result: Any, dataset: str, home: Path, storage_dir: Path, seconds: float) -> PipelineResult:
-    from pipelines.assets import ASSET_NAMES
-
     import dagster as dg
+
+    from pipelines.assets import ASSET_NAMES
 
     outputs: dict[str, Path] = {}
     tfds_directory = None

@@ -33,7 +33,6 @@ from pipelines.assets import (
     source_dataset,
 )
 from pipelines.checks import GATE_CHECK_SPECS, UTILITY_CHECK, UTILITY_CHECK_SPEC
-from pipelines.io_managers import Splits
 from pipelines.config import (
     DATASET_SPECS,
     DATASETS,
@@ -45,6 +44,7 @@ from pipelines.config import (
     smoke_config,
 )
 from pipelines.definitions import defs, make_resources
+from pipelines.io_managers import Splits
 from pipelines.resources import IncomingData
 from pipelines.run import _summarize, run_pipeline
 from pipelines.schedules import weekly_retrain
