@@ -343,7 +343,7 @@ def augment(
         return AugmentedDataset(real=dataset, synthetic=pool, gan=gan, requested=requested,
                                 dropped=dropped, report=report)
 
-    from gan_augment.utility import DEFAULT_WEIGHTS, measure_utility, per_class_subset
+    from gan_augment.utility import DEFAULT_WEIGHTS, measure_utility, publication
 
     # the gate tries fractions of the plan, scaled to the size of the part the classifiers train on
     scale = fit.class_counts() / np.maximum(dataset.class_counts(), 1)
@@ -367,17 +367,12 @@ def augment(
             warnings.warn(message, stacklevel=2)
         elif verbose:
             print(message)
-    row = gate.chosen if publish_gan else gate.best_baseline
-    synthetic, weight = None, 1.0
-    if publish_gan and row is not None:
+    def published_amount(row: dict[str, Any]) -> np.ndarray:  # measured on `fit`, published on all
         fraction = next(f for f, a in amounts.items() if _same_amount(a, row["per_class"]))
-        synthetic = per_class_subset(pool, np.round(fraction * plan).astype(np.int64))
-        weight = float(row["weight"])
-    classical = None
-    if row is not None and "classical" in row["setting"]:
-        from gan_augment.downstream import classical_augment
+        return np.round(fraction * plan).astype(np.int64)
 
-        classical = classical_augment(dataset, seed=seed)
+    synthetic, classical, weight = publication(gate, dataset, pool, on_no_gain=on_no_gain, seed=seed,
+                                               amount=published_amount)
     if verbose:
         print(f"Published {len(dataset)} real + {0 if classical is None else len(classical)} classical + "
               f"{0 if synthetic is None else len(synthetic)} synthetic samples"

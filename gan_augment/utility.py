@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -313,6 +313,39 @@ def measure_utility(
                          steps=steps, seconds=time.perf_counter() - start)
 
 
+def publication(
+    report: UtilityReport,
+    real: Dataset,
+    pool: Dataset | None,
+    *,
+    on_no_gain: str = "classical",
+    seed: int = 0,
+    amount: Callable[[dict[str, Any]], Any] | None = None,
+) -> tuple[Dataset | None, Dataset | None, float]:
+    """What to publish after the gate: ``(GAN samples, classical copies, synthetic weight)``.
+
+    The chosen configuration when the gate passed (or ``on_no_gain="ignore"``), else the best
+    baseline (real only, or real + classical copies of ``real``, made with ``seed``). ``amount``
+    maps the chosen row to the per-class counts to take from ``pool`` (default: the row's own
+    ``per_class``, for a pool measured on the same real data that is published).
+
+    Example:
+        >>> synthetic, classical, weight = publication(report, train, pool)  # doctest: +SKIP
+    """
+    publish_gan = (report.passed or on_no_gain == "ignore") and report.chosen is not None and pool is not None
+    row = report.chosen if publish_gan else report.best_baseline
+    synthetic, weight = None, 1.0
+    if publish_gan:
+        synthetic = per_class_subset(pool, row["per_class"] if amount is None else amount(row))
+        weight = float(row["weight"])
+    classical = None
+    if "classical" in row["setting"]:
+        from gan_augment.downstream import classical_augment
+
+        classical = classical_augment(real, seed=seed)
+    return synthetic, classical, weight
+
+
 def bootstrap_confidence(differences: np.ndarray, *, seed: int = 0, resamples: int = BOOTSTRAP) -> float:
     """Share of bootstrap resamples (with replacement, seeded) of the paired per-sample
     ``differences`` whose mean is above 0: how sure we are that the mean difference is positive.
@@ -332,4 +365,4 @@ def bootstrap_confidence(differences: np.ndarray, *, seed: int = 0, resamples: i
 
 
 __all__ = ["BASELINES", "WITH_SYNTHETIC", "UtilityReport", "bootstrap_confidence", "measure_utility",
-           "per_class_subset"]
+           "per_class_subset", "publication"]

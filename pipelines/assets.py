@@ -294,8 +294,7 @@ def _utility_gate(context: dg.AssetExecutionContext, config: AugmentedConfig, sp
                   pool: Dataset | None) -> tuple[Dataset | None, Dataset | None, float, Any]:
     """Run `measure_utility` on (train, holdout, curated pool) and choose what to publish:
     ``(synthetic, classical, synthetic_weight, report)``."""
-    from gan_augment.downstream import classical_augment
-    from gan_augment.utility import measure_utility, per_class_subset
+    from gan_augment.utility import measure_utility, publication
 
     train = splits.train
     context.log.info(f"Utility gate: {len(train)} real training samples, "
@@ -306,12 +305,8 @@ def _utility_gate(context: dg.AssetExecutionContext, config: AugmentedConfig, sp
                              classifier=config.utility_classifier, seeds=config.utility_seeds,
                              classical=config.utility_classical)
     context.log.info(f"{report.verdict()}\n{report.to_markdown()}")
-    publish_gan = (report.passed or config.on_no_gain == "ignore") and report.chosen is not None
-    row = report.chosen if publish_gan else report.best_baseline
-    synthetic = per_class_subset(pool, row["per_class"]) if publish_gan else None
-    weight = float(row["weight"]) if synthetic is not None else 1.0
-    classical = (classical_augment(train, seed=config.classical_seed)
-                 if "classical" in row["setting"] else None)
+    synthetic, classical, weight = publication(report, train, pool, on_no_gain=config.on_no_gain,
+                                               seed=config.classical_seed)
     return synthetic, classical, weight, report
 
 
