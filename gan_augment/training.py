@@ -259,6 +259,8 @@ class TrainedGAN:
         self.target: str | None = meta.get("target")
         self.options: dict[str, Any] = dict(meta.get("options", {}))
         self.history: dict[str, list[float]] = history if history is not None else dict(meta.get("history", {}))
+        #: why training ended (epochs reached, divergence, a callback), saved with the model
+        self.stop_reason: str = str(meta.get("stop_reason", ""))
 
     def __repr__(self) -> str:
         return (f"TrainedGAN(kind={self.kind!r}, shape={self.sample_shape}, classes={self.num_classes}, "
@@ -444,10 +446,12 @@ def train_gan(
             print(f"Resuming from {checkpoint_dir}: epoch {initial_epoch}, step {gan.steps_taken}.")
 
     steps_per_epoch = support.steps_per_epoch(len(dataset), opts.batch_size)
+    stop_reason = f"already trained: the checkpoint holds all {opts.epochs} epochs"
     if initial_epoch < opts.epochs:
         batches = support.batches(gan, dataset, opts.batch_size, seed, initial_epoch, opts.epochs, num_classes > 0)
+        guard = _NaNGuard()
         callbacks = [
-            _NaNGuard(),  # first: it clears the logs of a diverged epoch
+            guard,  # first: it clears the logs of a diverged epoch
             _History(history),
             *([_Checkpoint(checkpoint_dir, fingerprint, history, opts.checkpoint_every, opts.epochs)]
               if checkpoint_dir is not None else []),
@@ -459,9 +463,15 @@ def train_gan(
         gan.fit(batches, epochs=opts.epochs, initial_epoch=initial_epoch,
                 steps_per_epoch=steps_per_epoch, shuffle=False, verbose=0, callbacks=callbacks)
         seconds = time.perf_counter() - start
+        done = len(history.get("d_loss", []))
+        stop_reason = (f"diverged in epoch {guard.good_epoch + 1}; the weights of epoch {guard.good_epoch} "
+                       "were restored" if guard.tripped else
+                       f"stopped by a callback after epoch {done}" if done < opts.epochs else
+                       f"reached epochs={opts.epochs} ({gan.steps_taken} generator steps)")
         if verbose:
-            print(f"Trained epochs {initial_epoch + 1}–{len(history.get('d_loss', []))} "
+            print(f"Trained epochs {initial_epoch + 1}–{done} "
                   f"({gan.steps_taken} steps in all) in {seconds:.1f} s.")
+    gan.metadata["stop_reason"] = stop_reason
     trained = TrainedGAN(gan, history)
     if output_dir is not None:
         pictures = trained.save_pictures(output_dir, seed=seed)

@@ -150,6 +150,7 @@ def test_nan_guard_stops_and_restores_the_last_good_weights(digits, capsys):
     gan = ga.train_gan(small, epochs=10, seed=0, loss=loss, verbose=0)
     assert "diverged in epoch 3" in capsys.readouterr().out
     assert len(gan.history["d_loss"]) == 2
+    assert gan.stop_reason.startswith("diverged in epoch 3")  # recorded with the model
     assert all(np.isfinite(v).all() for v in gan.model.get_weights())
     assert np.isfinite(gan.sample(10, seed=0).x).all()
 
