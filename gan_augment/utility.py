@@ -59,7 +59,9 @@ class UtilityReport:
         rows: one dict per tried configuration: ``setting``, ``per_class`` (synthetic samples per
             class, 0 for the baselines), ``weight``, ``accuracy_mean``, ``accuracy_std``,
             ``accuracy_per_seed``, ``log_loss_mean``.
-        best_baseline: the best row without synthetic samples.
+        best_baseline: the baseline to beat: real + classical (real-only when classical
+            augmentation is off), or real-only when it beats real + classical by the same rule
+            as ``passed``.
         chosen: the best row with synthetic samples (``None`` if none was tried).
         gain: chosen accuracy minus best baseline accuracy (mean over seeds).
         passed: the decision: the chosen configuration's holdout accuracy is at least the best
@@ -297,15 +299,27 @@ def measure_utility(
     def rank(r: dict[str, Any]) -> tuple[float, float]:  # accuracy first, then lower log-loss
         return (r["accuracy_mean"], -r["log_loss_mean"])
 
-    best_baseline = max((r for r in rows if r["setting"] in BASELINES), key=rank)
+    def evidence(candidate: dict[str, Any], reference: dict[str, Any]) -> float:
+        """Paired-bootstrap confidence that ``candidate`` has a lower log-loss than ``reference``."""
+        diff = sample_losses[rows.index(reference)] - sample_losses[rows.index(candidate)]
+        return bootstrap_confidence(diff, seed=seed_list[0])
+
+    def beats(candidate: dict[str, Any], reference: dict[str, Any]) -> bool:
+        return (candidate["accuracy_mean"] >= reference["accuracy_mean"] + float(margin) - 1e-12
+                and evidence(candidate, reference) >= CONFIDENCE)
+
+    # The default is classical augmentation (real-only without it); leaving a default takes the
+    # same evidence as publishing GAN samples does: on a small holdout the two baselines often
+    # tie, and a tie must not flip the choice by chance.
+    baselines = {r["setting"]: r for r in rows if r["setting"] in BASELINES}
+    best_baseline = baselines.get("real+classical", baselines["real"])
+    if best_baseline is not baselines["real"] and beats(baselines["real"], best_baseline):
+        best_baseline = baselines["real"]
     with_syn = [r for r in rows if r["setting"] in WITH_SYNTHETIC]
     chosen = max(with_syn, key=rank) if with_syn else None
     gain = 0.0 if chosen is None else chosen["accuracy_mean"] - best_baseline["accuracy_mean"]
-    confidence = 0.0
-    if chosen is not None:
-        diff = sample_losses[rows.index(best_baseline)] - sample_losses[rows.index(chosen)]
-        confidence = bootstrap_confidence(diff, seed=seed_list[0])
-    passed = chosen is not None and gain >= float(margin) - 1e-12 and confidence >= CONFIDENCE
+    confidence = 0.0 if chosen is None else evidence(chosen, best_baseline)
+    passed = chosen is not None and beats(chosen, best_baseline)
     return UtilityReport(rows=rows, best_baseline=best_baseline, chosen=chosen, gain=float(gain),
                          passed=bool(passed), margin=float(margin), confidence=float(confidence),
                          n_fit=len(fit),
