@@ -58,7 +58,8 @@ class UtilityReport:
     Attributes:
         rows: one dict per tried configuration: ``setting``, ``per_class`` (synthetic samples per
             class, 0 for the baselines), ``weight``, ``accuracy_mean``, ``accuracy_std``,
-            ``accuracy_per_seed``, ``log_loss_mean``.
+            ``accuracy_per_seed``, ``log_loss_mean``. Accuracy and log-loss weigh every class
+            equally (balanced accuracy, macro log-loss; plain ones on a balanced holdout).
         best_baseline: the baseline to beat: real + classical (real-only when classical
             augmentation is off), or real-only when it beats real + classical by the same rule
             as ``passed``.
@@ -113,7 +114,7 @@ class UtilityReport:
 
     def to_markdown(self, digits: int = 3) -> str:
         """The measured table (mean ± std over seeds on the holdout), best rows marked."""
-        lines = ["| setting | synthetic per class | weight | holdout accuracy | log-loss |",
+        lines = ["| setting | synthetic per class | weight | holdout balanced accuracy | log-loss |",
                  "|---|---:|---:|---:|---:|"]
         for r in self.rows:
             mark = " ←" if r is self.chosen or r is self.best_baseline else ""
@@ -270,6 +271,10 @@ def measure_utility(
                 continue
             configs += [(setting, a, float(w)) for a in amounts for w in weights]
 
+    # Every class counts equally (balanced accuracy, macro log-loss): with a rare class, the
+    # holdout's few rare samples must not be outvoted by the common ones.
+    holdout_counts = np.bincount(holdout.y, minlength=fit.num_classes)
+    class_weight = 1.0 / (holdout_counts[holdout.y] * np.count_nonzero(holdout_counts))
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
     sample_losses: list[np.ndarray] = []  # per row: log-loss of every holdout sample, seed mean
@@ -282,10 +287,10 @@ def measure_utility(
         for seed in seed_list:
             data, w = training_set(setting, fit, part, seed=seed, synthetic_weight=weight)
             proba = fit_and_predict_proba(runner, data, holdout, seed, weights=w, steps=steps)
-            accs.append(float(np.mean(proba.argmax(1) == holdout.y)))
+            accs.append(float(np.sum(class_weight * (proba.argmax(1) == holdout.y))))
             sample_loss = -np.log(np.clip(proba[np.arange(len(holdout)), holdout.y], eps, 1))
             per_sample.append(sample_loss)
-            losses.append(float(sample_loss.mean()))
+            losses.append(float(np.sum(class_weight * sample_loss)))
         acc = np.array(accs)
         rows.append({"setting": setting, "per_class": per_class, "weight": weight,
                      "accuracy_mean": float(acc.mean()),
@@ -302,7 +307,7 @@ def measure_utility(
     def evidence(candidate: dict[str, Any], reference: dict[str, Any]) -> float:
         """Paired-bootstrap confidence that ``candidate`` has a lower log-loss than ``reference``."""
         diff = sample_losses[rows.index(reference)] - sample_losses[rows.index(candidate)]
-        return bootstrap_confidence(diff, seed=seed_list[0])
+        return bootstrap_confidence(diff, seed=seed_list[0], weights=class_weight)
 
     def beats(candidate: dict[str, Any], reference: dict[str, Any]) -> bool:
         return (candidate["accuracy_mean"] >= reference["accuracy_mean"] + float(margin) - 1e-12
@@ -360,9 +365,11 @@ def publication(
     return synthetic, classical, weight
 
 
-def bootstrap_confidence(differences: np.ndarray, *, seed: int = 0, resamples: int = BOOTSTRAP) -> float:
+def bootstrap_confidence(differences: np.ndarray, *, seed: int = 0, resamples: int = BOOTSTRAP,
+                         weights: np.ndarray | None = None) -> float:
     """Share of bootstrap resamples (with replacement, seeded) of the paired per-sample
-    ``differences`` whose mean is above 0: how sure we are that the mean difference is positive.
+    ``differences`` whose (``weights``-weighted) mean is above 0: how sure we are that the mean
+    difference is positive.
 
     Example:
         >>> bootstrap_confidence(np.array([0.2, 0.1, 0.3, 0.2]))
@@ -374,7 +381,9 @@ def bootstrap_confidence(differences: np.ndarray, *, seed: int = 0, resamples: i
     if d.size == 0:
         return 0.0
     rng = np.random.default_rng([int(seed), 0xB007])
-    means = d[rng.integers(0, d.size, (resamples, d.size))].mean(axis=1)
+    w = np.ones_like(d) if weights is None else np.asarray(weights, np.float64)
+    picks = rng.integers(0, d.size, (resamples, d.size))
+    means = (d[picks] * w[picks]).sum(axis=1) / w[picks].sum(axis=1)
     return float(np.mean(means > 0))
 
 
