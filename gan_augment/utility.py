@@ -60,9 +60,8 @@ class UtilityReport:
             class, 0 for the baselines), ``weight``, ``accuracy_mean``, ``accuracy_std``,
             ``accuracy_per_seed``, ``log_loss_mean``. Accuracy and log-loss weigh every class
             equally (balanced accuracy, macro log-loss; plain ones on a balanced holdout).
-        best_baseline: the baseline to beat: real + classical (real-only when classical
-            augmentation is off), or real-only when it beats real + classical by the same rule
-            as ``passed``.
+        best_baseline: the baseline to beat: real-only or real + classical, whichever has the
+            higher holdout accuracy (real + classical on a tie).
         chosen: the best row with synthetic samples (``None`` if none was tried).
         gain: chosen accuracy minus best baseline accuracy (mean over seeds).
         passed: the decision: the chosen configuration's holdout accuracy is at least the best
@@ -313,13 +312,12 @@ def measure_utility(
         return (candidate["accuracy_mean"] >= reference["accuracy_mean"] + float(margin) - 1e-12
                 and evidence(candidate, reference) >= CONFIDENCE)
 
-    # The default is classical augmentation (real-only without it); leaving a default takes the
-    # same evidence as publishing GAN samples does: on a small holdout the two baselines often
-    # tie, and a tie must not flip the choice by chance.
-    baselines = {r["setting"]: r for r in rows if r["setting"] in BASELINES}
-    best_baseline = baselines.get("real+classical", baselines["real"])
-    if best_baseline is not baselines["real"] and beats(baselines["real"], best_baseline):
-        best_baseline = baselines["real"]
+    # The better baseline by (balanced) accuracy; on a tie classical augmentation, the usual
+    # default (not the log-loss: augmentation makes a classifier less confident on easy samples,
+    # and small holdouts tie often). Neither is preferred beyond a tie: on imbalanced digits
+    # classical copies cost 7-10 points of macro-F1, and the holdout shows it.
+    best_baseline = max((r for r in rows if r["setting"] in BASELINES),
+                        key=lambda r: (r["accuracy_mean"], r["setting"] == "real+classical"))
     with_syn = [r for r in rows if r["setting"] in WITH_SYNTHETIC]
     chosen = max(with_syn, key=rank) if with_syn else None
     gain = 0.0 if chosen is None else chosen["accuracy_mean"] - best_baseline["accuracy_mean"]
