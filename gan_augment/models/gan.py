@@ -177,7 +177,8 @@ class ConditionalGAN(keras.Model):
             self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer)
         if _uses_float16(self.discriminator) and not isinstance(self.d_optimizer, keras.optimizers.LossScaleOptimizer):
             self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer)
-        # Built here, not lazily inside a replica context (FIELD_NOTES: strategy placeholder error).
+        # Built here, not lazily inside a replica context: under a distribution strategy a lazy
+        # build fails with a placeholder error.
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.critic_variables)
 

@@ -2,7 +2,7 @@
 
 Every function here is a pure function of numpy arrays; nothing imports TensorFlow. Features are
 2-D float arrays with one row per sample: typically the penultimate layer of a classifier trained
-on the real data (Inception weights cannot be downloaded here, see FIELD_NOTES "Metrics"), or the
+on the real data (Inception weights would need a download, which offline machines cannot do), or the
 flattened images / standardized table columns. Numbers computed in such a domain feature space are
 **not** comparable to published Inception FIDs: always report them beside a real-vs-real baseline
 computed with the same feature extractor and the same sample counts.
