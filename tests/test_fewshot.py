@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import random_batch, values
 
 import gan_augment as ga
 from gan_augment.errors import TrainingError
@@ -15,16 +16,6 @@ from gan_augment.models import ConditionalGAN, build_image_gan
 from gan_augment.models import regularizers as reg
 from gan_augment.models.diffaugment import diff_augment
 from gan_augment.models.image import build_image_discriminator, build_image_generator
-
-
-def _batch(n=16, shape=(8, 8, 1), classes=3, seed=0):
-    rng = np.random.default_rng(seed)
-    return (tf.constant(rng.uniform(0, 1, (n, *shape)).astype("float32")),
-            tf.constant(rng.integers(0, classes, n).astype("int32")))
-
-
-def _values(variables):
-    return [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
 
 
 # ---------------------------------------------------------------------- the math
@@ -52,9 +43,9 @@ def test_lecam_matches_its_formula_and_its_anchors_are_moving_averages():
     # In the model: after one step the anchors are (1 - 0.99) x the step's mean logits.
     gan = build_image_gan((8, 8, 1), num_classes=3, lecam=0.5, ema=False, seed=0)
     gan.compile()
-    assert _values([gan.lecam_anchors])[0].shape == (1, 2)
-    logs = gan.train_step(_batch())
-    anchors = _values([gan.lecam_anchors])[0][0]
+    assert values([gan.lecam_anchors])[0].shape == (1, 2)
+    logs = gan.train_step(random_batch())
+    anchors = values([gan.lecam_anchors])[0][0]
     assert np.all(anchors != 0.0) and np.all(np.abs(anchors) < 0.05)
     assert float(logs["lecam"]) >= 0.0 and "lecam" in logs
 
@@ -102,12 +93,12 @@ def test_ada_p_in_the_model_follows_r_t_every_interval():
     score.bias.assign(np.full(score.bias.shape, 1e3, "float32"))
     gan.compile(d_optimizer=keras.optimizers.SGD(0.0))
     for i in range(reg.ADA_INTERVAL):
-        logs = gan.train_step(_batch())
+        logs = gan.train_step(random_batch())
         expected = 0.5 if i < reg.ADA_INTERVAL - 1 else 0.5 + 16 * reg.ADA_INTERVAL / (reg.ADA_KIMG * 1000)
         assert float(logs["ada_p"]) == pytest.approx(expected)
     score.bias.assign(np.full(score.bias.shape, -1e3, "float32"))  # now it calls them all fake
     for _ in range(reg.ADA_INTERVAL):
-        logs = gan.train_step(_batch())
+        logs = gan.train_step(random_batch())
     assert float(logs["ada_p"]) == pytest.approx(0.5)
 
 
@@ -146,7 +137,7 @@ def _old_way(seed):
 
 
 def test_one_discriminator_is_exactly_the_plain_model():
-    batches = [_batch(seed=i) for i in range(3)]
+    batches = [random_batch(seed=i) for i in range(3)]
     models = [_old_way(7),
               build_image_gan((8, 8, 1), 3, diffaugment="color,translation", seed=7),
               build_image_gan((8, 8, 1), 3, diffaugment="color,translation", seed=7, discriminators=1,
@@ -157,10 +148,10 @@ def test_one_discriminator_is_exactly_the_plain_model():
         for b in batches:
             logs = gan.train_step(b)
         assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
-    reference = _values(models[0].weights)
+    reference = values(models[0].weights)
     z, labels = np.random.default_rng(0).normal(size=(6, 64)).astype("float32"), np.arange(6) % 3
     for gan in models[1:]:
-        for a, b in zip(reference, _values(gan.weights)):
+        for a, b in zip(reference, values(gan.weights)):
             np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(gan.generate(z, labels), models[0].generate(z, labels))
 
@@ -170,7 +161,7 @@ def test_two_discriminators_train_save_and_load_exactly(tmp_path):
                           bcr=1.0, ada_target=0.6, seed=1)
     names = [d.name for d in gan.all_discriminators()]
     assert names == ["discriminator", "discriminator_1"]
-    d0, d1 = (_values(d.weights) for d in gan.all_discriminators())
+    d0, d1 = (values(d.weights) for d in gan.all_discriminators())
     assert any(not np.array_equal(a, b) for a, b in zip(d0, d1))  # their own initial weights
     gan.compile()
     assert len(gan.d_optimizer._trainable_variables) == len(gan.critic_variables) == 2 * len(
@@ -178,25 +169,25 @@ def test_two_discriminators_train_save_and_load_exactly(tmp_path):
     ids = {id(v) for v in gan.weights}
     assert all(id(v) in ids for v in gan.extra_discriminators[0].weights)  # checkpoints carry them
     assert all(id(v) in ids for v in (gan.lecam_anchors, gan.ada_p, gan.ada_stats))
-    before = _values(gan.extra_discriminators[0].trainable_weights)
+    before = values(gan.extra_discriminators[0].trainable_weights)
     for i in range(reg.ADA_INTERVAL):
-        logs = gan.train_step(_batch(seed=i))
+        logs = gan.train_step(random_batch(seed=i))
     assert {"r1", "lecam", "bcr", "ada_p"} <= set(logs)
     assert all(math.isfinite(float(v)) for v in logs.values())
-    after = _values(gan.extra_discriminators[0].trainable_weights)
+    after = values(gan.extra_discriminators[0].trainable_weights)
     assert any(not np.array_equal(a, b) for a, b in zip(before, after))
-    assert _values([gan.lecam_anchors])[0].shape == (2, 2)
+    assert values([gan.lecam_anchors])[0].shape == (2, 2)
 
     path = tmp_path / "k2.keras"
     gan.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True, compile=False)
     assert loaded.num_discriminators == 2 and loaded.aggregation == "softmax"
     assert (loaded.r1, loaded.lecam, loaded.bcr, loaded.ada_target) == (1.0, 0.1, 1.0, 0.6)
-    for a, b in zip(_values(gan.weights), _values(loaded.weights)):
+    for a, b in zip(values(gan.weights), values(loaded.weights)):
         np.testing.assert_array_equal(a, b)
     z, labels = np.random.default_rng(0).normal(size=(6, 64)).astype("float32"), np.arange(6) % 3
     np.testing.assert_array_equal(loaded.generate(z, labels), gan.generate(z, labels))
-    x = _batch()
+    x = random_batch()
     np.testing.assert_array_equal(loaded.extra_discriminators[0](x).numpy(),
                                   gan.extra_discriminators[0](x).numpy())
 
@@ -237,7 +228,7 @@ def test_each_option_passes_through_train_gan(tiny, option, metric, tmp_path):
     # The checkpoint carries the lever's state and the option is part of its fingerprint.
     again = ga.train_gan(tiny, epochs=2, seed=0, verbose=0, checkpoint_dir=tmp_path, **option)
     assert again.model.steps_taken == gan.model.steps_taken
-    for a, b in zip(_values(gan.model.weights), _values(again.model.weights)):
+    for a, b in zip(values(gan.model.weights), values(again.model.weights)):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(TrainingError, match="differs in"):
         ga.train_gan(tiny, epochs=2, seed=0, verbose=0, checkpoint_dir=tmp_path)

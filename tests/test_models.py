@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import random_batch, values
 
 from gan_augment.models import build_image_gan, get_loss
 from gan_augment.models.diffaugment import diff_augment, parse_policy
@@ -76,15 +77,6 @@ def test_diffaugment_is_seeded_differentiable_and_shape_preserving():
         parse_policy("color,zoom")
 
 
-def _batch(n=16, shape=(8, 8, 1), classes=3, seed=0):
-    rng = np.random.default_rng(seed)
-    return (tf.constant(rng.uniform(0, 1, (n, *shape)).astype("float32")),
-            tf.constant(rng.integers(0, classes, n).astype("int32")))
-
-
-def _values(variables):
-    return [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
-
 
 @pytest.mark.parametrize("frozen", ["generator", "discriminator"])
 def test_each_optimizer_moves_only_its_own_network(frozen):
@@ -94,9 +86,9 @@ def test_each_optimizer_moves_only_its_own_network(frozen):
     # The optimizers were built on exactly their own network's variables.
     assert len(gan.g_optimizer._trainable_variables) == len(gan.generator.trainable_variables)
     assert len(gan.d_optimizer._trainable_variables) == len(gan.discriminator.trainable_variables)
-    g0, d0 = _values(gan.generator.trainable_variables), _values(gan.discriminator.trainable_variables)
-    logs = gan.train_step(_batch())
-    g1, d1 = _values(gan.generator.trainable_variables), _values(gan.discriminator.trainable_variables)
+    g0, d0 = values(gan.generator.trainable_variables), values(gan.discriminator.trainable_variables)
+    logs = gan.train_step(random_batch())
+    g1, d1 = values(gan.generator.trainable_variables), values(gan.discriminator.trainable_variables)
     g_moved = any(not np.array_equal(a, b) for a, b in zip(g0, g1))
     d_moved = any(not np.array_equal(a, b) for a, b in zip(d0, d1))
     assert (g_moved, d_moved) == ((False, True) if frozen == "generator" else (True, False))
@@ -111,21 +103,21 @@ def test_critic_steps_and_ema_follow_the_generator():
     gan.compile(loss="wasserstein_gp")
     assert gan.d_steps == 5
     d_iter = int(gan.d_optimizer.iterations.numpy())
-    before = _values(gan.ema_generator.trainable_variables)
-    gan.train_step(_batch())
+    before = values(gan.ema_generator.trainable_variables)
+    gan.train_step(random_batch())
     assert int(gan.d_optimizer.iterations.numpy()) - d_iter == 5
     assert int(gan.g_optimizer.iterations.numpy()) == 1
-    after = _values(gan.ema_generator.trainable_variables)
+    after = values(gan.ema_generator.trainable_variables)
     assert any(not np.array_equal(a, b) for a, b in zip(before, after))
     # Early in training the EMA is debiased, so it tracks the generator closely.
-    gen = _values(gan.generator.trainable_variables)
+    gen = values(gan.generator.trainable_variables)
     assert all(np.allclose(a, g, atol=1e-2) for a, g in zip(after, gen))
 
 
 def test_unconditional_gan_trains_without_labels():
     gan = build_image_gan((8, 8, 1), num_classes=0)
     gan.compile(loss="hinge")
-    logs = gan.train_step(_batch()[0])
+    logs = gan.train_step(random_batch()[0])
     assert np.isfinite(float(logs["g_loss"]))
     assert gan.generate(np.zeros((3, gan.latent_dim), "float32")).shape == (3, 8, 8, 1)
 
@@ -137,5 +129,5 @@ def test_mixed_precision_step(policy):
     if policy == "mixed_float16":
         assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
     assert gan.discriminator.output.dtype == "float32"
-    logs = gan.train_step(_batch())
+    logs = gan.train_step(random_batch())
     assert np.isfinite(float(logs["d_loss"]))
