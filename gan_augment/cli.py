@@ -164,6 +164,11 @@ def _add_training_arguments(parser: argparse.ArgumentParser, *, default_out: str
                        help="differentiable augmentation for small data: a comma-separated mix of "
                             "color, translation, cutout, or 'none' to switch it off (default: "
                             "'translation,color' for image data sets under 1000 samples, else off)")
+    group.add_argument("--early-stop", dest="early_stop", action=argparse.BooleanOptionalAction,
+                       default=None,
+                       help="end training when the Fréchet distance of the samples to the real data "
+                            "stops improving (--epochs is then the most it runs; default: on for "
+                            "image data sets under 1000 samples)")
     group.add_argument("--checkpoint-dir", metavar="DIR",
                        help="where the training state is saved every few epochs; if it already "
                             "holds a checkpoint of the same run, training resumes from it "
@@ -419,6 +424,8 @@ def _training_options(args: argparse.Namespace) -> dict[str, Any]:
         options["loss"] = args.loss
     if args.spectral_norm:
         options["spectral_norm"] = True
+    if getattr(args, "early_stop", None) is not None:
+        options["early_stop"] = args.early_stop
     if args.diffaugment is not None:
         policy = args.diffaugment.strip()
         options["diffaugment"] = None if policy.lower() in ("", "none", "off") else policy
@@ -477,7 +484,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     gan = train_gan(dataset, seed=args.seed, checkpoint_dir=checkpoints, output_dir=out,
                     verbose=0 if args.quiet else 1, **options)
     model_path = gan.save(out / "model.keras")
-    say(f"Done in {time.perf_counter() - start:.1f} s: {gan!r}.")
+    say(f"Done in {time.perf_counter() - start:.1f} s: {gan!r}; {gan.stop_reason}.")
     _print_paths({"model": model_path, "checkpoints": checkpoints, **_training_pictures(out)})
     return EXIT_OK
 
@@ -721,6 +728,7 @@ def _summary(args: argparse.Namespace, dataset: Any, result: Any, options: dict[
             "training_given": options,
             "training": result.gan.options,  # every option, defaults filled in
         },
+        "training_stop_reason": result.gan.stop_reason if result.gan is not None else None,
         "validation": _validation_summary(result),
         "paths": {k: str(v) for k, v in paths.items()},
         "seconds": round(seconds, 1),
@@ -735,6 +743,7 @@ def _validation_summary(result: Any) -> dict[str, Any] | None:
     return {
         "passed": bool(report.passed),
         "failed_gates": [c.name for c in report.failed()],
+        "undecided_gates": {c.name: c.undecided for c in report.undecided()},
         "rejected_by_curation": int(getattr(result, "dropped", 0)),
         "summary": report.summary(),
     }

@@ -43,6 +43,8 @@ BALANCED_RATIO = 1.0
 UTILITY_FRACTIONS: tuple[float, ...] = (0.5, 1.0)
 #: share of every class held out (from the GAN and the classifiers) to measure utility on
 UTILITY_HOLDOUT = 0.25
+#: with ``selection="coverage"``: candidates generated per sample of the plan to choose from
+COVERAGE_CANDIDATES = 4
 ON_NO_GAIN = ("classical", "warn", "raise", "ignore")
 
 
@@ -207,20 +209,15 @@ def sample_for_plan(gan: TrainedGAN, plan: np.ndarray, *, oversample: float = 1.
 
 def take_per_class(samples: Dataset, plan: np.ndarray, *, accepted: np.ndarray | None = None) -> Dataset | None:
     """Per class ``c``, the first ``plan[c]`` samples that ``accepted`` (default: all) lets
-    through, in their original order; ``None`` when that is no sample at all.
+    through, in their original order; ``None`` when that is no sample at all
+    (`gan_augment.selection.select_per_class` with ``how="first"``).
 
     Example:
         >>> kept = take_per_class(samples, plan, accepted=report.accepted)  # doctest: +SKIP
     """
-    plan = np.asarray(plan, dtype=np.int64)
-    keep = np.ones(len(samples), bool) if accepted is None else np.asarray(accepted, bool)
-    if len(keep) != len(samples):
-        raise DataError(f"Expected one accepted flag per sample ({len(samples)}). Received: {len(keep)}.")
-    chosen = np.concatenate([np.flatnonzero(keep & (samples.y == c))[: plan[c]] for c in range(len(plan))])
-    if not len(chosen):
-        return None
-    record = {} if accepted is None else {"curated": {"kept": int(keep.sum()), "dropped": int((~keep).sum())}}
-    return samples.take(np.sort(chosen), **record)
+    from gan_augment.selection import select_per_class
+
+    return select_per_class(samples, None, plan, accepted=accepted, how="first")
 
 
 def shortfall(synthetic: Dataset | None, plan: np.ndarray, class_names: tuple[str, ...]) -> dict[str, int]:
@@ -245,6 +242,7 @@ def augment(
     utility_classifier: Any = "auto",
     utility_seeds: int = 2,
     utility_weights: tuple[float, ...] | None = None,
+    selection: str = "first",
     verbose: int = 1,
     **train_options: Any,
 ) -> AugmentedDataset:
@@ -285,6 +283,10 @@ def augment(
             for images, gradient boosting for tables).
         utility_seeds: classifier seeds per configuration.
         utility_weights: loss weights of a synthetic sample to try (default (1.0, 0.5)).
+        selection: which curated samples fill a class's quota: "first" (generation order) or
+            "coverage" (``COVERAGE_CANDIDATES`` × the plan is generated, and the samples are
+            spread over the neighbourhoods of the real samples the GAN trained on; see
+            `gan_augment.selection`).
         verbose: 0 silent, 1 progress output.
         **train_options: passed to `train_gan` (epochs, batch_size, loss, output_dir, …).
 
@@ -304,6 +306,10 @@ def augment(
         raise DataError(f"Expected on_fail='raise', 'warn' or 'ignore'. Received: on_fail={on_fail!r}.")
     if on_no_gain not in ON_NO_GAIN:
         raise DataError(f"Expected on_no_gain as one of {list(ON_NO_GAIN)}. Received: on_no_gain={on_no_gain!r}.")
+    from gan_augment.selection import SELECTIONS, select_per_class
+
+    if selection not in SELECTIONS:
+        raise DataError(f"Expected selection as one of {list(SELECTIONS)}. Received: selection={selection!r}.")
     fit, holdout = _utility_split(dataset, utility_holdout, seed) if utility else (dataset, None)
     plan = generation_plan(dataset.class_counts(), per_class, balance)
     if utility and per_class is None and not plan.any():
@@ -318,14 +324,15 @@ def augment(
     if not plan.any():
         return AugmentedDataset(real=dataset, synthetic=None, gan=gan, requested=tuple(plan.tolist()))
 
-    generated = sample_for_plan(gan, plan, oversample=OVERSAMPLE if validate else 1.0, seed=seed + 1)
+    oversample = max(OVERSAMPLE if validate else 1.0, COVERAGE_CANDIDATES if selection == "coverage" else 1.0)
+    generated = sample_for_plan(gan, plan, oversample=oversample, seed=seed + 1)
     report = None
     keep = np.ones(len(generated), dtype=bool)
     if validate:
         report = _validated(dataset, generated, thresholds, plan, seed, on_fail, verbose)
         keep = report.accepted
         generated, keep = _top_up(gan, dataset, generated, keep, plan, thresholds, seed, verbose)
-    pool = take_per_class(generated, plan, accepted=keep)
+    pool = select_per_class(generated, fit, plan, accepted=keep, how=selection, seed=seed)
     short = shortfall(pool, plan, dataset.class_names)
     if short and verbose:
         print(f"Curation left some classes short of the target: {short} samples missing.")

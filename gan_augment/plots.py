@@ -68,10 +68,14 @@ def save_image_grid(
 
 
 def save_history_plot(history: Mapping[str, Sequence[float]], path: str | Path, *, title: str | None = None) -> Path:
-    """Losses (left) and mean D(real) / D(fake) (right, the equilibrium monitor: ½ at the solution)."""
+    """Losses (left), mean D(real) / D(fake) (middle, the equilibrium monitor: ½ at the
+    solution) and, when ``early_stop`` measured it, the Fréchet distance of the samples to the
+    real data at each check (right: the training-length criterion)."""
     plt = _pyplot()
-    fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(10, 3.6))
-    epochs = np.arange(1, len(next(iter(history.values()), [])) + 1)
+    criterion = bool(history.get("plateau_fd"))
+    fig, axes = plt.subplots(1, 3 if criterion else 2, figsize=(15 if criterion else 10, 3.6))
+    ax_loss, ax_d = axes[0], axes[1]
+    epochs = np.arange(1, len(history.get("d_loss", next(iter(history.values()), []))) + 1)
     for key in ("d_loss", "g_loss"):
         if key in history:
             ax_loss.plot(epochs, history[key], label=key)
@@ -86,6 +90,14 @@ def save_history_plot(history: Mapping[str, Sequence[float]], path: str | Path, 
     ax_d.set_xlabel("epoch")
     ax_d.set_title("discriminator outputs (probability)")
     ax_d.legend()
+    if criterion:
+        fd, at = history["plateau_fd"], history.get("plateau_epoch", range(1, len(history["plateau_fd"]) + 1))
+        axes[2].plot(at, fd, marker="o")
+        best = int(np.argmin(fd))
+        axes[2].plot([list(at)[best]], [fd[best]], marker="*", markersize=14, color="tab:red", label="kept")
+        axes[2].set_xlabel("epoch")
+        axes[2].set_title("Fréchet distance to the real data (early_stop)")
+        axes[2].legend()
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -90,6 +90,16 @@ class TrainOptions:
             Default None: off.
         mode_seeking: images only: weight λ of the mode-seeking term (MSGAN, Mao et al. 2019)
             in the generator's loss, against template-like samples. Default 0: off.
+        early_stop: end training by a criterion instead of at ``epochs`` (then the most it may
+            run): every ``epochs // PLATEAU_CHECKS`` epochs the Fréchet distance between the
+            (EMA) generator's samples and the real data, in a PCA space of the real data, is
+            measured; training stops when it has not improved by ``PLATEAU_MIN_DELTA`` for
+            ``early_stop_patience`` checks (not before ``PLATEAU_MIN_SHARE`` of the epochs), and
+            the generator of the best check is kept (a run it stopped is finished: training
+            again with its ``checkpoint_dir`` trains nothing more). ``TrainedGAN.stop_reason``
+            says what happened; the curve is ``history["plateau_fd"]``. Default: on for images below
+            ``EARLY_STOP_BELOW`` samples (the few-shot regime), off otherwise.
+        early_stop_patience: checks without improvement before stopping.
     """
 
     epochs: int | None = None
@@ -116,6 +126,8 @@ class TrainOptions:
     bcr: float = 0.0
     ada_target: float | None = None
     mode_seeking: float = 0.0
+    early_stop: bool | None = None
+    early_stop_patience: int = 4
 
     #: fields that change the model or the game (a checkpoint must match them to resume)
     ARCHITECTURE = ("batch_size", "loss", "d_steps", "latent_dim", "width", "spectral_norm",
@@ -182,6 +194,22 @@ def _image_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any])
                        mode_seeking=opts.mode_seeking)
     if opts.epochs is None:
         opts.epochs = int(min(1000, max(10, math.ceil(4000 / max(1, n // opts.batch_size)))))
+    if opts.early_stop is None:
+        opts.early_stop = n < EARLY_STOP_BELOW
+
+
+#: Images: the training-length criterion (``early_stop``) is on by default below this many samples.
+EARLY_STOP_BELOW = 1000
+#: ``early_stop``: about this many checks over the longest run ...
+PLATEAU_CHECKS = 25
+#: ... an improvement is a Fréchet distance this much (relative) below the best so far ...
+PLATEAU_MIN_DELTA = 0.03
+#: ... and no stop before this share of the epochs.
+PLATEAU_MIN_SHARE = 0.2
+#: ``early_stop``: samples generated per check (at least the real set's size when smaller) and
+#: dimensions of the PCA space the Fréchet distance is measured in.
+PLATEAU_SAMPLES = 500
+PLATEAU_DIMS = 16
 
 
 #: Tables: default number of generator steps, critic steps per generator step and batch size.
@@ -217,6 +245,8 @@ def _table_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any])
             raise DataError(f"Expected {name} only for images. Received: {name}={value!r} for a table. "
                             "Remove it (the tabular GAN uses WGAN-GP and PacGAN instead).")
     opts.diffaugment = None
+    if opts.early_stop is None:
+        opts.early_stop = False
     if opts.loss is None:
         opts.loss = "wasserstein_gp"
     if opts.learning_rate is None:
@@ -438,21 +468,30 @@ def train_gan(
                     learning_rate=opts.learning_rate, jit_compile=opts.jit_compile)
 
     history: dict[str, list[float]] = {}
-    initial_epoch = 0
+    initial_epoch, finished = 0, ""
     if ckpt.has_checkpoint(checkpoint_dir):
         record = ckpt.load_checkpoint(checkpoint_dir, gan, fingerprint, defaults=TrainOptions.added_defaults())
         initial_epoch, history = int(record["epoch"]), record["history"]
-        if verbose:
+        finished = str(record.get("stop_reason", ""))
+        if finished:  # a finished run that the criterion stopped early
+            initial_epoch = opts.epochs
+        elif verbose:
             print(f"Resuming from {checkpoint_dir}: epoch {initial_epoch}, step {gan.steps_taken}.")
 
     steps_per_epoch = support.steps_per_epoch(len(dataset), opts.batch_size)
-    stop_reason = f"already trained: the checkpoint holds all {opts.epochs} epochs"
+    stop_reason = (f"already trained: {finished}" if finished else
+                   f"already trained: the checkpoint holds all {opts.epochs} epochs")
     if initial_epoch < opts.epochs:
         batches = support.batches(gan, dataset, opts.batch_size, seed, initial_epoch, opts.epochs, num_classes > 0)
         guard = _NaNGuard()
+        plateau = (_Plateau(dataset, support, every=max(1, opts.epochs // PLATEAU_CHECKS),
+                            patience=opts.early_stop_patience,
+                            min_epoch=int(PLATEAU_MIN_SHARE * opts.epochs), history=history, seed=seed)
+                   if opts.early_stop else None)
         callbacks = [
             guard,  # first: it clears the logs of a diverged epoch
             _History(history),
+            *([plateau] if plateau is not None else []),
             *([_Checkpoint(checkpoint_dir, fingerprint, history, opts.checkpoint_every, opts.epochs)]
               if checkpoint_dir is not None else []),
             *([_SampleGrids(output_dir, opts.sample_every, seed)] if output_dir is not None else []),
@@ -466,9 +505,18 @@ def train_gan(
         done = len(history.get("d_loss", []))
         stop_reason = (f"diverged in epoch {guard.good_epoch + 1}; the weights of epoch {guard.good_epoch} "
                        "were restored" if guard.tripped else
+                       plateau.reason() if plateau is not None and plateau.stopped_at is not None else
                        f"stopped by a callback after epoch {done}" if done < opts.epochs else
-                       f"reached epochs={opts.epochs} ({gan.steps_taken} generator steps)")
+                       f"reached epochs={opts.epochs} ({gan.steps_taken} generator steps)"
+                       + (plateau.reason() if plateau is not None else ""))
+        if plateau is not None and plateau.stopped_at is not None and checkpoint_dir is not None \
+                and not guard.tripped:
+            # the final state (with the kept generator): a rerun with this checkpoint_dir finds it finished
+            ckpt.save_checkpoint(checkpoint_dir, gan, {"epoch": done, "step": gan.steps_taken, "history": history,
+                                                       "fingerprint": fingerprint, "stop_reason": stop_reason})
         if verbose:
+            if plateau is not None and plateau.stopped_at is not None:
+                print(f"Stopped early: {stop_reason}.")
             print(f"Trained epochs {initial_epoch + 1}–{done} "
                   f"({gan.steps_taken} steps in all) in {seconds:.1f} s.")
     gan.metadata["stop_reason"] = stop_reason
@@ -605,6 +653,8 @@ class KindSupport:
         batches: ``(gan, dataset, batch_size, seed, first_epoch, epochs, with_labels)`` → the
             ``tf.data.Dataset`` that ``fit`` consumes.
         sample: ``(trained_gan, labels or None, count, seed)`` → a Dataset of the kind.
+        numeric: ``(gan, dataset)`` → a float matrix, one row per sample (the space the
+            ``early_stop`` criterion measures in, after a PCA fitted on the real data).
     """
 
     defaults: Callable[[Dataset, TrainOptions, dict[str, Any]], None]
@@ -613,14 +663,17 @@ class KindSupport:
     build_options: Callable[[Dataset, TrainOptions, int], dict[str, Any]]
     batches: Callable[..., tf.data.Dataset]
     sample: Callable[[TrainedGAN, np.ndarray | None, int, int], Dataset]
+    numeric: Callable[[Any, Dataset], np.ndarray]
 
 
 #: Per data kind: option defaults, model build options, batches and sampling.
 KINDS: dict[str, KindSupport] = {
     "image": KindSupport(_image_defaults, lambda dataset, opts: None, _image_steps_per_epoch,
-                         _image_build_options, lambda gan, *args: _epoch_batches(*args), _sample_images),
+                         _image_build_options, lambda gan, *args: _epoch_batches(*args), _sample_images,
+                         lambda gan, data: data.x.reshape(len(data), -1).astype(np.float64)),
     "table": KindSupport(_table_defaults, _check_table, _table_steps_per_epoch, _table_build_options,
-                         _table_batches, _sample_table),
+                         _table_batches, _sample_table,
+                         lambda gan, data: np.asarray(gan.encoder.transform(data.frame, seed=0), np.float64)),
 }
 
 
@@ -708,6 +761,87 @@ class _SampleGrids(keras.callbacks.Callback):
         save_image_grid(gan.generate(z, labels), self.directory / f"epoch_{epoch + 1:04d}.png",
                         labels=labels, class_names=gan.metadata.get("class_names", ()),
                         title=f"epoch {epoch + 1}")
+
+
+class _Plateau(keras.callbacks.Callback):
+    """The ``early_stop`` criterion: every ``every`` epochs, the Fréchet distance between a fixed
+    batch of generated samples (same noise, the real class proportions) and the real data, in a
+    PCA space fitted on the real data; stops when it has not improved by ``PLATEAU_MIN_DELTA`` for
+    ``patience`` checks (not before ``min_epoch``) and puts back the generator of the best check."""
+
+    def __init__(self, dataset: Dataset, support: KindSupport, *, every: int, patience: int,
+                 min_epoch: int, history: dict[str, list[float]], seed: int) -> None:
+        super().__init__()
+        self.dataset, self.support = dataset, support
+        self.every, self.patience, self.min_epoch = every, patience, min_epoch
+        self.history, self.seed = history, seed
+        self.best = math.inf  # the lowest distance so far (its generator is kept) ...
+        self.best_epoch = 0
+        self.best_weights: list[np.ndarray] | None = None
+        self.reference = math.inf  # ... and the last one that improved by PLATEAU_MIN_DELTA
+        self.stale = 0
+        self.stopped_at: int | None = None
+        self.restored = False
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        real = self.support.numeric(self.model, self.dataset)
+        self.mean = real.mean(axis=0)
+        _, _, vt = np.linalg.svd(real - self.mean, full_matrices=False)
+        self.basis = vt[: max(1, min(PLATEAU_DIMS, len(real) - 1))].T
+        self.real = (real - self.mean) @ self.basis
+        count = max(PLATEAU_SAMPLES, len(self.dataset))
+        rng = np.random.default_rng(self.seed)
+        self.labels = (rng.choice(self.dataset.y, size=count).astype(np.int64)
+                       if self.model.num_classes and self.dataset.y is not None else None)
+        self.count = count
+
+    def score(self) -> float:
+        from gan_augment.validation.metrics import frechet_distance
+
+        fake = self.support.sample(TrainedGAN(self.model, {}), self.labels, self.count, self.seed + 7)
+        return frechet_distance(self.real, (self.support.numeric(self.model, fake) - self.mean) @ self.basis)
+
+    def _generators(self) -> list[Any]:
+        return [net for net in (self.model.generator, getattr(self.model, "ema_generator", None)) if net is not None]
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if (epoch + 1) % self.every or self.model.stop_training:
+            return
+        fd = self.score()
+        self.history.setdefault("plateau_fd", []).append(fd)
+        self.history.setdefault("plateau_epoch", []).append(float(epoch + 1))
+        if fd < self.best:
+            self.best, self.best_epoch = fd, epoch + 1
+            self.best_weights = [w for net in self._generators() for w in net.get_weights()]
+        if fd < self.reference * (1.0 - PLATEAU_MIN_DELTA):
+            self.reference, self.stale = fd, 0
+            return
+        self.stale += 1
+        if self.stale >= self.patience and epoch + 1 >= self.min_epoch:
+            self.stopped_at = epoch + 1
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.stopped_at is None or self.best_weights is None or self.best_epoch == self.last_check():
+            return  # a run that reached its epochs keeps its last weights (it may be resumed further)
+        weights = iter(self.best_weights)
+        for net in self._generators():
+            net.set_weights([next(weights) for _ in net.get_weights()])
+        self.restored = True
+
+    def last_check(self) -> int:
+        epochs = self.history.get("plateau_epoch", [])
+        return int(epochs[-1]) if epochs else 0
+
+    def reason(self) -> str:
+        if self.best_weights is None:
+            return ""
+        kept = f"the generator of epoch {self.best_epoch} (best Fréchet distance {self.best:.3g}) was kept"
+        if self.stopped_at is not None:
+            return (f"early_stop: the Fréchet distance to the real data did not improve by "
+                    f"{PLATEAU_MIN_DELTA:.0%} in {self.patience} checks (every {self.every} epochs); "
+                    f"stopped after epoch {self.stopped_at}, {kept}")
+        return f"; the criterion never stopped it (Fréchet distance {self.best:.3g} at best)"
 
 
 class _Progress(keras.callbacks.Callback):

@@ -152,6 +152,7 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
     metadata: dict[str, Any] = {
         "epochs": len(history.get("d_loss", [])), "steps": int(gan.model.steps_taken),
         "resumed_from_epoch": resumed_at, "train_seconds": round(seconds, 1),
+        "stop_reason": gan.stop_reason,
         "n_train": len(train), "options": dg.MetadataValue.json(
             {k: v for k, v in gan.options.items() if not isinstance(v, float) or np.isfinite(v)}),
         "checkpoint_dir": dg.MetadataValue.path(str(checkpoints)),
@@ -161,7 +162,7 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
         if history.get(key):
             metadata[f"final_{key}"] = float(history[key][-1])
     for name, title in (("samples.png", "generated samples, one row per class"),
-                        ("training_curves.png", "losses and mean D outputs per epoch")):
+                        ("training_curves.png", "losses, mean D outputs and the early-stop criterion per epoch")):
         if (folder / "gan" / name).is_file():
             metadata[name.removesuffix(".png")] = png_markdown(folder / "gan" / name, title)
     return dg.Output(gan, metadata=metadata)

@@ -87,11 +87,17 @@ def gate_results(report: Any, log: Any = None) -> Iterator[dg.AssetCheckResult]:
             failed = [r for r in report.gx.get("results", []) if not r.get("success")]
             metadata["expectations"] = dg.MetadataValue.md(_gx_markdown(report.gx))
             metadata["failed_expectations"] = dg.MetadataValue.int(len(failed))
+        undecided = str(getattr(check, "undecided", "") or "")
+        metadata["decided"] = not undecided
         if not check.passed and log is not None:
             log.error(f"Validation gate {gate!r} failed: {check.why}")
+        elif undecided and log is not None:
+            log.warning(f"Validation gate {gate!r} has too few samples to decide: {undecided}")
         yield dg.AssetCheckResult(
             check_name=gate, asset_key=SAMPLES_KEY, passed=bool(check.passed),
-            severity=dg.AssetCheckSeverity.ERROR, description=check.why, metadata=metadata,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=(f"Too few samples to decide: {undecided}. " if undecided else "") + check.why,
+            metadata=metadata,
         )
 
 

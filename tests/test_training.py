@@ -137,6 +137,43 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(digits, tmp_path):
     assert len(resumed.history["d_loss"]) == saved_epoch + 1
 
 
+def test_early_stop_criterion_is_the_default_for_few_images_only(digits):
+    from gan_augment.training import default_options
+
+    assert default_options(digits.subsample(per_class=20, seed=0)).early_stop is True
+    assert default_options(digits).early_stop is False  # 1797 images: the fixed budget
+    assert default_options(digits.subsample(per_class=20, seed=0), early_stop=False).early_stop is False
+    assert default_options(ga.load_dataset("penguins")).early_stop is False
+
+
+def test_early_stop_ends_a_run_that_stopped_improving_and_keeps_its_best_generator(digits, tmp_path,
+                                                                                   monkeypatch):
+    from gan_augment import training
+
+    small = digits.subsample(per_class=4, seed=0)  # 40 images, batch 16: 2 steps per epoch
+    # The rule, on a scripted distance curve (checks every 50 // 25 = 2 epochs, no stop before
+    # epoch 0.2 * 50 = 10, 3 % is an improvement): best at epoch 8, no 3 % gain at 10 and 12.
+    curve = iter([5.0, 4.0, 3.95, 3.80, 3.85, 3.84, 3.0])
+    monkeypatch.setattr(training._Plateau, "score", lambda self: next(curve))
+    stopped = ga.train_gan(small, epochs=50, seed=0, early_stop_patience=2, checkpoint_dir=tmp_path, verbose=0)
+    assert stopped.stop_reason.startswith("early_stop: ") and "after epoch 12" in stopped.stop_reason
+    assert "generator of epoch 8" in stopped.stop_reason
+    assert stopped.history["plateau_epoch"] == [2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
+    assert len(stopped.history["d_loss"]) == 12
+    # the generator kept is the one of epoch 8: the same as a run of 8 epochs
+    eight = ga.train_gan(small, epochs=8, seed=0, early_stop=False, verbose=0)
+    np.testing.assert_allclose(stopped.sample(20, seed=1).x, eight.sample(20, seed=1).x, atol=1e-5)
+    again = ga.train_gan(small, epochs=50, seed=0, early_stop_patience=2, checkpoint_dir=tmp_path, verbose=0)
+    assert again.stop_reason == "already trained: " + stopped.stop_reason
+    np.testing.assert_allclose(again.sample(20, seed=1).x, eight.sample(20, seed=1).x, atol=1e-5)
+    monkeypatch.undo()
+    # The real criterion on a learning GAN: its samples get closer to the real data.
+    learning = ga.train_gan(small, epochs=100, seed=0, verbose=0)
+    fd = learning.history["plateau_fd"]
+    assert len(fd) >= 5 and min(fd) < 0.7 * fd[0]
+    assert learning.stop_reason.startswith(("early_stop: ", "reached epochs=100"))
+
+
 def test_nan_guard_stops_and_restores_the_last_good_weights(digits, capsys):
     small = digits.subsample(per_class=20, seed=0)  # 200 samples, batch 16: 12 steps per epoch
     calls = tf.Variable(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -88,6 +89,35 @@ def test_a_missing_class_fails_class_coverage(run, splits):
     report = run(stand_in.take(np.flatnonzero(stand_in.y != 3)))
     assert _failed(report) == {"class_coverage"}
     assert "'3'" in report.check("class_coverage").why
+
+
+def test_a_set_a_classifier_tells_apart_fails_c2st(run, splits):
+    # 70 % of real unseen digits drawn at 80 % ink: close in Fréchet distance, but a classifier
+    # separates them from real digits (AUC ~0.78, real-vs-real ~0.53) — that must not pass.
+    stand_in = splits[2]
+    x = stand_in.x.copy()
+    x[: int(0.7 * len(x))] *= 0.8
+    report = run(dataclasses.replace(stand_in, x=x))
+    c2st = report.check("c2st_auc")
+    assert c2st.value > 0.75 > 0.6 > c2st.baseline and not c2st.undecided
+    assert "c2st_auc" in _failed(report) and "frechet_distance" not in _failed(report)
+
+
+def test_gates_without_enough_samples_say_so_and_do_not_decide(run, splits):
+    tiny = splits[2].take(np.arange(15))
+    report = run(tiny, requested=tiny.class_counts())
+    undecided = {c.name for c in report.undecided()}
+    assert {"frechet_distance", "c2st_auc", "coverage"} <= undecided
+    assert undecided.isdisjoint(_failed(report))
+    assert "too few samples to decide" in report.summary()
+    assert "±0.20" in report.check("c2st_auc").undecided
+    again = ValidationReport.from_json(report.to_json())
+    assert {c.name for c in again.undecided()} == undecided
+    # a weak label judge (trained on 20 images) decides nothing and disputes no sample
+    weak = ga.validate(splits[0].subsample(per_class=2, seed=0), tiny.take(np.arange(10)),
+                       reference=tiny, cache_dir=False, requested=np.ones(10))
+    assert weak.check("label_fidelity").undecided
+    assert weak.rejection_counts["label_disputed"] == 0
 
 
 def test_report_round_trips_through_json_and_saves_pictures(run, splits, tmp_path):

@@ -26,6 +26,8 @@ Errors are `gan_augment.errors.DataError` with "Expected ... Received: ..." mess
 
 from __future__ import annotations
 
+import math
+
 import warnings
 from typing import Any
 
@@ -440,6 +442,19 @@ def _logistic_classifier(seed: int) -> Any:
     from sklearn.preprocessing import StandardScaler
 
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
+
+
+def c2st_chance_std(n: int, test_size: float = 0.3) -> float:
+    """Standard deviation of `c2st_auc` between two sets from the *same* distribution, with
+    ``n`` samples per set: the AUC of m held-out rows per class under the null has standard
+    error ``sqrt((2m + 1) / (12 m²))`` (Mann–Whitney), m = ``test_size`` × n.
+
+    Example:
+        >>> round(c2st_chance_std(20), 2), round(c2st_chance_std(500), 3)
+        (0.17, 0.033)
+    """
+    m = max(1.0, test_size * n)
+    return float(math.sqrt((2 * m + 1) / (12 * m * m)))
 
 
 def c2st_auc(
