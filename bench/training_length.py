@@ -55,6 +55,11 @@ def one_run(pool: ga.Dataset, test: ga.Dataset, k: int, seed: int, early_stop: b
     return row
 
 
+def stat(runs: list[dict], key: str) -> str:
+    values = [r[key] for r in runs]
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=min(1, len(values) - 1)):.3f}"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--per-class", type=int, nargs="+", default=[5, 10, 20, 50])
@@ -69,10 +74,9 @@ def main() -> None:
     for k in args.per_class:
         for early_stop in (False, True):
             runs = [one_run(pool, test, k, s, early_stop) for s in range(args.seeds)]
-            stat = lambda key: f"{np.mean([r[key] for r in runs]):.3f} ± {np.std([r[key] for r in runs], ddof=min(1, len(runs) - 1)):.3f}"
             lines.append(f"| {k} | {'early_stop' if early_stop else 'fixed'} | "
                          f"{np.mean([r['seconds'] for r in runs]):.0f} | {np.mean([r['epochs'] for r in runs]):.0f} | "
-                         f"{stat('fd_unseen')} | {stat('gan_only')} | {stat('gain')} |")
+                         f"{stat(runs, 'fd_unseen')} | {stat(runs, 'gan_only')} | {stat(runs, 'gain')} |")
             print(lines[-1], flush=True)
     print("\n" + "\n".join(lines))
 

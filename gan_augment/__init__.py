@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from gan_augment._quiet import quiet_tensorflow
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import (
     DataError,
@@ -26,6 +27,7 @@ from gan_augment.errors import (
 )
 
 __version__ = "0.1.0"
+quiet_tensorflow()  # no TensorFlow import: only a logging filter and an environment default
 
 # name -> module that defines it (imported on first access)
 _LAZY = {

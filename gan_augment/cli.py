@@ -378,7 +378,10 @@ def _message(exc: BaseException) -> str:
 
 # ---------------------------------------------------------------------- shared helpers
 def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from gan_augment._quiet import filter_native_stderr, quiet_tensorflow
+
+    quiet_tensorflow()
+    filter_native_stderr()
 
 
 def dataset_name(source: str) -> str:

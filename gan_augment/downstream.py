@@ -694,7 +694,6 @@ def fit_and_predict_proba(
             return out
         return np.eye(k)[np.asarray(est.predict(x_test)).astype(np.int64)]
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
     keras.utils.set_random_seed(seed)

@@ -32,10 +32,11 @@ import numpy as np
 
 from gan_augment import checkpoint as ckpt
 from gan_augment._io import atomic_path
+from gan_augment._quiet import quiet_tensorflow
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter off the console
+quiet_tensorflow()  # before TensorFlow is imported: its C++ chatter stays off the console
 
 import keras
 import tensorflow as tf
@@ -472,8 +473,8 @@ def train_gan(
     if ckpt.has_checkpoint(checkpoint_dir):
         record = ckpt.load_checkpoint(checkpoint_dir, gan, fingerprint, defaults=TrainOptions.added_defaults())
         initial_epoch, history = int(record["epoch"]), record["history"]
-        finished = str(record.get("stop_reason", ""))
-        if finished:  # a finished run that the criterion stopped early
+        finished = str(record.get("stop_reason", "")) if opts.early_stop else ""
+        if finished:  # the criterion ended this run (early_stop=False trains on from there)
             initial_epoch = opts.epochs
         elif verbose:
             print(f"Resuming from {checkpoint_dir}: epoch {initial_epoch}, step {gan.steps_taken}.")

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import re
 import sys
 from pathlib import Path
 
@@ -75,6 +76,18 @@ def test_help_and_sources_do_not_import_tensorflow():
     result = _run(sys.executable, "-c", code, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
+
+
+def test_tensorflow_retracing_advice_is_dropped_and_real_warnings_are_kept(caplog):
+    import logging
+
+    import gan_augment  # noqa: F401  (installs the filter)
+
+    logger = logging.getLogger("tensorflow")
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        logger.warning("5 out of the last 7 calls to <function f> triggered tf.function retracing. Tracing ...")
+        logger.warning("Something the user should see.")
+    assert [r.getMessage() for r in caplog.records] == ["Something the user should see."]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -291,6 +304,15 @@ def test_unknown_dataset_exits_2_without_traceback():
     assert "gan-augment: error:" in result.stderr
     assert "no_such_dataset_xyz" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_training_run_prints_no_tensorflow_runtime_noise(tmp_path):
+    result = _run(_console_script(), "train", "--dataset", "digits", "--epochs", "1", "--output-dir",
+                  str(tmp_path), "--quiet", timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "model.keras" in result.stdout
+    noise = [line for line in result.stderr.splitlines() if "absl" in line or re.match(r"[IWE]\d{4} ", line)]
+    assert noise == [], noise
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,6 @@ Errors are `gan_augment.errors.DataError` with "Expected ... Received: ..." mess
 from __future__ import annotations
 
 import math
-
 import warnings
 from typing import Any
 
