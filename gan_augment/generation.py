@@ -331,7 +331,7 @@ def augment(
     if validate:
         report = _validated(dataset, generated, thresholds, plan, seed, on_fail, verbose)
         keep = report.accepted
-        generated, keep = _top_up(gan, dataset, generated, keep, plan, thresholds, seed, verbose)
+        generated, keep = _top_up(gan, dataset, generated, keep, plan, report, seed, verbose)
     pool = select_per_class(generated, fit, plan, accepted=keep, how=selection, seed=seed)
     short = shortfall(pool, plan, dataset.class_names)
     if short and verbose:
@@ -430,29 +430,23 @@ def _validated(dataset: Dataset, generated: Dataset, thresholds: Any, plan: np.n
 
 
 def _top_up(gan: TrainedGAN, dataset: Dataset, generated: Dataset, keep: np.ndarray, plan: np.ndarray,
-            thresholds: Any, seed: int, verbose: int) -> tuple[Dataset, np.ndarray]:
-    """Generate more for classes that curation left short of ``plan`` (per-sample acceptance of
-    the new samples comes from validating them), up to ``TOP_UP_ROUNDS`` rounds."""
-    from gan_augment.validation.validate import validate as run_validation
-
+            report: ValidationReport, seed: int, verbose: int) -> tuple[Dataset, np.ndarray]:
+    """Generate more for classes that curation left short of ``plan``, up to ``TOP_UP_ROUNDS``
+    rounds; the new samples pass or fail curation's per-sample rules as ``report`` set them
+    (`ValidationReport.acceptor`: near-copies and disputed labels), without new gates."""
     for round_ in range(1, TOP_UP_ROUNDS + 1):
         have = np.bincount(generated.y[keep], minlength=len(plan))
         missing = np.maximum(plan - have, 0)
-        if not missing.any():
+        if not missing.any() or report.acceptor is None:
             break
         ask = np.where(missing > 0, np.maximum(2 * missing, TOP_UP_MIN_PER_CLASS), 0)
         extra = sample_for_plan(gan, ask, seed=seed + 1 + 1000 * round_)
-        try:
-            extra_report = run_validation(dataset, extra, thresholds=thresholds, seed=seed, verbose=0)
-        except DataError as exc:  # too few samples for a metric of the per-sample acceptance
-            if verbose:
-                print(f"Top-up stopped: the new samples could not be validated ({exc}).")
-            break
+        accepted = np.asarray(report.acceptor(extra), bool)
         generated = generated.concat(extra)
-        keep = np.concatenate([keep, extra_report.accepted])
+        keep = np.concatenate([keep, accepted])
         if verbose:
             print(f"Top-up round {round_}: {int(missing.sum())} samples missing, "
-                  f"{int(extra_report.accepted.sum())} of {len(extra)} new ones accepted.")
+                  f"{int(accepted.sum())} of {len(extra)} new ones accepted.")
     return generated, keep
 
 

@@ -74,6 +74,10 @@ def test_copies_of_training_samples_fail_memorization_and_are_curated_away(run, 
     assert report.rejection_counts["near_copy"] >= 100
     assert not report.accepted[:100].any()  # every copy is dropped
     assert len(kept) == int(report.accepted.sum())
+    # the same rules for new samples (augment's top-up rounds), without the gates
+    np.testing.assert_array_equal(report.acceptor(mixed), report.accepted)
+    shuffled = mixed.with_labels(np.roll(mixed.y, 1))
+    assert report.acceptor(shuffled).sum() < 0.3 * len(mixed)  # wrong labels are disputed too
 
 
 def test_shuffled_labels_fail_label_fidelity(run, splits):

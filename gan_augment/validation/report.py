@@ -102,6 +102,9 @@ class ValidationReport:
     real: Any = dataclasses.field(default=None, repr=False)
     synthetic: Any = dataclasses.field(default=None, repr=False)
     feature_tables: dict[str, pd.DataFrame] | None = dataclasses.field(default=None, repr=False)
+    #: curation's per-sample rules as set by this validation, for new samples of the same GAN
+    #: (``acceptor(samples) -> bool mask``); not serialized
+    acceptor: Any = dataclasses.field(default=None, repr=False)
 
     @property
     def passed(self) -> bool:

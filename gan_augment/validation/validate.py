@@ -214,6 +214,7 @@ def validate(
     # 6. Label fidelity: the encoder agrees with the conditioning label.
     near_copy = np.asarray(mem["near_copy_mask"], dtype=bool)
     disputed = np.zeros(len(synthetic), dtype=bool)
+    base_acc = 0.0
     if synthetic.labeled:  # and 7. class coverage
         base_acc = float(np.mean(encoder.predict(reference.x) == reference.y))
         label_checks, disputed = _label_checks(
@@ -222,12 +223,15 @@ def validate(
         checks.extend(label_checks)
 
     accepted = ~(near_copy | disputed)
+    judge = encoder.predict if synthetic.labeled and base_acc >= MIN_JUDGE_ACCURACY else None
     report = ValidationReport(
         checks=checks,
         accepted=accepted,
         rejection_counts={"near_copy": int(near_copy.sum()), "label_disputed": int(disputed.sum()),
                           "total": int((~accepted).sum())},
         gx={k: v for k, v in gx_result.items() if k != "baseline"},
+        acceptor=_Acceptor(lambda d: flat(d), flat(real), mem["near_copy_threshold"],
+                           None if judge is None else (lambda d: judge(d.x))),
         info={
             "kind": "image", "requested": _requested_list(requested), "n_real": len(real), "n_reference": len(reference), "n_synthetic": len(synthetic),
             "equal_count": n, "encoder": encoder.description, "encoder_accuracy": encoder.accuracy,
@@ -271,6 +275,22 @@ def _label_checks(real: Dataset, synthetic: Dataset, predicted: np.ndarray, base
         + f"Largest share error {cov['max_share_error']:.1%} (limit {limits.class_share_error:.0%}).")
     disputed = np.zeros(len(synthetic), dtype=bool) if weak else np.asarray(predicted) != synthetic.y
     return [fidelity_check, coverage_check], disputed
+
+
+class _Acceptor:
+    """Curation's per-sample rules for *new* samples of the same GAN, without computing the
+    gates again (`ValidationReport.acceptor`): not a near-copy (distance to the closest training
+    sample above the threshold this validation set) and, when the judge was accurate enough to
+    judge labels, a label the judge agrees with."""
+
+    def __init__(self, features: Any, train_features: np.ndarray, threshold: float, predict: Any) -> None:
+        self.features, self.train, self.threshold, self.predict = features, train_features, threshold, predict
+
+    def __call__(self, samples: Dataset) -> np.ndarray:
+        near_copy = M.distance_to_closest_record(self.features(samples), self.train) <= self.threshold
+        if self.predict is None or not samples.labeled:
+            return ~near_copy
+        return ~near_copy & (np.asarray(self.predict(samples)) == samples.y)
 
 
 def _too_few(n: int) -> str:
@@ -435,6 +455,9 @@ def _validate_table(real: Dataset, synthetic: Dataset, *, reference: Dataset | N
         checks.extend(label_checks)
 
     accepted = ~(near_copy | disputed)
+    judged = synthetic.labeled and base_acc is not None and base_acc >= MIN_JUDGE_ACCURACY
+    acceptor = _Acceptor(lambda d: domain.features(d.frame[columns]), domain.features(real.frame),
+                         mem["near_copy_threshold"], (lambda d: domain.predict(d.frame[columns])) if judged else None)
     order = {name: i for i, name in enumerate(TABLE_GATES)}
     checks.sort(key=lambda c: order.get(c.name, len(order)))
     numeric = [c for c in columns if pd.api.types.is_numeric_dtype(real.frame[c].dtype)
@@ -445,6 +468,7 @@ def _validate_table(real: Dataset, synthetic: Dataset, *, reference: Dataset | N
         rejection_counts={"near_copy": int(near_copy.sum()), "label_disputed": int(disputed.sum()),
                           "total": int((~accepted).sum())},
         gx={k: v for k, v in gx_result.items() if k != "baseline"},
+        acceptor=acceptor,
         info={
             "kind": "table", "requested": _requested_list(requested), "n_real": len(real), "n_reference": len(reference), "n_synthetic": len(synthetic),
             "equal_count": n, "class_matched": True, "encoder": domain.description,
