@@ -1,4 +1,6 @@
-"""Seconds for `validate()` at 1k, 10k and 50k synthetic samples (how it grows).
+"""Seconds for `validate()` at 1k, 10k and 50k synthetic samples (how it grows), and for
+curation's per-sample rules alone (`ValidationReport.acceptor`, what `augment`'s top-up rounds
+run on new samples; they ran a whole `validate()` per round before).
 
 The domain encoder is trained once and cached before timing (its cost is reported separately),
 so the figures are the cost of validating a new batch of samples against known real data.
@@ -33,13 +35,17 @@ def main() -> None:
     print(f"domain encoder training (once, then cached): {time.perf_counter() - t:.1f} s")
     gan = ga.train_gan(train, epochs=args.epochs, seed=0, verbose=0)
     ga.validate(train, gan.sample(200, seed=0), reference=reference, cache_dir=cache)  # warm imports
-    print(f"{'synthetic n':>12}{'validate s':>12}{'passed':>8}{'accepted':>10}")
+    print(f"{'synthetic n':>12}{'validate s':>12}{'passed':>8}{'accepted':>10}{'acceptor s':>12}{'same mask':>11}")
     for n in args.sizes:
         samples = gan.sample(n, seed=1)
         t = time.perf_counter()
         report = ga.validate(train, samples, reference=reference, cache_dir=cache)
         seconds = time.perf_counter() - t
-        print(f"{n:>12}{seconds:>12.1f}{report.passed!s:>8}{int(report.accepted.sum()):>10}", flush=True)
+        t = time.perf_counter()
+        mask = report.acceptor(samples)
+        accept_s = time.perf_counter() - t
+        print(f"{n:>12}{seconds:>12.1f}{report.passed!s:>8}{int(report.accepted.sum()):>10}{accept_s:>12.2f}"
+              f"{bool((mask == report.accepted).all())!s:>11}", flush=True)
 
 
 if __name__ == "__main__":

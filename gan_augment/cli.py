@@ -167,8 +167,8 @@ def _add_training_arguments(parser: argparse.ArgumentParser, *, default_out: str
     group.add_argument("--early-stop", dest="early_stop", action=argparse.BooleanOptionalAction,
                        default=None,
                        help="end training when the Fréchet distance of the samples to the real data "
-                            "stops improving (--epochs is then the most it runs; default: on for "
-                            "image data sets under 1000 samples)")
+                            "stops improving (--epochs is then the most it runs; default: off, "
+                            "see docs/BENCHMARKS.md)")
     group.add_argument("--checkpoint-dir", metavar="DIR",
                        help="where the training state is saved every few epochs; if it already "
                             "holds a checkpoint of the same run, training resumes from it "

@@ -98,8 +98,10 @@ class TrainOptions:
             ``early_stop_patience`` checks (not before ``PLATEAU_MIN_SHARE`` of the epochs), and
             the generator of the best check is kept (a run it stopped is finished: training
             again with its ``checkpoint_dir`` trains nothing more). ``TrainedGAN.stop_reason``
-            says what happened; the curve is ``history["plateau_fd"]``. Default: on for images below
-            ``EARLY_STOP_BELOW`` samples (the few-shot regime), off otherwise.
+            says what happened; the curve is ``history["plateau_fd"]``. Default: off — on 5–50
+            digits per class it saved 35–60 % of the training time but its generators were less
+            useful (GAN-only accuracy and the gain over classical augmentation 1–5 points lower;
+            bench/training_length.py, docs/BENCHMARKS.md).
         early_stop_patience: checks without improvement before stopping.
     """
 
@@ -196,11 +198,9 @@ def _image_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any])
     if opts.epochs is None:
         opts.epochs = int(min(1000, max(10, math.ceil(4000 / max(1, n // opts.batch_size)))))
     if opts.early_stop is None:
-        opts.early_stop = n < EARLY_STOP_BELOW
+        opts.early_stop = False  # bench/training_length.py: it stops too soon for the samples' use
 
 
-#: Images: the training-length criterion (``early_stop``) is on by default below this many samples.
-EARLY_STOP_BELOW = 1000
 #: ``early_stop``: about this many checks over the longest run ...
 PLATEAU_CHECKS = 25
 #: ... an improvement is a Fréchet distance this much (relative) below the best so far ...
@@ -767,7 +767,8 @@ class _SampleGrids(keras.callbacks.Callback):
 class _Plateau(keras.callbacks.Callback):
     """The ``early_stop`` criterion: every ``every`` epochs, the Fréchet distance between a fixed
     batch of generated samples (same noise, the real class proportions) and the real data, in a
-    PCA space fitted on the real data; stops when it has not improved by ``PLATEAU_MIN_DELTA`` for
+    PCA space fitted on the real data — per class (diagonal covariances) for a conditional GAN,
+    the mean over classes; stops when it has not improved by ``PLATEAU_MIN_DELTA`` for
     ``patience`` checks (not before ``min_epoch``) and puts back the generator of the best check."""
 
     def __init__(self, dataset: Dataset, support: KindSupport, *, every: int, patience: int,
@@ -797,10 +798,22 @@ class _Plateau(keras.callbacks.Callback):
         self.count = count
 
     def score(self) -> float:
-        from gan_augment.validation.metrics import frechet_distance
-
         fake = self.support.sample(TrainedGAN(self.model, {}), self.labels, self.count, self.seed + 7)
-        return frechet_distance(self.real, (self.support.numeric(self.model, fake) - self.mean) @ self.basis)
+        projected = (self.support.numeric(self.model, fake) - self.mean) @ self.basis
+        if self.labels is None:
+            from gan_augment.validation.metrics import frechet_distance
+
+            return frechet_distance(self.real, projected)
+        # class-conditional: the mean over classes of the Fréchet distance between diagonal
+        # Gaussians, ‖μ_r − μ_s‖² + Σ (σ_r − σ_s)² (stable with a handful of real samples per class)
+        distances = []
+        for c in np.unique(self.dataset.y):
+            real, fake_c = self.real[self.dataset.y == c], projected[self.labels == c]
+            if len(fake_c) < 2:
+                continue
+            distances.append(float(np.sum((real.mean(0) - fake_c.mean(0)) ** 2)
+                                   + np.sum((real.std(0) - fake_c.std(0)) ** 2)))
+        return float(np.mean(distances)) if distances else math.inf
 
     def _generators(self) -> list[Any]:
         return [net for net in (self.model.generator, getattr(self.model, "ema_generator", None)) if net is not None]

@@ -146,7 +146,7 @@ class GanConfig(dg.Config):
     learning_rate: float | None = None
     early_stop: bool | None = None
     """End training when the samples stop getting closer to the real data (``epochs`` is then the
-    most it runs); None: the library's default (on for image sets under 1000 samples)."""
+    most it runs); None: the library's default (off)."""
 
     def train_options(self, dataset_defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Keyword arguments for `train_gan`: the seed and every field that is set, over the data

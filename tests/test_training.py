@@ -137,12 +137,12 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(digits, tmp_path):
     assert len(resumed.history["d_loss"]) == saved_epoch + 1
 
 
-def test_early_stop_criterion_is_the_default_for_few_images_only(digits):
+def test_early_stop_is_off_unless_asked_for(digits):
     from gan_augment.training import default_options
 
-    assert default_options(digits.subsample(per_class=20, seed=0)).early_stop is True
-    assert default_options(digits).early_stop is False  # 1797 images: the fixed budget
-    assert default_options(digits.subsample(per_class=20, seed=0), early_stop=False).early_stop is False
+    few = digits.subsample(per_class=20, seed=0)
+    assert default_options(few).early_stop is False  # measured: it stops too soon (BENCHMARKS.md)
+    assert default_options(few, early_stop=True).early_stop is True
     assert default_options(ga.load_dataset("penguins")).early_stop is False
 
 
@@ -155,7 +155,8 @@ def test_early_stop_ends_a_run_that_stopped_improving_and_keeps_its_best_generat
     # epoch 0.2 * 50 = 10, 3 % is an improvement): best at epoch 8, no 3 % gain at 10 and 12.
     curve = iter([5.0, 4.0, 3.95, 3.80, 3.85, 3.84, 3.0])
     monkeypatch.setattr(training._Plateau, "score", lambda self: next(curve))
-    stopped = ga.train_gan(small, epochs=50, seed=0, early_stop_patience=2, checkpoint_dir=tmp_path, verbose=0)
+    stopped = ga.train_gan(small, epochs=50, seed=0, early_stop=True, early_stop_patience=2,
+                           checkpoint_dir=tmp_path, verbose=0)
     assert stopped.stop_reason.startswith("early_stop: ") and "after epoch 12" in stopped.stop_reason
     assert "generator of epoch 8" in stopped.stop_reason
     assert stopped.history["plateau_epoch"] == [2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
@@ -163,15 +164,17 @@ def test_early_stop_ends_a_run_that_stopped_improving_and_keeps_its_best_generat
     # the generator kept is the one of epoch 8: the same as a run of 8 epochs
     eight = ga.train_gan(small, epochs=8, seed=0, early_stop=False, verbose=0)
     np.testing.assert_allclose(stopped.sample(20, seed=1).x, eight.sample(20, seed=1).x, atol=1e-5)
-    again = ga.train_gan(small, epochs=50, seed=0, early_stop_patience=2, checkpoint_dir=tmp_path, verbose=0)
+    again = ga.train_gan(small, epochs=50, seed=0, early_stop=True, early_stop_patience=2,
+                         checkpoint_dir=tmp_path, verbose=0)
     assert again.stop_reason == "already trained: " + stopped.stop_reason
     np.testing.assert_allclose(again.sample(20, seed=1).x, eight.sample(20, seed=1).x, atol=1e-5)
     monkeypatch.undo()
-    # The real criterion on a learning GAN: its samples get closer to the real data.
-    learning = ga.train_gan(small, epochs=100, seed=0, verbose=0)
+    # The real criterion on a learning GAN: its samples get closer to the real data (without
+    # EMA, whose 0.999 average lags by ~1000 steps).
+    learning = ga.train_gan(small, epochs=400, seed=0, early_stop=True, ema=False, verbose=0)
     fd = learning.history["plateau_fd"]
     assert len(fd) >= 5 and min(fd) < 0.7 * fd[0]
-    assert learning.stop_reason.startswith(("early_stop: ", "reached epochs=100"))
+    assert learning.stop_reason.startswith(("early_stop: ", "reached epochs=400"))
 
 
 def test_nan_guard_stops_and_restores_the_last_good_weights(digits, capsys):
