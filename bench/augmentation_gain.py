@@ -8,7 +8,8 @@ curation, the gate choosing amount and synthetic loss weight) with ``on_no_gain=
 GAN samples come back even when the gate refuses them; then `evaluate_downstream` trains the same
 classifier with the same number of gradient steps on every setting and scores it on the test
 split. "published" is the setting `augment()` would publish by default (``on_no_gain=
-"classical"``): the gate's choice if it passed, else the best baseline it measured.
+"classical"``): the gate's choice if it passed, else the best baseline it measured. Also per
+size: `augment` seconds, GAN training seconds and what ended the GAN's training.
 
 Usage:
     python bench/augmentation_gain.py [--per-class 5 10 20 50] [--seeds 3] [--image-size 8]
@@ -63,10 +64,12 @@ def one_run(pool: ga.Dataset, test: ga.Dataset, k: int, seed: int, args, gan_opt
     published = gate.chosen["setting"] if gate.passed else gate.best_baseline["setting"]
     scores["published"] = scores[published]
     failed = [c.name for c in aug.report.failed()] if aug.report is not None else []
-    print(f"  k={k} seed={seed}: augment {seconds:.0f} s; gate {'PASSED' if gate.passed else 'refused'} "
+    print(f"  k={k} seed={seed}: augment {seconds:.0f} s (GAN {aug.gan.train_seconds:.0f} s, "
+          f"{aug.gan.stop_reason}); gate {'PASSED' if gate.passed else 'refused'} "
           f"({gate.verdict()}); published={published}; failed validation gates: {failed or 'none'}; "
           + ", ".join(f"{s}={v:.3f}" for s, v in scores.items()), flush=True)
-    return {"scores": scores, "seconds": seconds, "passed": gate.passed, "published": published,
+    return {"scores": scores, "seconds": seconds, "gan_seconds": aug.gan.train_seconds,
+            "stop": aug.gan.stop_reason.split(" (")[0], "passed": gate.passed, "published": published,
             "epochs": len(aug.gan.history.get("d_loss", [])), "failed": failed}
 
 
@@ -93,6 +96,8 @@ def main() -> None:
             row[name] = f"{np.nanmean(values):.3f} ± {np.nanstd(values, ddof=1) if len(values) > 1 else 0:.3f}"
         row["gate passed"] = f"{sum(r['passed'] for r in runs)}/{len(runs)}"
         row["augment s"] = f"{np.mean([r['seconds'] for r in runs]):.0f}"
+        row["GAN s"] = f"{np.mean([r['gan_seconds'] for r in runs]):.0f}"
+        row["GAN stopped by"] = "; ".join(sorted({r["stop"] for r in runs}))
         gain = np.mean([r["scores"]["real+synthetic+classical"] - r["scores"]["real+classical"] for r in runs])
         row["GAN+classical − classical"] = f"{gain:+.3f}"
         table.append(row)

@@ -278,7 +278,9 @@ class TrainedGAN:
     Attributes:
         model: the `ConditionalGAN` (generator, discriminator, EMA generator).
         history: per-epoch mean of d_loss, g_loss, d_real, d_fake (and of the weighted r1, lecam,
-            bcr terms when those are on; ADA's p at the end of each epoch as ada_p).
+            bcr terms when those are on; ADA's p at the end of each epoch as ada_p); per check,
+            ``plateau_fd`` / ``plateau_epoch`` with ``early_stop``; per training call,
+            ``train_seconds``.
     """
 
     def __init__(self, model: ConditionalGAN, history: dict[str, list[float]] | None = None) -> None:
@@ -292,6 +294,8 @@ class TrainedGAN:
         self.history: dict[str, list[float]] = history if history is not None else dict(meta.get("history", {}))
         #: why training ended (epochs reached, divergence, a callback), saved with the model
         self.stop_reason: str = str(meta.get("stop_reason", ""))
+        #: seconds the training calls took (summed over resumed runs), saved with the model
+        self.train_seconds: float = float(meta.get("train_seconds", 0.0))
 
     def __repr__(self) -> str:
         return (f"TrainedGAN(kind={self.kind!r}, shape={self.sample_shape}, classes={self.num_classes}, "
@@ -503,6 +507,7 @@ def train_gan(
         gan.fit(batches, epochs=opts.epochs, initial_epoch=initial_epoch,
                 steps_per_epoch=steps_per_epoch, shuffle=False, verbose=0, callbacks=callbacks)
         seconds = time.perf_counter() - start
+        history.setdefault("train_seconds", []).append(seconds)
         done = len(history.get("d_loss", []))
         stop_reason = (f"diverged in epoch {guard.good_epoch + 1}; the weights of epoch {guard.good_epoch} "
                        "were restored" if guard.tripped else
@@ -521,6 +526,7 @@ def train_gan(
             print(f"Trained epochs {initial_epoch + 1}–{done} "
                   f"({gan.steps_taken} steps in all) in {seconds:.1f} s.")
     gan.metadata["stop_reason"] = stop_reason
+    gan.metadata["train_seconds"] = float(sum(history.get("train_seconds", [])))
     trained = TrainedGAN(gan, history)
     if output_dir is not None:
         pictures = trained.save_pictures(output_dir, seed=seed)

@@ -69,6 +69,7 @@ def test_training_writes_pictures_and_history(trained):
     assert len(list((out / "progress").glob("epoch_*.png"))) == 5
     assert len(gan.history["d_loss"]) == 60
     assert all(0 <= v <= 1 for v in gan.history["d_real"] + gan.history["d_fake"])
+    assert gan.train_seconds > 0 and gan.stop_reason == f"reached epochs=60 ({gan.model.steps_taken} generator steps)"
 
 
 def test_save_and_load_give_identical_samples(trained, tmp_path):
@@ -78,6 +79,7 @@ def test_save_and_load_give_identical_samples(trained, tmp_path):
     assert loaded.class_names == gan.class_names and loaded.history == gan.history
     np.testing.assert_array_equal(loaded.sample(50, seed=9).x, gan.sample(50, seed=9).x)
     assert loaded.model.steps_taken == gan.model.steps_taken
+    assert (loaded.stop_reason, loaded.train_seconds) == (gan.stop_reason, gan.train_seconds)
     with pytest.raises(DataError, match="ending in .keras"):
         gan.save(tmp_path / "digits.h5")
     (tmp_path / "broken.keras").write_bytes(b"not a zip")
