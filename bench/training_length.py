@@ -11,8 +11,11 @@ training side of `digits` (70 %; the other 30 % is the untouched test split); on
 with the same CNN and 600 gradient steps: GAN only (train on 100 synthetic per class, test on
 real) and real + GAN + classical (100 per class) against real + classical.
 
+``--budget 2 --modes fixed`` trains twice the default number of epochs instead.
+
 Usage:
     python bench/training_length.py [--per-class 5 10 20 50] [--seeds 2] [--image-size 8]
+                                    [--budget 1.0] [--modes fixed early_stop]
 """
 
 from __future__ import annotations
@@ -37,10 +40,13 @@ def unseen_fd(train: ga.Dataset, test: ga.Dataset, samples: ga.Dataset, dims: in
     return frechet_distance((flat(test) - mean) @ basis, (flat(samples) - mean) @ basis)
 
 
-def one_run(pool: ga.Dataset, test: ga.Dataset, k: int, seed: int, early_stop: bool) -> dict:
+def one_run(pool: ga.Dataset, test: ga.Dataset, k: int, seed: int, early_stop: bool, budget: float = 1.0) -> dict:
+    from gan_augment.training import default_options
+
     small = pool.subsample(per_class=k, seed=seed)
+    epochs = round(budget * default_options(small).epochs)
     start = time.perf_counter()
-    gan = ga.train_gan(small, seed=seed, early_stop=early_stop, verbose=0)
+    gan = ga.train_gan(small, seed=seed, epochs=epochs, early_stop=early_stop, verbose=0)
     seconds = time.perf_counter() - start
     samples = gan.sample(100 * small.num_classes, seed=seed + 1)
     report = ga.evaluate_downstream(small, test, samples, classifier="cnn", seeds=[seed],
@@ -65,6 +71,8 @@ def main() -> None:
     p.add_argument("--per-class", type=int, nargs="+", default=[5, 10, 20, 50])
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--image-size", type=int, default=8)
+    p.add_argument("--budget", type=float, default=1.0, help="multiple of the default number of epochs")
+    p.add_argument("--modes", nargs="+", choices=["fixed", "early_stop"], default=["fixed", "early_stop"])
     args = p.parse_args()
     print(f"CPU cores: {os.cpu_count()}; image size {args.image_size}; seeds={args.seeds}", flush=True)
     digits = ga.load_dataset("digits", **({} if args.image_size == 8 else {"image_size": args.image_size}))
@@ -72,8 +80,8 @@ def main() -> None:
     lines = ["| k / class | training | GAN s | epochs | FD to unseen | GAN only | GAN+classical − classical |",
              "|---:|---|---:|---:|---:|---:|---:|"]
     for k in args.per_class:
-        for early_stop in (False, True):
-            runs = [one_run(pool, test, k, s, early_stop) for s in range(args.seeds)]
+        for early_stop in [mode == "early_stop" for mode in args.modes]:
+            runs = [one_run(pool, test, k, s, early_stop, args.budget) for s in range(args.seeds)]
             lines.append(f"| {k} | {'early_stop' if early_stop else 'fixed'} | "
                          f"{np.mean([r['seconds'] for r in runs]):.0f} | {np.mean([r['epochs'] for r in runs]):.0f} | "
                          f"{stat(runs, 'fd_unseen')} | {stat(runs, 'gan_only')} | {stat(runs, 'gain')} |")
