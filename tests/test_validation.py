@@ -165,3 +165,17 @@ def test_a_users_own_keras_feature_extractor(run, splits):
     report = run(splits[2], encoder=extractor)
     assert "user feature extractor my_features" in report.info["encoder"]
     assert report.passed, report.summary()  # real holdout data passes in any sensible feature space
+
+
+@pytest.mark.parametrize("evaluated, failed, passes", [(217, 1, True), (217, 2, True), (217, 3, False),
+                                                        (50, 1, False), (50, 0, True)])
+def test_gx_gate_allows_one_percent_of_a_large_suite_to_fail(evaluated, failed, passes):
+    from gan_augment.validation.validate import _gx_gate
+
+    gx = {"statistics": {"evaluated_expectations": evaluated, "unsuccessful_expectations": failed,
+                         "success_percent": 100.0 * (evaluated - failed) / evaluated},
+          "summary": "GX: …", "baseline_success": True, "baseline_success_percent": 100.0}
+    check = _gx_gate(gx, True)
+    assert check.passed is passes
+    assert check.threshold == pytest.approx(100.0 * (evaluated - evaluated // 100) / evaluated)
+    assert _gx_gate(gx, False).passed and not _gx_gate(gx, False).gate

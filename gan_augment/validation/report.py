@@ -37,7 +37,8 @@ class Thresholds:
         label_fidelity_ratio: encoder agreement with the conditioning labels ≥ this × the
             encoder's accuracy on real holdout data.
         class_share_error: every requested class present, and |observed − requested| share ≤ this.
-        gx: the Great Expectations suite derived from the real data must pass.
+        gx: the Great Expectations suite derived from the real data must pass (up to 1 % of its
+            expectations, rounded down, may fail: real holdouts of wide tables miss one by chance).
     """
 
     frechet_ratio: float = 4.0

@@ -50,6 +50,9 @@ from gan_augment.validation.report import Check, Thresholds, ValidationReport
 #: their real-vs-real baselines would be noise.
 MIN_DECIDABLE = 20
 MIN_MATCHED_ROWS = MIN_DECIDABLE  # the name tables used first
+#: Share of a GX suite's expectations (rounded down) that may fail: real unseen rows of
+#: breast_cancer (217 expectations) failed one in 2 of 3 seeds (bench/table_gate_calibration.py).
+GX_FAILURE_SHARE = 0.01
 #: The C2ST gate decides only when its limit lies this many chance standard errors above 0.5.
 C2ST_DECIDE_Z = 3.0
 #: Label fidelity decides (and curation drops disputed samples) only when the judge is at least
@@ -158,13 +161,7 @@ def validate(
 
     # 1. Great Expectations suite derived from the real training data.
     gx_result, tables = _gx_check(real, reference, synthetic, encoder, f_real_all, f_ref_all, f_syn_all, seed)
-    checks.append(Check(
-        "gx_suite", gx_result["statistics"].get("success_percent"), gx_result["baseline_success_percent"],
-        100.0 if limits.gx else None, bool(gx_result["success"]) or not limits.gx,
-        gx_result["summary"] + (" The same suite passes on the real holdout."
-                                if gx_result["baseline_success"] else
-                                " Note: it also fails on the real holdout."),
-        gate=limits.gx))
+    checks.append(_gx_gate(gx_result, limits.gx))
 
     # 2. Fréchet distance (and KID, informative) in encoder space.
     few = _too_few(n)
@@ -277,6 +274,23 @@ def _label_checks(real: Dataset, synthetic: Dataset, predicted: np.ndarray, base
     return [fidelity_check, coverage_check], disputed
 
 
+def _gx_gate(gx_result: dict[str, Any], enabled: bool) -> Check:
+    """The ``gx_suite`` gate: at most ``GX_FAILURE_SHARE`` of the suite's expectations (rounded
+    down) may fail — none below 100 expectations."""
+    stats = gx_result["statistics"]
+    n = int(stats.get("evaluated_expectations", 0) or 0)
+    failed = int(stats.get("unsuccessful_expectations", 0) or 0)
+    allowed = int(GX_FAILURE_SHARE * n)
+    limit = 100.0 * (n - allowed) / n if n else 100.0
+    why = (gx_result["summary"]
+           + (f" Up to {allowed} of {n} expectations may fail ({GX_FAILURE_SHARE:.0%}: a real holdout of a wide "
+              "table misses one by chance)." if allowed else "")
+           + (" The same suite passes on the real holdout." if gx_result["baseline_success"] else
+              " Note: it also fails on the real holdout."))
+    return Check("gx_suite", stats.get("success_percent"), gx_result["baseline_success_percent"],
+                 limit if enabled else None, failed <= allowed or not enabled, why, gate=enabled)
+
+
 class _Acceptor:
     """Curation's per-sample rules for *new* samples of the same GAN, without computing the
     gates again (`ValidationReport.acceptor`): not a near-copy (distance to the closest training
@@ -382,13 +396,7 @@ def _validate_table(real: Dataset, synthetic: Dataset, *, reference: Dataset | N
 
     # 1. Great Expectations suite on the columns (and the label's values), derived from real rows.
     gx_result = _table_gx_check(real, reference, synthetic, columns, int(seeds[1]), limits.gx_tolerance)
-    checks.append(Check(
-        "gx_suite", gx_result["statistics"].get("success_percent"), gx_result["baseline_success_percent"],
-        100.0 if limits.gx else None, bool(gx_result["success"]) or not limits.gx,
-        gx_result["summary"] + (" The same suite passes on the real holdout."
-                                if gx_result["baseline_success"] else
-                                " Note: it also fails on the real holdout."),
-        gate=limits.gx))
+    checks.append(_gx_gate(gx_result, limits.gx))
 
     # 2. Fréchet distance of the encoded rows.
     if n >= 2:
