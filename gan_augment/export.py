@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -226,15 +228,18 @@ def export_tfds(
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=directory))
     os.chmod(staging, DIR_MODE)  # mkdtemp's folder is private; the export is not
     try:
-        tfds.dataset_builders.store_as_tfds_dataset(
-            name=name,
-            version=_TFDS_VERSION,
-            features=tfds.features.FeaturesDict(spec),
-            split_datasets={split: examples()},
-            data_dir=staging,
-            description=f"Exported by gan_augment. Provenance: {_provenance_json(dataset)}",
-            disable_shuffling=True,
-        )
+        # TFDS prints "Downloading and preparing dataset Unknown size …" although nothing is
+        # downloaded: keep its chatter off the user's console (errors still raise).
+        with contextlib.redirect_stdout(io.StringIO()):
+            tfds.dataset_builders.store_as_tfds_dataset(
+                name=name,
+                version=_TFDS_VERSION,
+                features=tfds.features.FeaturesDict(spec),
+                split_datasets={split: examples()},
+                data_dir=staging,
+                description=f"Exported by gan_augment. Provenance: {_provenance_json(dataset)}",
+                disable_shuffling=True,
+            )
         _replace_dir(staging / name, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -126,11 +126,12 @@ def test_parquet_bad_inputs(tmp_path, digits):
 
 
 # ---------------------------------------------------------------------- tfds
-def test_tfds_round_trip_with_synthetic_flag(tmp_path, digits):
+def test_tfds_round_trip_with_synthetic_flag(tmp_path, digits, capsys):
     tfds = pytest.importorskip("tensorflow_datasets")
     mask = np.arange(len(digits)) >= 20
     out = export_tfds(digits, tmp_path / "tfds", name="digits_aug", synthetic=mask)
     assert out == tmp_path / "tfds" / "digits_aug" / "1.0.0"
+    assert "Downloading" not in capsys.readouterr().out  # TFDS's chatter stays off the console
     assert leftovers(tmp_path / "tfds") == []
 
     builder = tfds.builder_from_directory(str(out))
