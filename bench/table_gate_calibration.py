@@ -9,7 +9,7 @@ rows), and for a gate that failed, its value against its threshold.
 Tables come from packages installed here, written to CSV and read back with `load_dataset(path,
 target=...)`, the way a user brings a table: the project's built-ins (penguins, wine,
 breast_cancer), scikit-learn's iris and diabetes (target cut into tertiles), and — when
-statsmodels is installed (``pip install statsmodels``) — anes96 (vote), fair (had an affair),
+statsmodels is installed (``pip install -e '.[bench]'``) — anes96 (vote), fair (had an affair),
 randhie (good health), modechoice (chosen), grunfeld (firm).
 
 With ``--augment``, each table instead goes through `augment(data, seed=s)` with its defaults
@@ -150,7 +150,7 @@ def main() -> None:
                 try:
                     lines.append(augment_table(name, args.seeds, Path(tmp)))
                 except ModuleNotFoundError as exc:
-                    print(f"{name}: skipped ({exc}; pip install statsmodels)", flush=True)
+                    print(f"{name}: skipped ({exc}; pip install -e '.[bench]')", flush=True)
                     continue
                 print(lines[-1], flush=True)
         print("\n" + "\n".join(lines))
@@ -162,7 +162,7 @@ def main() -> None:
             try:
                 row = calibrate(name, args.seeds, Path(tmp))
             except ModuleNotFoundError as exc:
-                print(f"{name}: skipped ({exc}; pip install statsmodels)", flush=True)
+                print(f"{name}: skipped ({exc}; pip install -e '.[bench]')", flush=True)
                 continue
             lines.append(f"| {name} | {row['rows']} | {row['columns']} | {row['classes']} | "
                          + " | ".join(cell(row["results"][g]) for g in TABLE_GATES) + f" | {row['seconds']:.1f} |")
