@@ -789,7 +789,6 @@ class _Plateau(keras.callbacks.Callback):
         self.reference = math.inf  # ... and the last one that improved by PLATEAU_MIN_DELTA
         self.stale = 0
         self.stopped_at: int | None = None
-        self.restored = False
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         real = self.support.numeric(self.model, self.dataset)
@@ -847,7 +846,6 @@ class _Plateau(keras.callbacks.Callback):
         weights = iter(self.best_weights)
         for net in self._generators():
             net.set_weights([next(weights) for _ in net.get_weights()])
-        self.restored = True
 
     def last_check(self) -> int:
         epochs = self.history.get("plateau_epoch", [])

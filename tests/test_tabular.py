@@ -390,3 +390,10 @@ def test_unconditional_table_gan(penguins):
     rows = gan.sample(60, seed=0)
     assert rows.y is None and not gan.conditional
     assert_same_schema(rows.frame, penguins.frame)
+
+
+def test_early_stop_criterion_measures_table_rows_too(penguins):
+    gan = ga.train_gan(penguins, epochs=4, early_stop=True, early_stop_patience=1, seed=0, verbose=0)
+    fd = gan.history["plateau_fd"]
+    assert len(fd) >= 2 and all(np.isfinite(fd)) and min(fd) > 0
+    assert gan.stop_reason.startswith(("early_stop: ", "reached epochs=4"))
