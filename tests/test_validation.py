@@ -179,3 +179,14 @@ def test_gx_gate_allows_one_percent_of_a_large_suite_to_fail(evaluated, failed, 
     assert check.passed is passes
     assert check.threshold == pytest.approx(100.0 * (evaluated - evaluated // 100) / evaluated)
     assert _gx_gate(gx, False).passed and not _gx_gate(gx, False).gate
+
+
+def test_image_and_table_thresholds_keep_their_own_c2st_default():
+    from gan_augment.validation import Thresholds
+    from gan_augment.validation.validate import TableThresholds
+
+    assert Thresholds().c2st_auc == 0.75 and TableThresholds().c2st_auc == 0.97
+    converted = TableThresholds.from_value(Thresholds(frechet_ratio=5.0))
+    assert converted.frechet_ratio == 5.0 and converted.c2st_auc == 0.97  # only what the caller set
+    assert TableThresholds.from_value(Thresholds(c2st_auc=0.8)).c2st_auc == 0.8
+    assert TableThresholds.from_value({"c2st_auc": 0.9}).c2st_auc == 0.9

@@ -91,7 +91,10 @@ class TableThresholds(Thresholds):
     @classmethod
     def from_value(cls, value: Thresholds | dict[str, Any] | None) -> TableThresholds:
         if isinstance(value, Thresholds) and not isinstance(value, TableThresholds):
-            return cls(**dataclasses.asdict(value))
+            # the fields the caller changed; the others keep the table defaults (c2st_auc differs)
+            image_defaults = Thresholds()
+            return dataclasses.replace(cls(), **{k: v for k, v in dataclasses.asdict(value).items()
+                                                 if v != getattr(image_defaults, k)})
         return super().from_value(value)  # type: ignore[return-value]
 
 
