@@ -53,13 +53,10 @@ def select_per_class(candidates: Dataset, real: Dataset | None, plan: np.ndarray
         pool = np.flatnonzero(ok & (candidates.y == c))
         if quota <= 0 or not len(pool):
             continue
-        if how == "first" or len(pool) <= quota or features is None:
+        if features is None or len(pool) <= quota or not (real.y == c).any():  # nothing to choose by
             chosen.append(pool[:quota])
             continue
-        anchors = features(real.take(np.flatnonzero(real.y == c))) if real is not None and (real.y == c).any() else None
-        if anchors is None:
-            chosen.append(pool[:quota])
-            continue
+        anchors = features(real.take(np.flatnonzero(real.y == c)))
         chosen.append(pool[_round_robin(anchors, features(candidates.take(pool)), int(quota), rng)])
     if not chosen:
         return None

@@ -129,7 +129,7 @@ class TrainOptions:
     bcr: float = 0.0
     ada_target: float | None = None
     mode_seeking: float = 0.0
-    early_stop: bool | None = None
+    early_stop: bool = False
     early_stop_patience: int = 4
 
     #: fields that change the model or the game (a checkpoint must match them to resume)
@@ -197,13 +197,11 @@ def _image_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any])
                        mode_seeking=opts.mode_seeking)
     if opts.epochs is None:
         opts.epochs = int(min(1000, max(10, math.ceil(4000 / max(1, n // opts.batch_size)))))
-    if opts.early_stop is None:
-        opts.early_stop = False  # bench/training_length.py: it stops too soon for the samples' use
 
 
 #: ``early_stop``: about this many checks over the longest run ...
 PLATEAU_CHECKS = 25
-#: ... an improvement is a Fréchet distance this much (relative) below the best so far ...
+#: ... an improvement is a Fréchet distance this much (relative) below the last improvement ...
 PLATEAU_MIN_DELTA = 0.03
 #: ... and no stop before this share of the epochs.
 PLATEAU_MIN_SHARE = 0.2
@@ -246,8 +244,6 @@ def _table_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any])
             raise DataError(f"Expected {name} only for images. Received: {name}={value!r} for a table. "
                             "Remove it (the tabular GAN uses WGAN-GP and PacGAN instead).")
     opts.diffaugment = None
-    if opts.early_stop is None:
-        opts.early_stop = False
     if opts.loss is None:
         opts.loss = "wasserstein_gp"
     if opts.learning_rate is None:
@@ -294,12 +290,15 @@ class TrainedGAN:
         self.history: dict[str, list[float]] = history if history is not None else dict(meta.get("history", {}))
         #: why training ended (epochs reached, divergence, a callback), saved with the model
         self.stop_reason: str = str(meta.get("stop_reason", ""))
-        #: seconds the training calls took (summed over resumed runs), saved with the model
-        self.train_seconds: float = float(meta.get("train_seconds", 0.0))
 
     def __repr__(self) -> str:
         return (f"TrainedGAN(kind={self.kind!r}, shape={self.sample_shape}, classes={self.num_classes}, "
                 f"epochs={len(self.history.get('d_loss', []))}, steps={self.model.steps_taken})")
+
+    @property
+    def train_seconds(self) -> float:
+        """Seconds the training calls took (summed over resumed runs; saved with the history)."""
+        return float(sum(self.history.get("train_seconds", [])))
 
     @property
     def num_classes(self) -> int:
@@ -526,7 +525,6 @@ def train_gan(
             print(f"Trained epochs {initial_epoch + 1}–{done} "
                   f"({gan.steps_taken} steps in all) in {seconds:.1f} s.")
     gan.metadata["stop_reason"] = stop_reason
-    gan.metadata["train_seconds"] = float(sum(history.get("train_seconds", [])))
     trained = TrainedGAN(gan, history)
     if output_dir is not None:
         pictures = trained.save_pictures(output_dir, seed=seed)
