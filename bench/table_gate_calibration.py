@@ -6,11 +6,8 @@ real, stratified), and `validate(train, stand_in, reference=reference)` runs eve
 the table shows, per gate, in how many seeds a real stand-in passed (``?``: undecided, too few
 rows), and for a gate that failed, its value against its threshold.
 
-Tables come from packages installed here, written to CSV and read back with `load_dataset(path,
-target=...)`, the way a user brings a table: the project's built-ins (penguins, wine,
-breast_cancer), scikit-learn's iris and diabetes (target cut into tertiles), and — when
-statsmodels is installed (``pip install -e '.[bench]'``) — anes96 (vote), fair (had an affair),
-randhie (good health), modechoice (chosen), grunfeld (firm).
+Tables come from packages installed here (`bench/real_tables.py`), written to CSV and read back
+with `load_dataset(path, target=...)`, the way a user brings a table.
 
 With ``--augment``, each table instead goes through `augment(data, seed=s)` with its defaults
 (``on_fail="ignore"`` so the run finishes and shows every failed gate): the gates that fail on
@@ -27,70 +24,20 @@ import os
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 warnings.filterwarnings("ignore")
 
 import numpy as np
-import pandas as pd
+from real_tables import TABLES, load
 
 import gan_augment as ga
 from gan_augment.validation.gates import TABLE_GATES
 
 
-def _builtin(name: str) -> Callable[[], tuple[pd.DataFrame, str]]:
-    def load() -> tuple[pd.DataFrame, str]:
-        data = ga.load_dataset(name)
-        target = data.target or "target"
-        return data.frame.assign(**{target: np.asarray(data.class_names)[data.y]}), target
-    return load
-
-
-def _iris() -> tuple[pd.DataFrame, str]:
-    from sklearn.datasets import load_iris
-
-    raw = load_iris(as_frame=True)
-    return raw.frame.assign(target=np.asarray(raw.target_names)[raw.target]), "target"
-
-
-def _diabetes() -> tuple[pd.DataFrame, str]:
-    from sklearn.datasets import load_diabetes
-
-    frame = load_diabetes(as_frame=True, scaled=False).frame
-    return frame.assign(target=pd.qcut(frame["target"], 3, labels=["low", "mid", "high"]).astype(str)), "target"
-
-
-def _statsmodels(name: str, prepare: Callable[[pd.DataFrame], pd.DataFrame], target: str):
-    def load() -> tuple[pd.DataFrame, str]:
-        import importlib
-
-        frame = importlib.import_module(f"statsmodels.datasets.{name}").load_pandas().data
-        return prepare(frame.copy()), target
-    return load
-
-
-TABLES: dict[str, Callable[[], tuple[pd.DataFrame, str]]] = {
-    "penguins": _builtin("penguins"),
-    "wine": _builtin("wine"),
-    "breast_cancer": _builtin("breast_cancer"),
-    "iris": _iris,
-    "diabetes": _diabetes,
-    "anes96": _statsmodels("anes96", lambda f: f.assign(vote=f["vote"].map({0.0: "clinton", 1.0: "dole"})), "vote"),
-    "fair": _statsmodels("fair", lambda f: f.assign(affair=np.where(f.pop("affairs") > 0, "yes", "no")), "affair"),
-    "randhie": _statsmodels("randhie", lambda f: f.assign(hlthg=f["hlthg"].map({0: "no", 1: "yes"})), "hlthg"),
-    "modechoice": _statsmodels("modechoice", lambda f: f.drop(columns="individual").assign(
-        choice=f["choice"].map({0.0: "no", 1.0: "yes"})), "choice"),
-    "grunfeld": _statsmodels("grunfeld", lambda f: f, "firm"),
-}
-
-
 def calibrate(name: str, seeds: int, folder: Path) -> dict:
-    frame, target = TABLES[name]()
-    path = folder / f"{name}.csv"
-    frame.to_csv(path, index=False)
-    data = ga.load_dataset(path, target=target)
+    data = load(name, folder)
     results: dict[str, list] = {gate: [] for gate in TABLE_GATES}
     start = time.perf_counter()
     for seed in range(seeds):
@@ -106,10 +53,7 @@ def calibrate(name: str, seeds: int, folder: Path) -> dict:
 
 def augment_table(name: str, seeds: int, folder: Path) -> str:
     """One Markdown row: per seed, the gates `augment()`'s samples failed and the utility verdict."""
-    frame, target = TABLES[name]()
-    path = folder / f"{name}.csv"
-    frame.to_csv(path, index=False)
-    data = ga.load_dataset(path, target=target)
+    data = load(name, folder)
     outcomes, seconds = [], []
     for seed in range(seeds):
         start = time.perf_counter()

@@ -62,6 +62,9 @@ class TrainOptions:
         width: base number of convolution filters (default by image size); tables: width of
             the hidden layers (default 256).
         pac: tables only: PacGAN pack size, rows the critic judges together (default 10; 1: off).
+        moment_weight: tables only: weight of the generator's moment-matching term (batch means
+            and covariances of the rows' values match the real batch's; default
+            ``TABLE_MOMENT_WEIGHT``; 0: off). See `TabularGAN.moment_loss`.
         spectral_norm: spectral normalization in the discriminator.
         diffaugment: DiffAugment policy, e.g. "color,translation" (default: on below 1000 samples).
         ema: sample from an exponential moving average of the generator's weights.
@@ -122,6 +125,7 @@ class TrainOptions:
     sample_every: int | None = None
     checkpoint_every: int | None = None
     pac: int | None = None
+    moment_weight: float | None = None
     discriminators: int = 1
     aggregation: str = "mean"
     r1: float = 0.0
@@ -137,7 +141,7 @@ class TrainOptions:
                     "diffaugment", "ema", "ema_decay", "learning_rate", "conditional", "mixed_precision",
                     "discriminators", "aggregation", "r1", "lecam", "bcr", "ada_target", "mode_seeking")
     #: ...and those that only some kinds use (in the fingerprint when set)
-    KIND_ARCHITECTURE = ("pac",)
+    KIND_ARCHITECTURE = ("pac", "moment_weight")
 
     #: fields added after checkpoints existed: an older checkpoint resumes when they are at default
     ADDED = ("discriminators", "aggregation", "r1", "lecam", "bcr", "ada_target", "mode_seeking")
@@ -192,6 +196,9 @@ def _image_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any])
     if opts.pac is not None:
         raise DataError(f"Expected pac only for tables (PacGAN packing of rows). Received: pac={opts.pac} "
                         "for image data. Remove it.")
+    if opts.moment_weight is not None:
+        raise DataError(f"Expected moment_weight only for tables. Received: moment_weight={opts.moment_weight} "
+                        "for image data. Remove it.")
     check_aggregation(opts.aggregation)
     check_regularizers(r1=opts.r1, lecam=opts.lecam, bcr=opts.bcr, ada_target=opts.ada_target,
                        mode_seeking=opts.mode_seeking)
@@ -218,6 +225,8 @@ TABLE_BATCH = 500
 #: Tables: Adam learning rate (bench/tabular.py: 5e-4 beat 2e-4 on marginals, correlations, C2ST
 #: and the label fidelity of rare classes at 1500 steps).
 TABLE_LEARNING_RATE = 5e-4
+#: Tables: weight of the generator's moment-matching term (`TabularGAN.moment_loss`).
+TABLE_MOMENT_WEIGHT = 0.0
 #: Tables: an epoch is ``len(data) // batch_size`` steps, but at least this many (rows are drawn
 #: with replacement, so an epoch is a bookkeeping unit; short epochs only add callback overhead).
 TABLE_MIN_STEPS_PER_EPOCH = 50
@@ -252,6 +261,13 @@ def _table_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any])
         opts.d_steps = TABLE_D_STEPS
     if opts.pac is None:
         opts.pac = DEFAULT_PAC
+    if opts.moment_weight is None:
+        opts.moment_weight = TABLE_MOMENT_WEIGHT
+    if isinstance(opts.moment_weight, bool) or not isinstance(opts.moment_weight, (int, float)) \
+            or not opts.moment_weight >= 0:
+        raise DataError(f"Expected moment_weight as a number >= 0 (0: off). Received: "
+                        f"moment_weight={opts.moment_weight!r}.")
+    opts.moment_weight = float(opts.moment_weight)
     if isinstance(opts.pac, bool) or not isinstance(opts.pac, int) or opts.pac < 1:
         raise DataError(f"Expected pac as an integer >= 1 (1: no packing). Received: pac={opts.pac!r}.")
     if opts.batch_size is None:
@@ -629,7 +645,7 @@ def _table_build_options(dataset: Dataset, opts: TrainOptions, seed: int) -> dic
     sampler = _table_sampler(encoder, dataset, bool(opts.conditional))
     return {"encoder": encoder, "condition_counts": sampler.condition_counts(),
             "condition_weights": sampler.condition_weights(), "latent_dim": opts.latent_dim,
-            "width": opts.width, "pac": opts.pac, "ema": opts.ema}
+            "width": opts.width, "pac": opts.pac, "moment_weight": opts.moment_weight, "ema": opts.ema}
 
 
 def _sample_images(gan: TrainedGAN, labels: np.ndarray | None, count: int, seed: int) -> Dataset:

@@ -179,6 +179,26 @@ def test_packing_needs_whole_packs_and_the_condition_loss_follows_the_ask(small_
     assert float(gan._condition_loss(raw, tf.zeros_like(cond))) == 0.0
 
 
+def test_value_space_decodes_rows_and_the_moment_loss_sees_broken_dependence(small_table):
+    frame, y = small_table
+    gan = _gan(frame, y, moment_weight=1.0)
+    rows = np.concatenate([np.eye(2)[y], gan.encoder.transform(frame, seed=0)], axis=1).astype(np.float32)
+    values = gan.values(tf.constant(rows)).numpy()
+    # the continuous column "bimodal" (after the class and nothing else before it) decodes to its value
+    np.testing.assert_allclose(values[:, 2], frame["bimodal"], atol=0.05 * frame["bimodal"].std())
+    assert list(values[:, 5]) == list(frame["level"].astype(float))  # a number-valued categorical
+    same = float(gan.moment_loss(tf.constant(rows), tf.constant(rows)))
+    shuffled = rows.copy()  # the class block permuted: marginals intact, class-value dependence gone
+    shuffled[:, :2] = shuffled[np.random.default_rng(0).permutation(len(rows)), :2]
+    assert same == pytest.approx(0.0, abs=1e-6)
+    assert float(gan.moment_loss(tf.constant(rows), tf.constant(shuffled))) > 0.005
+    gan.compile()
+    logs = gan.train_step(_batch(gan, frame, y))
+    assert np.isfinite(float(logs["moment_loss"])) and float(logs["moment_loss"]) > 0
+    with pytest.raises(DataError, match="moment_weight only for tables"):
+        ga.train_gan(ga.load_dataset("digits"), epochs=1, moment_weight=1.0, verbose=0)
+
+
 def test_saved_model_loads_safely_and_samples_the_same(small_table, tmp_path):
     frame, y = small_table
     gan = _gan(frame, y)

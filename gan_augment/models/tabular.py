@@ -55,6 +55,9 @@ DEFAULT_PAC = 10
 DEFAULT_WIDTH = 256
 #: Gumbel-softmax temperature during training.
 DEFAULT_TAU = 0.2
+#: `value_projection`: the spread of a one-hot value is at least this, so a rare category does
+#: not dominate the moment-matching term.
+MIN_VALUE_SPREAD = 0.05
 
 
 # ====================================================================== networks
@@ -169,6 +172,7 @@ def build_table_gan(
     condition_rate: float = 1.0,
     condition_weights: list[float] | None = None,
     aux_weight: float = 1.0,
+    moment_weight: float = 0.0,
     ema: bool = True,
     seed: int = 0,
     metadata: dict[str, Any] | None = None,
@@ -191,6 +195,8 @@ def build_table_gan(
             does; `TrainingSampler.condition_weights` favours the blocks tied to the class).
         aux_weight: weight of the auxiliary classifier's loss (0: no auxiliary classifier;
             unconditional GANs have none).
+        moment_weight: weight of the moment-matching term (`moment_loss`): the generator's
+            batch must have the real batch's means and covariances in value space (0: off).
         ema: sample from an exponential moving average of the generator's weights.
         seed: seeds the weights and the model's random stream.
         metadata: JSON-serializable facts saved with the model.
@@ -222,7 +228,7 @@ def build_table_gan(
     return TabularGAN(generator, critic, latent_dim=latent_dim, num_classes=num_classes,
                       encoder=encoder, pac=pac, tau=tau, condition_counts=condition_counts,
                       condition_rate=condition_rate, condition_weights=condition_weights,
-                      classifier=classifier, aux_weight=aux_weight,
+                      classifier=classifier, aux_weight=aux_weight, moment_weight=moment_weight,
                       ema=ema, seed=seed, metadata=metadata)
 
 
@@ -287,6 +293,7 @@ class TabularGAN(ConditionalGAN):
         condition_weights: list[float] | None = None,
         classifier: keras.Model | None = None,
         aux_weight: float = 1.0,
+        moment_weight: float = 0.0,
         ema: bool = True,
         seed: int = 0,
         metadata: dict[str, Any] | None = None,
@@ -326,6 +333,13 @@ class TabularGAN(ConditionalGAN):
         self.aux_weight = float(aux_weight) if self.classifier is not None else 0.0
         self.cond_loss_tracker = keras.metrics.Mean(name="cond_loss")
         self.aux_loss_tracker = keras.metrics.Mean(name="aux_loss")
+        self.moment_weight = float(moment_weight)
+        if not self.moment_weight >= 0:
+            raise DataError(f"Expected moment_weight >= 0. Received: moment_weight={moment_weight!r}.")
+        class_counts = ([sum(g[0]) for g in self.condition_counts]
+                        if k and self.condition_counts and self.condition_counts[0] else None)
+        self._moments = value_projection(self.encoder, k, class_counts)
+        self.moment_loss_tracker = keras.metrics.Mean(name="moment_loss")
         self.loss_fn = get_loss("wasserstein_gp")
 
     @property
@@ -336,8 +350,9 @@ class TabularGAN(ConditionalGAN):
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
+        extra = [self.moment_loss_tracker] if self.moment_weight else []
         return [self.d_loss_tracker, self.g_loss_tracker, self.cond_loss_tracker, self.aux_loss_tracker,
-                self.d_real_tracker, self.d_fake_tracker]
+                *extra, self.d_real_tracker, self.d_fake_tracker]
 
     # ------------------------------------------------------------------ the game
     def train_step(self, data: Any) -> dict[str, tf.Tensor]:
@@ -377,11 +392,16 @@ class TabularGAN(ConditionalGAN):
             g_loss = self.loss_fn.g_loss(g_logits) + cond_loss
             if self.classifier is not None:  # the generated row must look like its class
                 g_loss += self.aux_weight * self._aux_loss(fake, cond)
+            if self.moment_weight:  # ... and the batch have the real batch's joint moments
+                moment_loss = self.moment_loss(real, fake)
+                g_loss += self.moment_weight * moment_loss
             g_objective = _for_gradients(self.g_optimizer, g_loss)
         _apply(self.g_optimizer, tape, g_objective, self.generator.trainable_variables)
 
         self.cond_loss_tracker.update_state(cond_loss)
         self.aux_loss_tracker.update_state(aux_loss)
+        if self.moment_weight:
+            self.moment_loss_tracker.update_state(moment_loss)
         return self._end_step(d_loss, g_loss, real_logits, fake_logits)
 
     def _reseed_dropout(self, seed: tf.Tensor) -> None:
@@ -408,6 +428,30 @@ class TabularGAN(ConditionalGAN):
         k = self.num_classes
         logits = tf.cast(self.classifier(rows[:, k:], training=True), tf.float32)
         return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=cond[:, :k], logits=logits))
+
+    def values(self, rows: tf.Tensor) -> tf.Tensor:
+        """Rows ``[class one-hot, encoded columns]`` in *value space* (see `value_projection`):
+        differentiable, so soft one-hots give expected values."""
+        linear, scale, alpha = (tf.constant(m) for m in self._moments[:3])
+        return tf.matmul(rows, linear) + 4.0 * tf.matmul(rows, scale) * tf.matmul(rows, alpha)
+
+    def moment_loss(self, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
+        """Mean squared difference of the batch means and covariances of ``real`` and ``fake``
+        rows in value space, standardized with the real data's statistics (`value_projection`).
+
+        The real and fake rows of a batch share their conditional vectors, so their batch
+        moments estimate the same mixture. Feature matching (Salimans et al. 2016) on the data
+        itself, as table-GAN's information loss (Park et al. 2018) does on the critic's features.
+        """
+        center, scale = (tf.constant(m) for m in self._moments[3:])
+        z_real, z_fake = (self.values(real) - center) / scale, (self.values(fake) - center) / scale
+        n = tf.cast(tf.shape(real)[0], tf.float32)
+        mean_real = tf.stop_gradient(tf.reduce_mean(z_real, axis=0))
+        mean_fake = tf.reduce_mean(z_fake, axis=0)
+        c_real, c_fake = z_real - mean_real, z_fake - mean_fake
+        cov_real = tf.stop_gradient(tf.matmul(c_real, c_real, transpose_a=True) / n)
+        cov_fake = tf.matmul(c_fake, c_fake, transpose_a=True) / n
+        return tf.reduce_mean(tf.square(mean_real - mean_fake)) + tf.reduce_mean(tf.square(cov_real - cov_fake))
 
     def _pack(self, rows: tf.Tensor, cond: tf.Tensor) -> tf.Tensor:
         """PacGAN: ``pac`` consecutive ``[row, cond]`` vectors become one critic input."""
@@ -529,7 +573,7 @@ class TabularGAN(ConditionalGAN):
                       condition_weights=self.condition_weights,
                       classifier=None if self.classifier is None
                       else keras.saving.serialize_keras_object(self.classifier),
-                      aux_weight=self.aux_weight)
+                      aux_weight=self.aux_weight, moment_weight=self.moment_weight)
         return config
 
     @classmethod
@@ -554,6 +598,78 @@ def _segment_layout(spans: tuple[Span, ...], data_dim: int, cond_layout: tuple[t
     for start, size, offset in cond_layout:
         cond_to_row[np.arange(offset, offset + size), np.arange(start, start + size)] = 1.0
     return {"segments": segments, "tanh": tanh, "count": len(spans), "cond_to_row": cond_to_row}
+
+
+def value_projection(encoder: TableEncoder, num_classes: int = 0, class_counts: list[int] | None = None
+                     ) -> tuple[np.ndarray, ...]:
+    """Constant matrices ``(linear, scale, alpha)``, each (row width, features), that map a row
+    ``[class one-hot, encoded columns]`` to its *values*,
+    ``values = row @ linear + 4 · (row @ scale) · (row @ alpha)``, and each value's real
+    ``(center, spread)`` (mean and standard deviation from the fitted encoder, at least
+    ``MIN_VALUE_SPREAD``) to standardize them.
+
+    A continuous column becomes one number, ``Σ_k p_k μ_k + 4 α Σ_k p_k σ_k`` (the decoding of
+    its mode-specific normalization; exact for a hard mode one-hot), plus its missingness
+    indicator; a categorical column of numbers without missing values becomes its number
+    ``Σ_v p_v v``; any other categorical block, and the class, stays one-hot.
+
+    Example:
+        >>> enc = TableEncoder().fit(pd.DataFrame({"k": [1, 2, 2, 3]}))
+        >>> linear, _, _, center, spread = value_projection(enc)
+        >>> linear.ravel().tolist(), center.tolist(), spread.round(3).tolist()
+        ([1.0, 2.0, 3.0], [2.0], [0.707])
+    """
+    rows = row_dim(encoder, num_classes)
+    # per value: ({row position: linear}, {row position: scale}, alpha position, (mean, std))
+    values: list[tuple[dict[int, float], dict[int, float], int | None, tuple[float, float]]] = []
+    shares = _shares(class_counts if class_counts else [1] * num_classes)
+    values += [({c: 1.0}, {}, None, _bernoulli(shares[c])) for c in range(num_classes)]
+    for span in encoder.spans:
+        start = span.start + num_classes
+        c = encoder.columns[span.column]
+        if span.role == "value":
+            continue
+        if span.role == "mode":
+            w, mu, sd = (np.asarray(v, np.float64) for v in (c.weights, c.means, c.stds))
+            w = _shares(w)
+            mean = float(w @ mu)
+            values.append(({start + i: float(m) for i, m in enumerate(mu)},
+                           {start + i: float(d) for i, d in enumerate(sd)}, start - 1,  # value span first
+                           (mean, float(np.sqrt(max(w @ (sd**2 + mu**2) - mean**2, 0.0))))))
+        elif span.role == "missing":
+            values.append(({start + 1: 1.0}, {}, None, _bernoulli(c.missing_rate)))
+        elif not c.has_missing and c.values and all(_is_number(v) for v in c.values):
+            p, v = _shares(c.counts), np.asarray(c.values, np.float64)
+            values.append(({start + i: float(x) for i, x in enumerate(v)}, {}, None,
+                           (float(p @ v), float(np.sqrt(max(p @ v**2 - (p @ v) ** 2, 0.0))))))
+        else:
+            p = _shares(c.counts)
+            values += [({start + i: 1.0}, {}, None, _bernoulli(p[i])) for i in range(span.size)]
+    width = max(len(values), 1)
+    linear, scale, alpha = (np.zeros((rows, width), np.float32) for _ in range(3))
+    center, spread = np.zeros(width, np.float32), np.ones(width, np.float32)
+    for f, (lin, sc, at, (mean, std)) in enumerate(values):
+        for i, v in lin.items():
+            linear[i, f] = v
+        for i, v in sc.items():
+            scale[i, f] = v
+        if at is not None:
+            alpha[at, f] = 1.0
+        center[f], spread[f] = mean, std if std > 0 else 1.0
+    return linear, scale, alpha, center, spread
+
+
+def _shares(counts: Any) -> np.ndarray:
+    counts = np.maximum(np.asarray(counts, np.float64), 0.0)
+    return counts / max(float(counts.sum()), 1e-12)
+
+
+def _bernoulli(p: float) -> tuple[float, float]:
+    return float(p), max(float(np.sqrt(p * (1.0 - p))), MIN_VALUE_SPREAD)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
 def _check_counts(counts: Any, groups: int, sizes: list[int]) -> list[list[list[int]]]:
@@ -582,4 +698,5 @@ __all__ = [
     "condition_dim",
     "prior_logits",
     "row_dim",
+    "value_projection",
 ]
