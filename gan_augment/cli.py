@@ -169,6 +169,9 @@ def _add_training_arguments(parser: argparse.ArgumentParser, *, default_out: str
                        help="end training when the Fréchet distance of the samples to the real data "
                             "stops improving (--epochs is then the most it runs; default: off, "
                             "see docs/BENCHMARKS.md)")
+    group.add_argument("--time-budget", dest="time_budget", type=float, metavar="SECONDS",
+                       help="end training after this many seconds (at the end of an epoch; "
+                            "default: no limit)")
     group.add_argument("--checkpoint-dir", metavar="DIR",
                        help="where the training state is saved every few epochs; if it already "
                             "holds a checkpoint of the same run, training resumes from it "
@@ -429,6 +432,8 @@ def _training_options(args: argparse.Namespace) -> dict[str, Any]:
         options["spectral_norm"] = True
     if getattr(args, "early_stop", None) is not None:
         options["early_stop"] = args.early_stop
+    if getattr(args, "time_budget", None) is not None:
+        options["time_budget"] = args.time_budget
     if args.diffaugment is not None:
         policy = args.diffaugment.strip()
         options["diffaugment"] = None if policy.lower() in ("", "none", "off") else policy

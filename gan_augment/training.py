@@ -106,6 +106,9 @@ class TrainOptions:
             useful (GAN-only accuracy and the gain over classical augmentation 1–5 points lower;
             bench/training_length.py, docs/BENCHMARKS.md).
         early_stop_patience: checks without improvement before stopping.
+        time_budget: seconds of training after which the run ends at the next epoch's end (the
+            last weights are kept; with ``checkpoint_dir`` a later call trains on from there).
+            Default None: no limit.
     """
 
     epochs: int | None = None
@@ -135,6 +138,7 @@ class TrainOptions:
     mode_seeking: float = 0.0
     early_stop: bool = False
     early_stop_patience: int = 4
+    time_budget: float | None = None
 
     #: fields that change the model or the game (a checkpoint must match them to resume)
     ARCHITECTURE = ("batch_size", "loss", "d_steps", "latent_dim", "width", "spectral_norm",
@@ -175,6 +179,10 @@ def default_options(dataset: Dataset, **given: Any) -> TrainOptions:
     kind_support(dataset.kind).defaults(dataset, opts, given)
     if opts.epochs < 0:
         raise DataError(f"Expected epochs >= 0. Received: epochs={opts.epochs}.")
+    if opts.time_budget is not None and (isinstance(opts.time_budget, bool)
+                                         or not isinstance(opts.time_budget, (int, float)) or not opts.time_budget > 0):
+        raise DataError(f"Expected time_budget as seconds > 0 (or None: no limit). Received: "
+                        f"time_budget={opts.time_budget!r}.")
     if opts.sample_every is None:
         opts.sample_every = max(1, opts.epochs // 5)
     if opts.checkpoint_every is None:
@@ -508,10 +516,12 @@ def train_gan(
                             patience=opts.early_stop_patience,
                             min_epoch=int(PLATEAU_MIN_SHARE * opts.epochs), history=history, seed=seed)
                    if opts.early_stop else None)
+        budget = _TimeBudget(opts.time_budget) if opts.time_budget else None
         callbacks = [
             guard,  # first: it clears the logs of a diverged epoch
             _History(history),
             *([plateau] if plateau is not None else []),
+            *([budget] if budget is not None else []),
             *([_Checkpoint(checkpoint_dir, fingerprint, history, opts.checkpoint_every, opts.epochs)]
               if checkpoint_dir is not None else []),
             *([_SampleGrids(output_dir, opts.sample_every, seed)] if output_dir is not None else []),
@@ -527,6 +537,7 @@ def train_gan(
         stop_reason = (f"diverged in epoch {guard.good_epoch + 1}; the weights of epoch {guard.good_epoch} "
                        "were restored" if guard.tripped else
                        plateau.reason() if plateau is not None and plateau.stopped_at is not None else
+                       budget.reason() if budget is not None and budget.stopped_at is not None else
                        f"stopped by a callback after epoch {done}" if done < opts.epochs else
                        f"reached epochs={opts.epochs} ({gan.steps_taken} generator steps)"
                        + (plateau.reason() if plateau is not None else ""))
@@ -874,6 +885,29 @@ class _Plateau(keras.callbacks.Callback):
                     f"{PLATEAU_MIN_DELTA:.0%} in {self.patience} checks (every {self.every} epochs); "
                     f"stopped after epoch {self.stopped_at}, {kept}")
         return f"; the criterion never stopped it (Fréchet distance {self.best:.3g} at best)"
+
+
+class _TimeBudget(keras.callbacks.Callback):
+    """``time_budget``: ends training at the first epoch end after ``seconds`` of training."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = float(seconds)
+        self.stopped_at: int | None = None
+        self.elapsed = 0.0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.elapsed = time.perf_counter() - self.start
+        if self.elapsed >= self.seconds and not self.model.stop_training:
+            self.stopped_at = epoch + 1
+            self.model.stop_training = True
+
+    def reason(self) -> str:
+        return (f"time_budget: {self.elapsed:.0f} s of the {self.seconds:g} s budget spent after epoch "
+                f"{self.stopped_at} ({self.model.steps_taken} generator steps)")
 
 
 class _Progress(keras.callbacks.Callback):

@@ -147,13 +147,16 @@ class GanConfig(dg.Config):
     early_stop: bool | None = None
     """End training when the samples stop getting closer to the real data (``epochs`` is then the
     most it runs); None: the library's default (off)."""
+    time_budget: float | None = None
+    """Seconds of training after which the run ends (at an epoch's end); None: no limit."""
 
     def train_options(self, dataset_defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Keyword arguments for `train_gan`: the seed and every field that is set, over the data
         set's own options (``gan:`` in data/datasets.yaml); what neither sets is left out, so the
         library picks it for the data (size and kind)."""
         options: dict[str, Any] = {**(dataset_defaults or {}), "seed": self.seed}
-        for name in ("epochs", "batch_size", "loss", "spectral_norm", "learning_rate", "early_stop"):
+        for name in ("epochs", "batch_size", "loss", "spectral_norm", "learning_rate", "early_stop",
+                     "time_budget"):
             if getattr(self, name) is not None:
                 options[name] = getattr(self, name)
         if self.diffaugment is not None:

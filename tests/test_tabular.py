@@ -417,3 +417,10 @@ def test_early_stop_criterion_measures_table_rows_too(penguins):
     fd = gan.history["plateau_fd"]
     assert len(fd) >= 2 and all(np.isfinite(fd)) and min(fd) > 0
     assert gan.stop_reason.startswith(("early_stop: ", "reached epochs=2"))
+
+
+def test_time_budget_ends_training_at_an_epoch_end(penguins):
+    gan = ga.train_gan(penguins, epochs=40, time_budget=0.01, width=32, seed=0, verbose=0)
+    assert len(gan.history["d_loss"]) == 1 and gan.stop_reason.startswith("time_budget: ")
+    with pytest.raises(DataError, match="time_budget as seconds > 0"):
+        ga.train_gan(penguins, epochs=1, time_budget=0, verbose=0)
