@@ -126,6 +126,14 @@ def test_parse_labels_accepts_names_and_numbers():
             cli.parse_labels(bad, names)
 
 
+@pytest.mark.parametrize("command", ["train", "augment"])
+def test_training_flags_reach_the_library_only_when_given(command):
+    parser = cli.build_parser()
+    given = parser.parse_args([command, "--dataset", "penguins", "--time-budget", "30", "--no-early-stop"])
+    assert cli._training_options(given) == {"time_budget": 30.0, "early_stop": False}
+    assert cli._training_options(parser.parse_args([command, "--dataset", "penguins"])) == {}
+
+
 def test_split_evenly():
     assert cli.split_evenly(20, 1) == [20]
     assert cli.split_evenly(10, 3) == [4, 3, 3]
