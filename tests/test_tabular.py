@@ -19,6 +19,7 @@ from gan_augment.models.table_encoding import TableEncoder, TrainingSampler, col
 from gan_augment.validation.features import TableDomain
 from gan_augment.validation.validate import (
     TABLE_GATES,
+    class_matched_accuracy,
     correlation_difference,
     marginal_distances,
     validate,
@@ -298,6 +299,21 @@ def test_table_gates_pass_on_a_real_holdout(split_penguins):
     assert {c.name for c in report.checks if c.gate} == set(TABLE_GATES)
     assert report.info["kind"] == "table" and report.accepted.mean() > 0.9
     json.loads(report.to_json())  # JSON-safe
+
+
+def test_label_fidelity_is_judged_at_the_synthetic_class_mix(split_penguins):
+    train, reference, holdout, domain = split_penguins
+    predicted = domain.predict(reference.frame)
+    flipped = predicted.copy()
+    flipped[reference.y == 1] = 0  # a judge that never names class 1: recall 0 there
+    assert class_matched_accuracy(flipped, reference.y, np.ones(5, np.int64), 3) == 0.0
+    assert class_matched_accuracy(predicted, reference.y, reference.y, 3) == pytest.approx(
+        np.mean(predicted == reference.y))
+    one_class = holdout.take(np.flatnonzero(holdout.y == 1))  # filling one class up with real rows
+    report = validate(train, one_class, reference=reference, encoder=domain)
+    check = next(c for c in report.checks if c.name == "label_fidelity")
+    assert check.baseline == pytest.approx(np.mean(predicted[reference.y == 1] == 1))
+    assert check.passed and "at the synthetic class mix" in check.why
 
 
 def test_table_gates_compare_class_matched_rows(split_penguins):

@@ -11,7 +11,10 @@ One call of `TabularGAN.train_step` plays one round of the game on encoded rows 
       →  one generator update: adversarial loss + cross-entropy between the generated category
          and the category the conditional vector asked for (+ the auxiliary classifier's
          cross-entropy between the class it sees in the generated row and the class asked for)
-      →  EMA of the generator  →  metrics d_loss, g_loss, cond_loss, aux_loss, d_real, d_fake
+         (+ ``moment_weight`` × the moment-matching term: per class asked for, the means and
+         covariances of the generated rows' values against the real rows', `moment_loss`)
+      →  EMA of the generator  →  metrics d_loss, g_loss, cond_loss, aux_loss, [moment_loss,]
+         d_real, d_fake
 
 A generated row is ``[class one-hot, encoded columns]``: the class is generated like a categorical
 column. The auxiliary classifier (CTAB-GAN, Zhao et al. 2021) reads the encoded columns only —
@@ -392,8 +395,9 @@ class TabularGAN(ConditionalGAN):
             g_loss = self.loss_fn.g_loss(g_logits) + cond_loss
             if self.classifier is not None:  # the generated row must look like its class
                 g_loss += self.aux_weight * self._aux_loss(fake, cond)
-            if self.moment_weight:  # ... and the batch have the real batch's joint moments
-                moment_loss = self.moment_loss(real, fake)
+            if self.moment_weight:  # ... and each class the real batch's joint moments (per
+                # class asked for: the label a sample gets)
+                moment_loss = self.moment_loss(real, fake, cond[:, : self.num_classes] if self.num_classes else None)
                 g_loss += self.moment_weight * moment_loss
             g_objective = _for_gradients(self.g_optimizer, g_loss)
         _apply(self.g_optimizer, tape, g_objective, self.generator.trainable_variables)
@@ -435,23 +439,36 @@ class TabularGAN(ConditionalGAN):
         linear, scale, alpha = (tf.constant(m) for m in self._moments[:3])
         return tf.matmul(rows, linear) + 4.0 * tf.matmul(rows, scale) * tf.matmul(rows, alpha)
 
-    def moment_loss(self, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
-        """Mean squared difference of the batch means and covariances of ``real`` and ``fake``
-        rows in value space, standardized with the real data's statistics (`value_projection`).
+    def moment_loss(self, real: tf.Tensor, fake: tf.Tensor, groups: tf.Tensor | None = None) -> tf.Tensor:
+        """Mean squared difference of the means and covariances of ``real`` and ``fake`` rows in
+        value space, standardized with the real data's statistics (`value_projection`), per group
+        (``groups``: a (batch, k) one-hot, e.g. the class asked for; None: one group), weighted
+        by the groups' shares of the batch.
 
-        The real and fake rows of a batch share their conditional vectors, so their batch
-        moments estimate the same mixture. Feature matching (Salimans et al. 2016) on the data
-        itself, as table-GAN's information loss (Park et al. 2018) does on the critic's features.
+        The real and fake rows of a batch share their conditional vectors, so their moments per
+        class estimate the same distribution. Feature matching (Salimans et al. 2016) on the data
+        itself, per class, as table-GAN's information loss (Park et al. 2018) does on the
+        critic's features.
         """
         center, scale = (tf.constant(m) for m in self._moments[3:])
         z_real, z_fake = (self.values(real) - center) / scale, (self.values(fake) - center) / scale
-        n = tf.cast(tf.shape(real)[0], tf.float32)
-        mean_real = tf.stop_gradient(tf.reduce_mean(z_real, axis=0))
-        mean_fake = tf.reduce_mean(z_fake, axis=0)
-        c_real, c_fake = z_real - mean_real, z_fake - mean_fake
-        cov_real = tf.stop_gradient(tf.matmul(c_real, c_real, transpose_a=True) / n)
-        cov_fake = tf.matmul(c_fake, c_fake, transpose_a=True) / n
-        return tf.reduce_mean(tf.square(mean_real - mean_fake)) + tf.reduce_mean(tf.square(cov_real - cov_fake))
+        if groups is None:
+            groups = tf.ones([tf.shape(real)[0], 1], tf.float32)
+        counts = tf.reduce_sum(groups, axis=0)  # rows per group (the same for real and fake)
+        present = tf.cast(counts > 1, tf.float32)
+        safe = tf.maximum(counts, 1.0)[:, None]
+
+        def moments(z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            mean = tf.matmul(groups, z, transpose_a=True) / safe                        # (k, F)
+            second = tf.einsum("nk,nf,ng->kfg", groups, z, z) / safe[:, :, None]       # (k, F, F)
+            return mean, second - mean[:, :, None] * mean[:, None, :]
+
+        mean_real, cov_real = (tf.stop_gradient(m) for m in moments(z_real))
+        mean_fake, cov_fake = moments(z_fake)
+        per_group = (tf.reduce_mean(tf.square(mean_real - mean_fake), axis=1)
+                     + tf.reduce_mean(tf.square(cov_real - cov_fake), axis=[1, 2]))
+        weights = counts * present
+        return tf.reduce_sum(per_group * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
 
     def _pack(self, rows: tf.Tensor, cond: tf.Tensor) -> tf.Tensor:
         """PacGAN: ``pac`` consecutive ``[row, cond]`` vectors become one critic input."""
