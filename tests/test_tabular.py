@@ -91,6 +91,20 @@ def test_decoding_any_output_keeps_the_schema():
     assert not decoded["flag"].isna().any()  # a numpy bool column has none to decode
 
 
+def test_continuous_columns_on_a_grid_decode_onto_it():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"log_visits": np.log1p(rng.poisson(4, 600)).round(6),  # ~15 values: a grid
+                          "amount": rng.gamma(2.0, 3.0, 600)})                   # all distinct: none
+    enc = TableEncoder().fit(frame, seed=0)
+    grid, free = enc.columns
+    assert grid.kind == free.kind == "continuous" and len(grid.grid) == frame["log_visits"].nunique()
+    assert free.grid == () and TableEncoder.from_config(enc.get_config()).columns[0].grid == grid.grid
+    noise = np.random.default_rng(1).uniform(-1, 1, (500, enc.output_dim)).astype(np.float32)
+    decoded = enc.inverse_transform(noise)
+    assert set(decoded["log_visits"]) <= set(frame["log_visits"])
+    assert decoded["amount"].nunique() > 300  # not snapped (clipping to the range repeats some)
+
+
 @pytest.mark.parametrize("column, match", [
     (pd.Series([np.nan] * 10), "all 10 values missing"),
     (pd.Series([[1], [2]] * 5, dtype=object), "neither|numbers or strings"),

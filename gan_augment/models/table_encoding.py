@@ -61,6 +61,12 @@ DISCRETE_MAX_VALUES = 10
 #: A string column with more distinct values than this, and than half its rows, looks like an
 #: identifier or free text: it is rejected (a GAN would copy it or learn nothing).
 MAX_TEXT_CATEGORIES = 50
+#: A continuous column whose real values lie on a grid — at most this many distinct values, and
+#: each repeated ``GRID_MIN_REPEATS`` times on average (counts, log-counts, coded amounts) — is
+#: decoded onto that grid (the nearest real value): off-grid values give synthetic rows away to
+#: any classifier (randhie: C2ST AUC 0.99 with every other gate passing).
+GRID_MAX_VALUES = 1000
+GRID_MIN_REPEATS = 2.0
 #: Rows used to fit a column's Gaussian mixture (a seeded subsample above that).
 MAX_FIT_ROWS = 20_000
 #: |alpha| is clipped below 1 so ``tanh`` can produce it.
@@ -107,6 +113,8 @@ class ColumnTransform:
         decimals: the number of decimals every real value has (``None``: more than 6).
         values: the real values in one-hot order (categorical; the missing category is last).
         counts: how often each value (and then the missing category) occurs in the real data.
+        grid: the sorted distinct real values of a continuous column whose values lie on a grid
+            (see ``GRID_MAX_VALUES``); decoded values snap to the nearest. Empty: no grid.
     """
 
     name: Any
@@ -122,6 +130,7 @@ class ColumnTransform:
     decimals: int | None = None
     values: tuple[Any, ...] = ()
     counts: tuple[int, ...] = ()
+    grid: tuple[float, ...] = ()
 
     @property
     def n_modes(self) -> int:
@@ -148,7 +157,7 @@ class ColumnTransform:
         if unknown:
             raise DataError(f"Expected column transform fields {sorted(fields)}. Received: {unknown}.")
         kwargs = dict(data)
-        for key in ("means", "stds", "weights", "values", "counts"):
+        for key in ("means", "stds", "weights", "values", "counts", "grid"):
             if key in kwargs:
                 kwargs[key] = tuple(kwargs[key])
         return cls(**kwargs)
@@ -335,11 +344,14 @@ class TableEncoder:
         values = x[~missing]
         low, high = float(values.min()), float(values.max())
         means, stds, weights = _fit_modes(values, self.max_modes, seed)
+        distinct = np.unique(values)
+        grid = (tuple(float(v) for v in distinct)
+                if len(distinct) <= GRID_MAX_VALUES and len(values) >= GRID_MIN_REPEATS * len(distinct) else ())
         return ColumnTransform(
             name=_json_value(name), kind="continuous", dtype=dtype_to_json(s.dtype),
             has_missing=bool(missing.any()), missing_rate=float(missing.mean()),
             means=tuple(means), stds=tuple(stds), weights=tuple(weights),
-            low=low, high=high, decimals=_decimals(values),
+            low=low, high=high, decimals=_decimals(values), grid=grid,
         )
 
     # ------------------------------------------------------------------ layout
@@ -509,7 +521,9 @@ class TableEncoder:
         means, stds = np.asarray(c.means), np.asarray(c.stds)
         x = alpha * 4.0 * stds[modes] + means[modes]
         x = np.clip(x, c.low, c.high)
-        if c.decimals is not None:
+        if c.grid:
+            x = _snap(x, np.asarray(c.grid, np.float64))
+        elif c.decimals is not None:
             x = np.clip(np.round(x, c.decimals), c.low, c.high)
         missing = np.zeros(len(x), bool)
         if c.has_missing:
@@ -805,6 +819,20 @@ def _json_value(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     return v
+
+
+def _snap(x: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Each value of ``x`` replaced by the nearest value of the sorted ``grid``.
+
+    Example:
+        >>> _snap(np.array([-1.0, 0.4, 0.6, 2.9, 9.0]), np.array([0.0, 1.0, 3.0])).tolist()
+        [0.0, 0.0, 1.0, 3.0, 3.0]
+    """
+    if len(grid) == 1:
+        return np.full(len(x), grid[0])
+    right = np.clip(np.searchsorted(grid, x), 1, len(grid) - 1)
+    left = right - 1
+    return np.where(np.abs(x - grid[left]) <= np.abs(grid[right] - x), grid[left], grid[right])
 
 
 def _restore(values: np.ndarray, missing: np.ndarray, c: ColumnTransform) -> pd.Series:
