@@ -214,6 +214,17 @@ def test_value_space_decodes_rows_and_the_moment_loss_sees_broken_dependence(sma
         ga.train_gan(ga.load_dataset("digits"), epochs=1, moment_weight=1.0, verbose=0)
 
 
+def test_a_class_never_gets_a_category_it_never_has(small_table):
+    frame, y = small_table
+    frame = frame.assign(color=np.where(y == 1, "red", frame["color"]))  # class 1: only red
+    enc = TableEncoder().fit(frame, seed=0)
+    sampler = TrainingSampler(enc.condition_codes(frame), [b.size for b in enc.condition_blocks()], y, 2)
+    gan = build_gan("table", (frame.shape[1],), 2, encoder=enc, width=32, pac=5,
+                    condition_counts=sampler.condition_counts())
+    colors = gan.sample_frame(np.repeat([0, 1], 300), seed=0)["color"].to_numpy()
+    assert set(colors[300:]) == {"red"} and len(set(colors[:300])) == 3  # untrained: any of class 0's
+
+
 def test_saved_model_loads_safely_and_samples_the_same(small_table, tmp_path):
     frame, y = small_table
     gan = _gan(frame, y)

@@ -67,6 +67,12 @@ MAX_TEXT_CATEGORIES = 50
 #: any classifier (randhie: C2ST AUC 0.99 with every other gate passing).
 GRID_MAX_VALUES = 1000
 GRID_MIN_REPEATS = 2.0
+#: A value that holds at least this share of a continuous column's observed values (and at
+#: least ``SPIKE_MIN_ROWS`` rows) is a *spike*: a mode of its own with standard deviation 0, so
+#: it is generated exactly and at its real rate (zero-inflated amounts, common counts; CTAB-GAN's
+#: mixed-type encoding). The Gaussian mixture is fitted to the other values.
+SPIKE_SHARE = 0.05
+SPIKE_MIN_ROWS = 10
 #: Rows used to fit a column's Gaussian mixture (a seeded subsample above that).
 MAX_FIT_ROWS = 20_000
 #: |alpha| is clipped below 1 so ``tanh`` can produce it.
@@ -343,7 +349,7 @@ class TableEncoder:
         missing = np.isnan(x)
         values = x[~missing]
         low, high = float(values.min()), float(values.max())
-        means, stds, weights = _fit_modes(values, self.max_modes, seed)
+        means, stds, weights = _fit_spikes_and_modes(values, self.max_modes, seed)
         distinct = np.unique(values)
         grid = (tuple(float(v) for v in distinct)
                 if len(distinct) <= GRID_MAX_VALUES and len(values) >= GRID_MIN_REPEATS * len(distinct) else ())
@@ -470,14 +476,23 @@ class TableEncoder:
             x = x.copy()
             x[missing] = rng.choice(observed, size=int(missing.sum())) if len(observed) else c.means[0]
         means, stds, weights = (np.asarray(v, np.float64) for v in (c.means, c.stds, c.weights))
-        # posterior p(k | x) of the kept modes, then a mode drawn from it
-        log_p = np.log(weights)[None, :] - np.log(stds)[None, :] - 0.5 * ((x[:, None] - means) / stds) ** 2
+        spike = stds == 0
+        # a spike's value is its mode; other values: posterior p(k | x) of the Gaussian modes,
+        # then a mode drawn from it
+        on_spike = (x[:, None] == means[None, :]) & spike[None, :]
+        smooth = np.where(spike, 1.0, stds)
+        log_p = np.log(weights)[None, :] - np.log(smooth)[None, :] - 0.5 * ((x[:, None] - means) / smooth) ** 2
+        log_p = np.where(spike[None, :], -np.inf, log_p) if (~spike).any() else np.zeros_like(log_p)
         log_p -= log_p.max(axis=1, keepdims=True)
         p = np.exp(log_p)
         p /= p.sum(axis=1, keepdims=True)
         u = rng.random(len(x))[:, None]
         modes = np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), len(means) - 1)
-        alpha = np.clip((x - means[modes]) / (4.0 * stds[modes]), -ALPHA_CLIP, ALPHA_CLIP)
+        if spike.all():  # spikes only: a value between them goes to the nearest
+            modes = np.abs(x[:, None] - means[None, :]).argmin(axis=1)
+        modes = np.where(on_spike.any(axis=1), on_spike.argmax(axis=1), modes)
+        alpha = np.clip((x - means[modes]) / (4.0 * smooth[modes]), -ALPHA_CLIP, ALPHA_CLIP)
+        alpha = np.where(spike[modes], 0.0, alpha)
         parts = [alpha[:, None], _one_hot(modes, len(means))]
         if c.has_missing:
             parts.append(_one_hot(missing.astype(np.int64), 2))
@@ -740,6 +755,30 @@ def _check_frame(frame: Any) -> None:
     if frame.columns.has_duplicates:
         dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         raise DataError(f"Expected unique column names. Received: duplicates {dup}.")
+
+
+def _fit_spikes_and_modes(values: np.ndarray, max_modes: int, seed: int
+                          ) -> tuple[list[float], list[float], list[float]]:
+    """The spikes (values holding ``SPIKE_SHARE`` of the column; standard deviation 0) and the
+    Gaussian modes of the other values, sorted by mean, with weights over all observed values.
+
+    Example:
+        >>> x = np.concatenate([np.zeros(60), np.linspace(1, 9, 40)])
+        >>> means, stds, weights = _fit_spikes_and_modes(x, 10, 0)
+        >>> means[0], stds[0], round(weights[0], 2)
+        (0.0, 0.0, 0.6)
+    """
+    distinct, counts = np.unique(values, return_counts=True)
+    is_spike = (counts >= SPIKE_SHARE * len(values)) & (counts >= SPIKE_MIN_ROWS)
+    spikes = [(float(v), 0.0, float(n) / len(values)) for v, n in zip(distinct[is_spike], counts[is_spike])]
+    rest = values[~np.isin(values, distinct[is_spike])]
+    modes = []
+    if len(rest):
+        share = len(rest) / len(values)
+        means, stds, weights = _fit_modes(rest, max(1, max_modes - len(spikes)), seed)
+        modes = [(m, sd, w * share) for m, sd, w in zip(means, stds, weights)]
+    ordered = sorted(spikes + modes)
+    return [m for m, _, _ in ordered], [sd for _, sd, _ in ordered], [w for _, _, w in ordered]
 
 
 def _fit_modes(values: np.ndarray, max_modes: int, seed: int) -> tuple[list[float], list[float], list[float]]:

@@ -544,7 +544,8 @@ class TabularGAN(ConditionalGAN):
         for the noise ``z`` and ``labels``.
 
         Categories, modes and missingness are drawn from the generator's softmax with the
-        Gumbel-max trick, seeded by ``seed``; values are ``tanh`` of the raw outputs.
+        Gumbel-max trick, seeded by ``seed`` (a category no real row of the class has is never
+        drawn for it); values are ``tanh`` of the raw outputs.
         """
         net = self.ema_generator if (use_ema and self.ema_generator is not None) else self.generator
         z = np.asarray(z, np.float32)
@@ -554,6 +555,7 @@ class TabularGAN(ConditionalGAN):
                                                 tf.constant(cond[i : i + batch_size])], training=False))
                 for i in range(0, len(z), batch_size)]
         raw = np.concatenate(raws).astype(np.float64) if raws else np.zeros((0, self.data_dim))
+        raw = raw + self._class_support(labels, len(raw))
         gumbel = -np.log(-np.log(rng.uniform(1e-12, 1.0, raw.shape)))
         out = np.zeros_like(raw, dtype=np.float32)
         rows = np.arange(len(raw))
@@ -565,6 +567,23 @@ class TabularGAN(ConditionalGAN):
                 pick = (block + gumbel[:, span.start : span.start + span.size]).argmax(axis=1)
                 out[rows, span.start + pick] = 1.0
         return out[:, self.num_classes :]
+
+    def _class_support(self, labels: np.ndarray | None, n: int) -> np.ndarray:
+        """(n, data_dim) additive logit mask: ``-inf`` at the categories of a condition block that
+        no real row of the sample's class has (hlthg = good health never comes with hlthf =
+        fair health in randhie), 0 elsewhere. A class's rows keep to the categories seen with it."""
+        mask = np.zeros((n, self.data_dim))
+        k = self.num_classes
+        if not k or labels is None or not self.condition_counts:
+            return mask
+        labels = np.asarray(labels, np.int64)
+        for c in np.unique(labels):
+            rows = labels == c
+            for j, (start, size, _) in enumerate(self._cond_layout[1:]):
+                unseen = np.asarray(self.condition_counts[c][j]) == 0
+                if unseen.any() and not unseen.all():
+                    mask[np.ix_(rows, start + np.flatnonzero(unseen))] = -np.inf
+        return mask
 
     def sample_frame(self, labels: np.ndarray | None = None, *, n: int | None = None, seed: int = 0,
                      use_ema: bool = True) -> pd.DataFrame:
