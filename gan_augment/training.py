@@ -238,8 +238,11 @@ TABLE_BATCH = 500
 #: Tables: Adam learning rate (bench/tabular.py: 5e-4 beat 2e-4 on marginals, correlations, C2ST
 #: and the label fidelity of rare classes at 1500 steps).
 TABLE_LEARNING_RATE = 5e-4
-#: Tables: weight of the generator's moment-matching term (`TabularGAN.moment_loss`).
-TABLE_MOMENT_WEIGHT = 0.0
+#: Tables: weight of the generator's moment-matching term (`TabularGAN.moment_loss`). On fair
+#: (seed 0, 1500 steps) 0 → 10 → 30 took the Fréchet distance from 0.66 to 0.14 and 0.14
+#: (real-vs-real 0.12) and the C2ST AUC from 0.74 to 0.62 and 0.54; 10 is the middle ground
+#: that let every table of the benchmark pass its gates (docs/BENCHMARKS.md).
+TABLE_MOMENT_WEIGHT = 10.0
 #: Tables: an epoch is ``len(data) // batch_size`` steps, but at least this many (rows are drawn
 #: with replacement, so an epoch is a bookkeeping unit; short epochs only add callback overhead).
 TABLE_MIN_STEPS_PER_EPOCH = 50
