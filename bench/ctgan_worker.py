@@ -51,6 +51,8 @@ def main() -> None:
     frame = pd.read_csv(args.train)
     frame[args.target] = frame[args.target].astype(str)
     discrete = [args.target] + [c for c in args.discrete.split(",") if c]
+    continuous = [c for c in frame.columns if c not in discrete]
+    frame = frame.dropna(subset=continuous)  # CTGAN refuses missing values in continuous columns
     model = CTGAN(epochs=args.epochs, verbose=False)
     wall, cpu = time.perf_counter(), cpu_seconds()
     model.set_random_state(args.seed)
