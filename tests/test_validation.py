@@ -134,6 +134,8 @@ def test_report_round_trips_through_json_and_saves_pictures(run, splits, tmp_pat
     for key in ("json", "html", "real_grid", "synthetic_grid", "histograms"):
         assert paths[key].stat().st_size > 500, key
     assert "Great Expectations" in paths["html"].read_text()
+    text = repr(report)  # one line, not the GX result and every sample's mask
+    assert "\n" not in text and len(text) < 400 and f"passed={report.passed}" in text
     with pytest.raises(TypeError, match="Unknown threshold"):
         run(splits[2], thresholds={"fid": 3})
 

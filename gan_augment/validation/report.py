@@ -107,6 +107,15 @@ class ValidationReport:
     #: (``acceptor(samples) -> bool mask``); not serialized
     acceptor: Any = dataclasses.field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        """One line: the verdict, failed and undecided gates, and curation (the full dataclass
+        repr printed the GX result and every sample's mask); `summary` has the details."""
+        failed = [c.name for c in self.failed()]
+        undecided = [c.name for c in self.undecided()]
+        return (f"ValidationReport(passed={self.passed}, gates={sum(c.gate for c in self.checks)}, "
+                f"failed={failed}, undecided={undecided}, accepted={int(np.sum(self.accepted))}"
+                f"/{len(self.accepted)})")
+
     @property
     def passed(self) -> bool:
         return all(c.passed for c in self.checks if c.gate)
