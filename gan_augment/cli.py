@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gan_augment.data.sources import list_sources
 from gan_augment.errors import DataError, GanAugmentError
 
 PROG = "gan-augment"
@@ -131,7 +132,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data")
     group.add_argument(
         "--dataset", "-d", default=DEFAULT_DATASET, metavar="SOURCE",
-        help="what to train on: a built-in name (digits, breast_cancer, wine), tfds:NAME, "
+        help=f"what to train on: a built-in name ({', '.join(list_sources())}), tfds:NAME, "
              "tfds_dir:PATH, an image folder, an .npz file or a .csv/.parquet table "
              f"(default: {DEFAULT_DATASET}; `{PROG} sources` lists them)",
     )
