@@ -104,18 +104,23 @@ def conform(frame: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def c2st(real: pd.DataFrame, other: pd.DataFrame, seed: int) -> float:
+    """C2ST AUC of ``other`` against ``real`` rows, equal counts of at most ``C2ST_ROWS``."""
+    n = min(len(real), len(other), C2ST_ROWS)
+    rng = np.random.default_rng(seed)
+    a = real.iloc[rng.choice(len(real), n, replace=False)]
+    b = other.iloc[rng.choice(len(other), n, replace=False)]
+    f_a, encoding = table_to_matrix(a)
+    return M.c2st_auc(f_a, table_to_matrix(b, encoding)[0], seed=seed)
+
+
 def quality(train: ga.Dataset, frame: pd.DataFrame, y: np.ndarray, test: ga.Dataset, fill: tuple | None,
             seed: int) -> dict[str, float]:
     """The metrics of one synthetic set (``frame``/``y`` drawn with the training labels; ``fill``:
     extra rows per class to fill up with) against the training and test rows."""
     real_frame = train.frame
-    out = {"shapes": column_shapes(real_frame, frame)["mean"], "pairs": pair_trends(real_frame, frame)["mean"]}
-    n = min(len(real_frame), len(frame), C2ST_ROWS)
-    rng = np.random.default_rng(seed)
-    a = real_frame.iloc[rng.choice(len(real_frame), n, replace=False)]
-    b = frame.iloc[rng.choice(len(frame), n, replace=False)]
-    f_a, encoding = table_to_matrix(a)
-    out["c2st"] = M.c2st_auc(f_a, table_to_matrix(b, encoding)[0], seed=seed)
+    out = {"shapes": column_shapes(real_frame, frame)["mean"], "pairs": pair_trends(real_frame, frame)["mean"],
+           "c2st": c2st(real_frame, frame, seed)}
     out["tstr"] = macro_f1(frame, y, test, seed) if len(np.unique(y)) > 1 else float("nan")
     real_f1 = macro_f1(real_frame, train.y, test, seed)
     if fill is not None and len(fill[0]):
@@ -169,13 +174,11 @@ def run_ctgan(python: str, train: ga.Dataset, test: ga.Dataset, seed: int, epoch
 
 
 def run_real(train: ga.Dataset, test: ga.Dataset, seed: int) -> dict[str, float]:
-    n = min(len(train), len(test), C2ST_ROWS)
-    rng = np.random.default_rng(seed)
-    a = train.frame.iloc[rng.choice(len(train), n, replace=False)]
-    b = test.frame.iloc[rng.choice(len(test), n, replace=False)]
-    f_a, encoding = table_to_matrix(a)
-    return {"shapes": column_shapes(a, b)["mean"], "pairs": pair_trends(a, b)["mean"],
-            "c2st": M.c2st_auc(f_a, table_to_matrix(b, encoding)[0], seed=seed),
+    """The real-vs-real reference: the test rows in place of synthetic ones (shapes and pairs
+    against as many training rows)."""
+    a = train.frame.iloc[np.random.default_rng(seed).choice(len(train), min(len(train), len(test)), replace=False)]
+    return {"shapes": column_shapes(a, test.frame)["mean"], "pairs": pair_trends(a, test.frame)["mean"],
+            "c2st": c2st(train.frame, test.frame, seed),
             "tstr": macro_f1(train.frame, train.y, test, seed), "fill": 0.0}
 
 

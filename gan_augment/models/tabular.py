@@ -40,7 +40,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
@@ -119,8 +119,7 @@ def prior_logits(encoder: TableEncoder, class_counts: list[int] | np.ndarray | N
 
 
 def _log_shares(counts: np.ndarray) -> np.ndarray:
-    shares = np.maximum(counts, 0.0) / max(float(np.maximum(counts, 0.0).sum()), 1e-12)
-    return np.log(np.maximum(shares, 1e-4))
+    return np.log(np.maximum(_shares(counts), 1e-4))
 
 
 def _leaky_mlp(x: Any, width: int, depth: int, dropout: float) -> Any:
@@ -221,10 +220,8 @@ def build_table_gan(
     width = int(width or DEFAULT_WIDTH)
     cond_dim = condition_dim(encoder, num_classes)
     keras.utils.set_random_seed(seed)  # weight initialisation follows the seed
-    class_counts = ([sum(g[0]) for g in condition_counts] if num_classes and condition_counts
-                    and condition_counts[0] else [1] * num_classes)
     generator = build_table_generator(row_dim(encoder, num_classes), cond_dim, latent_dim, width=width,
-                                      output_bias=prior_logits(encoder, class_counts if num_classes else None))
+                                      output_bias=prior_logits(encoder, class_counts(condition_counts, num_classes)))
     critic = build_table_discriminator(row_dim(encoder, num_classes), cond_dim, pac=pac, width=width)
     classifier = (build_table_classifier(encoder.output_dim, num_classes, width=width)
                   if num_classes and aux_weight else None)
@@ -233,6 +230,21 @@ def build_table_gan(
                       condition_rate=condition_rate, condition_weights=condition_weights,
                       classifier=classifier, aux_weight=aux_weight, moment_weight=moment_weight,
                       ema=ema, seed=seed, metadata=metadata)
+
+
+def class_counts(condition_counts: list | None, num_classes: int) -> list[int] | None:
+    """Real rows per class from ``condition_counts[c][j][v]`` (any block sums to the class's
+    rows); equal counts when no block is known; ``None`` for an unconditional GAN.
+
+    Example:
+        >>> class_counts([[[3, 1]], [[0, 2]]], 2), class_counts([], 2), class_counts(None, 0)
+        ([4, 2], [1, 1], None)
+    """
+    if not num_classes:
+        return None
+    if condition_counts and condition_counts[0]:
+        return [int(sum(group[0])) for group in condition_counts]
+    return [1] * num_classes
 
 
 def row_dim(encoder: TableEncoder, num_classes: int) -> int:
@@ -339,9 +351,7 @@ class TabularGAN(ConditionalGAN):
         self.moment_weight = float(moment_weight)
         if not self.moment_weight >= 0:
             raise DataError(f"Expected moment_weight >= 0. Received: moment_weight={moment_weight!r}.")
-        class_counts = ([sum(g[0]) for g in self.condition_counts]
-                        if k and self.condition_counts and self.condition_counts[0] else None)
-        self._moments = value_projection(self.encoder, k, class_counts)
+        self._values = value_projection(self.encoder, k, class_counts(self.condition_counts, k))
         self.moment_loss_tracker = keras.metrics.Mean(name="moment_loss")
         self.loss_fn = get_loss("wasserstein_gp")
 
@@ -436,7 +446,8 @@ class TabularGAN(ConditionalGAN):
     def values(self, rows: tf.Tensor) -> tf.Tensor:
         """Rows ``[class one-hot, encoded columns]`` in *value space* (see `value_projection`):
         differentiable, so soft one-hots give expected values."""
-        linear, scale, alpha = (tf.constant(m) for m in self._moments[:3])
+        p = self._values
+        linear, scale, alpha = tf.constant(p.linear), tf.constant(p.scale), tf.constant(p.alpha)
         return tf.matmul(rows, linear) + 4.0 * tf.matmul(rows, scale) * tf.matmul(rows, alpha)
 
     def moment_loss(self, real: tf.Tensor, fake: tf.Tensor, groups: tf.Tensor | None = None) -> tf.Tensor:
@@ -450,7 +461,7 @@ class TabularGAN(ConditionalGAN):
         itself, per class, as table-GAN's information loss (Park et al. 2018) does on the
         critic's features.
         """
-        center, scale = (tf.constant(m) for m in self._moments[3:])
+        center, scale = tf.constant(self._values.center), tf.constant(self._values.spread)
         z_real, z_fake = (self.values(real) - center) / scale, (self.values(fake) - center) / scale
         if groups is None:
             groups = tf.ones([tf.shape(real)[0], 1], tf.float32)
@@ -636,8 +647,18 @@ def _segment_layout(spans: tuple[Span, ...], data_dim: int, cond_layout: tuple[t
     return {"segments": segments, "tanh": tanh, "count": len(spans), "cond_to_row": cond_to_row}
 
 
-def value_projection(encoder: TableEncoder, num_classes: int = 0, class_counts: list[int] | None = None
-                     ) -> tuple[np.ndarray, ...]:
+class ValueProjection(NamedTuple):
+    """See `value_projection`."""
+
+    linear: np.ndarray
+    scale: np.ndarray
+    alpha: np.ndarray
+    center: np.ndarray
+    spread: np.ndarray
+
+
+def value_projection(encoder: TableEncoder, num_classes: int = 0, counts: list[int] | None = None
+                     ) -> ValueProjection:
     """Constant matrices ``(linear, scale, alpha)``, each (row width, features), that map a row
     ``[class one-hot, encoded columns]`` to its *values*,
     ``values = row @ linear + 4 · (row @ scale) · (row @ alpha)``, and each value's real
@@ -652,13 +673,13 @@ def value_projection(encoder: TableEncoder, num_classes: int = 0, class_counts: 
     Example:
         >>> enc = TableEncoder().fit(pd.DataFrame({"k": [1, 2, 2, 3]}))
         >>> linear, _, _, center, spread = value_projection(enc)
-        >>> linear.ravel().tolist(), center.tolist(), spread.round(3).tolist()
+        >>> linear.ravel().tolist(), center.tolist(), [round(float(s), 3) for s in spread]
         ([1.0, 2.0, 3.0], [2.0], [0.707])
     """
     rows = row_dim(encoder, num_classes)
     # per value: ({row position: linear}, {row position: scale}, alpha position, (mean, std))
     values: list[tuple[dict[int, float], dict[int, float], int | None, tuple[float, float]]] = []
-    shares = _shares(class_counts if class_counts else [1] * num_classes)
+    shares = _shares(counts if counts else [1] * num_classes)
     values += [({c: 1.0}, {}, None, _bernoulli(shares[c])) for c in range(num_classes)]
     for span in encoder.spans:
         start = span.start + num_classes
@@ -692,7 +713,7 @@ def value_projection(encoder: TableEncoder, num_classes: int = 0, class_counts: 
         if at is not None:
             alpha[at, f] = 1.0
         center[f], spread[f] = mean, std if std > 0 else 1.0
-    return linear, scale, alpha, center, spread
+    return ValueProjection(linear, scale, alpha, center, spread)
 
 
 def _shares(counts: Any) -> np.ndarray:
@@ -727,10 +748,12 @@ def _check_counts(counts: Any, groups: int, sizes: list[int]) -> list[list[list[
 __all__ = [
     "DEFAULT_PAC",
     "TabularGAN",
+    "ValueProjection",
     "build_table_classifier",
     "build_table_discriminator",
     "build_table_gan",
     "build_table_generator",
+    "class_counts",
     "condition_dim",
     "prior_logits",
     "row_dim",

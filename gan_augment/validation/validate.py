@@ -271,25 +271,23 @@ def class_matched_accuracy(predicted: np.ndarray, y: np.ndarray, synthetic_y: np
 
 def _label_checks(real: Dataset, synthetic: Dataset, predicted: np.ndarray, base_acc: float,
                   limits: Thresholds, requested: Any, *, judge: str, on: str,
-                  n_judged: int, matched_acc: float | None = None) -> tuple[list[Check], np.ndarray]:
+                  n_judged: int, matched_acc: float) -> tuple[list[Check], np.ndarray]:
     """The ``label_fidelity`` gate (``judge``'s predictions agree with the conditioning labels,
     relative to its accuracy on ``n_judged`` samples of ``on`` at the synthetic set's class mix,
-    ``matched_acc`` — `class_matched_accuracy` — or ``base_acc`` overall) and the
+    ``matched_acc`` — `class_matched_accuracy`) and the
     ``class_coverage`` gate; also the mask of samples whose label the judge disputes (curation
     drops them — unless the judge's overall accuracy ``base_acc`` is below
     ``MIN_JUDGE_ACCURACY``: then the gate is undecided and nothing is disputed)."""
     fidelity, per_class = M.label_fidelity(predicted, synthetic.y, real.num_classes)
-    yardstick = base_acc if matched_acc is None else matched_acc
-    bound = limits.label_fidelity_ratio * yardstick
+    bound = limits.label_fidelity_ratio * matched_acc
     weakest = int(np.nanargmin(per_class)) if np.isfinite(per_class).any() else 0
     weak = (f"the judge is right on only {base_acc:.0%} of {n_judged} real unseen samples "
             f"(needs ≥ {MIN_JUDGE_ACCURACY:.0%} to judge labels; more real data trains a better one)"
             if base_acc < MIN_JUDGE_ACCURACY else "")
-    mix = "" if matched_acc is None else f" at the synthetic class mix ({base_acc:.1%} overall)"
     fidelity_check = Check(
-        "label_fidelity", fidelity, yardstick, bound, fidelity >= bound or bool(weak),
-        f"{judge} agrees with {fidelity:.1%} of the conditioning labels; it is {yardstick:.1%} "
-        f"accurate on {on}{mix} (need ≥ {limits.label_fidelity_ratio:g}×). Weakest class: "
+        "label_fidelity", fidelity, matched_acc, bound, fidelity >= bound or bool(weak),
+        f"{judge} agrees with {fidelity:.1%} of the conditioning labels; it is {matched_acc:.1%} "
+        f"accurate on {on} at the synthetic class mix ({base_acc:.1%} overall) (need ≥ {limits.label_fidelity_ratio:g}×). Weakest class: "
         f"{real.class_names[weakest]} ({per_class[weakest]:.0%}).", undecided=weak)
     req = np.asarray(requested if requested is not None else real.class_counts(), dtype=float)
     cov = M.class_coverage(synthetic.y, req, num_classes=real.num_classes)
@@ -410,7 +408,9 @@ def _validate_table(real: Dataset, synthetic: Dataset, *, reference: Dataset | N
         real, reference = real.split(0.2, seed=seed)
     if domain is None:
         domain = TableDomain.fit(real, seed=seed)
-    base_acc = domain.score(reference) if domain.classifier is not None else None
+    # the judge's predictions on real unseen rows: its accuracy, overall and per class
+    ref_pred = domain.predict(reference.frame) if domain.classifier is not None else None
+    base_acc = float(np.mean(ref_pred == reference.y)) if ref_pred is not None else None
     syn_frame = synthetic.frame[columns]  # column order is the GX suite's business
     seeds = np.random.SeedSequence(seed).generate_state(4)
 
@@ -488,8 +488,8 @@ def _validate_table(real: Dataset, synthetic: Dataset, *, reference: Dataset | N
         label_checks, disputed = _label_checks(
             real, synthetic, domain.predict(syn_frame), base_acc, limits, requested,
             judge="A gradient-boosting classifier trained on the real rows", on="real holdout rows",
-            n_judged=len(reference), matched_acc=class_matched_accuracy(
-                domain.predict(reference.frame), reference.y, synthetic.y, real.num_classes))
+            n_judged=len(reference),
+            matched_acc=class_matched_accuracy(ref_pred, reference.y, synthetic.y, real.num_classes))
         checks.extend(label_checks)
 
     accepted = ~(near_copy | disputed)
