@@ -55,16 +55,15 @@ ON_FAIL_CHOICES = ("raise", "warn", "ignore")
 DEFAULT_DATASET = "digits"
 DEFAULT_OUTPUT_ROOT = Path("data") / "outputs"
 
-#: Errors that are the user's to fix: printed as one line, no traceback.
+#: Errors that are the user's to fix: printed as one line, no traceback. The package raises its
+#: own types (`GanAugmentError`) for bad input on purpose; anything else (a TypeError, a
+#: ValueError from deep inside a library) is a bug and keeps its traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (
     GanAugmentError,
     FileNotFoundError,
     NotADirectoryError,
     IsADirectoryError,
     PermissionError,
-    TypeError,
-    ValueError,
-    NotImplementedError,
 )
 
 _SOURCE_FORMS = """\
@@ -301,7 +300,8 @@ examples:
   {PROG} generate --model data/outputs/penguins/model.keras --labels Chinstrap --out c.csv""",
     )
     generate.add_argument("--model", "-m", required=True, metavar="PATH.keras",
-                          help="the saved GAN (model.keras in a train/augment output folder)")
+                          help="the saved GAN: a .keras file, or an output folder holding model.keras (train, augment) "
+                               "or gan_model.keras (run)")
     generate.add_argument("--n", "-n", type=_positive_int, metavar="N",
                           help="how many samples (default: 100 per class, or per --labels entry)")
     generate.add_argument("--labels", metavar="L1,L2,...",
@@ -544,14 +544,35 @@ def split_evenly(n: int, parts: int) -> list[int]:
     return [base + (i < extra) for i in range(parts)]
 
 
+#: The file names a saved GAN has in an output folder: `train` / `augment` write the first, the
+#: pipeline (`run`) the second (its asset's name).
+MODEL_FILE_NAMES = ("model.keras", "gan_model.keras")
+
+
+def saved_model_path(path: Path) -> Path:
+    """The saved GAN ``--model`` names: a ``.keras`` file, or a folder holding one of
+    ``MODEL_FILE_NAMES`` (a ``model.keras`` that does not exist next to a ``gan_model.keras``
+    that does is taken to mean the latter, and the other way round)."""
+    if path.is_file():
+        return path
+    folder = path if path.is_dir() else path.parent
+    if path.is_dir() or path.name in MODEL_FILE_NAMES:
+        found = [folder / name for name in MODEL_FILE_NAMES if (folder / name).is_file()]
+        if found:
+            return found[0]
+    others = sorted(p.name for p in folder.glob("*.keras")) if folder.is_dir() else []
+    raise DataError(
+        f"Expected --model to be a saved GAN (a .keras file, or a folder holding "
+        f"{' or '.join(MODEL_FILE_NAMES)}). Received: '{path}', which does not exist"
+        + (f"; {folder} holds {', '.join(others)}." if others else ". Train one with `gan-augment train` "
+           "or `gan-augment run`."))
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     import numpy as np
 
-    model_path = Path(args.model).expanduser()
-    if not model_path.is_file():
-        raise DataError(f"Expected --model to be a saved GAN (.keras file). Received: '{model_path}', "
-                        "which does not exist. Train one with `gan-augment train`.")
+    model_path = saved_model_path(Path(args.model).expanduser())
 
     from gan_augment.export import export_npz, export_table
     from gan_augment.plots import save_image_grid

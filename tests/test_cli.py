@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from gan_augment import cli
+from gan_augment.errors import DataError
 
 COMMANDS = ("augment", "train", "generate", "sources")
 
@@ -182,12 +183,29 @@ def test_generate_one_label(trained, capsys):
 
 
 def test_generate_splits_evenly_over_labels_and_defaults_next_to_model(trained):
-    code = cli.main(["generate", "--model", str(trained / "model.keras"), "--n", "21",
-                     "--labels", "3,5"])
+    # --model may name the output folder (train writes model.keras, the pipeline gan_model.keras)
+    code = cli.main(["generate", "--model", str(trained), "--n", "21", "--labels", "3,5"])
     assert code == 0
     with np.load(trained / "samples.npz", allow_pickle=False) as f:
         assert np.bincount(f["y"], minlength=10)[[3, 5]].tolist() == [11, 10]
         assert len(f["y"]) == 21
+
+
+def test_model_path_accepts_the_folder_and_either_file_name(trained):
+    assert cli.saved_model_path(trained) == trained / "model.keras"
+    assert cli.saved_model_path(trained / "gan_model.keras") == trained / "model.keras"
+    with pytest.raises(DataError, match="holds model.keras"):
+        cli.saved_model_path(trained / "other.keras")
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    # only the package's own errors (and missing files) are user errors printed as one line
+    def broken(args):
+        raise ValueError("a bug, not a user error")
+
+    monkeypatch.setattr(cli, "_cmd_generate", broken)
+    with pytest.raises(ValueError, match="a bug"):
+        cli.main(["generate", "--model", "x.keras"])
 
 
 def test_generate_bad_label_is_a_one_line_error(trained, capsys):

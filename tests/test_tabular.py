@@ -382,6 +382,20 @@ def test_table_gates_fail_on_bad_synthetic_tables(split_penguins, penguins):
         _check(train, reference, domain, frame.rename(columns={"sex": "gender"}))
 
 
+def test_a_few_synthetic_rows_get_schema_checks_not_distribution_checks(split_penguins):
+    # 4 rows of one sex and one body mass: a stdev or histogram of 4 rows is noise, so the GX
+    # suite checks schema, types, nulls and value sets only, and says it could not decide more;
+    # a value outside the real set still fails at any size.
+    train, reference, holdout, domain = split_penguins
+    few = holdout.frame.iloc[:4].assign(sex="male", body_mass_g=4000.0)
+    report = _check(train, reference, domain, few, y=holdout.y[:4])
+    gx = report.check("gx_suite")
+    assert gx.passed and "only 4 synthetic rows" in gx.undecided, gx.why
+    wrong = few.assign(island="Atlantis")
+    gx = _check(train, reference, domain, wrong, y=holdout.y[:4]).check("gx_suite")
+    assert not gx.passed and "ExpectColumnValuesToBeInSet" in gx.why and not gx.undecided
+
+
 def test_table_metrics():
     a = pd.DataFrame({"x": np.arange(100.0), "k": ["u", "v"] * 50})
     assert marginal_distances(a, a) == {"x": 0.0, "k": 0.0}

@@ -314,8 +314,12 @@ def _gx_gate(gx_result: dict[str, Any], enabled: bool) -> Check:
               "table misses one by chance)." if allowed else "")
            + (" The same suite passes on the real holdout." if gx_result["baseline_success"] else
               " Note: it also fails on the real holdout."))
+    rows = int(gx_result.get("rows", MIN_DECIDABLE))
+    few = (f"only {rows} synthetic rows (< {MIN_DECIDABLE}): the suite checked schema, types, nulls and "
+           "ranges / value sets, not means, stdevs or histograms" if rows < MIN_DECIDABLE else "")
     return Check("gx_suite", stats.get("success_percent"), gx_result["baseline_success_percent"],
-                 limit if enabled else None, failed <= allowed or not enabled, why, gate=enabled)
+                 limit if enabled else None, failed <= allowed or not enabled, why, gate=enabled,
+                 undecided=few if failed <= allowed else "")
 
 
 class _Acceptor:
@@ -382,13 +386,9 @@ def _gx_check(real, reference, synthetic, encoder, f_real, f_ref, f_syn, seed) -
     t_real, t_ref, t_syn = table(real, f_real), table(reference, f_ref), table(synthetic, f_syn)
     # The label column is checked for its values only: class proportions are the class_coverage
     # gate's job (a balanced synthetic set is meant to differ from an imbalanced real one).
-    spec = derive_suite(t_real, name="real_features", skip_distribution=["label"], n_compare=len(t_syn))
-    on_ref, on_syn = validate_frame(t_ref, spec), validate_frame(t_syn, spec)
-    result = on_syn.to_dict()
-    result["summary"] = on_syn.summary()
-    result["baseline_success"] = bool(on_ref.success)
-    result["baseline_success_percent"] = on_ref.statistics.get("success_percent")
-    return result, {"real": t_real.drop(columns="label", errors="ignore"),
+    spec = derive_suite(t_real, name="real_features", skip_distribution=_gx_skipped(t_real, ["label"], len(t_syn)),
+                        n_compare=len(t_syn))
+    return _gx_result(spec, t_ref, t_syn), {"real": t_real.drop(columns="label", errors="ignore"),
                     "synthetic": t_syn.drop(columns="label", errors="ignore")}
 
 
@@ -662,16 +662,34 @@ def _table_gx_check(real: Dataset, reference: Dataset, synthetic: Dataset, colum
     t_syn = with_label(synthetic)
     # The label column is checked for its values only: class proportions are the class_coverage
     # gate's job (a balanced synthetic set is meant to differ from an imbalanced real one).
-    spec = derive_suite(t_real, name="real_table", skip_distribution=[label], tolerance=tolerance,
-                        n_compare=max(1, min(len(t_syn), len(t_ref))))
+    spec = derive_suite(t_real, name="real_table", skip_distribution=_gx_skipped(t_real, [label], len(t_syn)),
+                        tolerance=tolerance, n_compare=max(1, min(len(t_syn), len(t_ref))))
     spec.expectations.insert(2, {
         "type": "ExpectTableColumnsToMatchOrderedList",
         "kwargs": {"column_list": [str(c) for c in t_real.columns]},
         "why": "The columns come in the real order.",
     })
+    return _gx_result(spec, t_ref, t_syn)
+
+
+def _gx_skipped(t_real: pd.DataFrame, label: list[str], n_synthetic: int) -> list[str]:
+    """The columns a GX suite checks for schema, type, nulls and range / value set only: the
+    label (class proportions are the class_coverage gate's job — a balanced synthetic set is meant
+    to differ from an imbalanced real one), and every column when the synthetic set has fewer
+    than ``MIN_DECIDABLE`` rows (a mean, stdev or histogram of 4 rows is noise: 4 draws of a
+    50/50 binary column are all alike one time in 8, and the stdev check fails them)."""
+    return [str(c) for c in t_real.columns] if n_synthetic < MIN_DECIDABLE else label
+
+
+def _gx_result(spec: Any, t_ref: pd.DataFrame, t_syn: pd.DataFrame) -> dict[str, Any]:
+    """The suite run on the synthetic rows (its result dict, plus ``summary``, the number of rows
+    and how the same suite did on the real holdout rows)."""
+    from gan_augment.validation.expectations import validate_frame
+
     on_ref, on_syn = validate_frame(t_ref, spec), validate_frame(t_syn, spec)
     result = on_syn.to_dict()
     result["summary"] = on_syn.summary()
+    result["rows"] = len(t_syn)
     result["baseline_success"] = bool(on_ref.success)
     result["baseline_success_percent"] = on_ref.statistics.get("success_percent")
     return result
