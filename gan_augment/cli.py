@@ -195,7 +195,7 @@ examples:
   {PROG} run digits                            # the whole Dagster pipeline for one data set
   {PROG} augment --dataset digits              # the whole job on a built-in data set
   {PROG} train --dataset digits --epochs 50    # train only, save model.keras
-  {PROG} generate --model data/outputs/digits/model.keras --n 100 --labels 3,5
+  {PROG} generate --model data/outputs/digits --n 100 --labels 3,5
   {PROG} sources                               # the data sets and source forms
 
 Run `{PROG} COMMAND --help` for the options of a command.""",
@@ -296,7 +296,7 @@ examples:
         epilog=f"""\
 examples:
   {PROG} generate --model data/outputs/digits/model.keras --n 500
-  {PROG} generate --model data/outputs/digits/model.keras --n 100 --labels 3,5 --out fives.npz
+  {PROG} generate --model data/outputs/digits --n 100 --labels 3,5 --out fives.npz
   {PROG} generate --model data/outputs/penguins/model.keras --labels Chinstrap --out c.csv""",
     )
     generate.add_argument("--model", "-m", required=True, metavar="PATH.keras",
