@@ -10,6 +10,9 @@ Subcommands:
 * ``generate`` — draw samples from a saved GAN into an ``.npz`` file plus a picture (images) or
   a ``.parquet``/``.csv`` file (tables).
 * ``sources``  — list the built-in data sets and the other accepted source forms.
+* plugin commands other installed packages register (`PluginCommand`, entry-point group
+  ``gan_augment.commands``): this project's ``pipelines`` package adds ``run``, the whole Dagster
+  pipeline for one data set. The library itself never imports ``pipelines``.
 
 TensorFlow is imported only inside the handlers that need it, so ``gan-augment --help`` is fast.
 Errors the user can fix (a `GanAugmentError`, a missing file, an unknown option) print
@@ -26,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import importlib.metadata
 import io
 import json
 import os
@@ -33,7 +38,7 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +58,8 @@ ON_NO_GAIN_CHOICES = ("classical", "warn", "raise", "ignore")
 #: What `augment` does when a validation gate fails (`gan_augment.augment(on_fail=...)`).
 ON_FAIL_CHOICES = ("raise", "warn", "ignore")
 DEFAULT_DATASET = "digits"
+#: The CLI's own subcommands (a plugin of the same name is ignored).
+BUILTIN_COMMANDS = ("augment", "train", "generate", "sources")
 DEFAULT_OUTPUT_ROOT = Path("data") / "outputs"
 
 #: Errors that are the user's to fix: printed as one line, no traceback. The package raises its
@@ -324,25 +331,49 @@ examples:
     )
     sources.set_defaults(handler=_cmd_sources)
 
-    # ------------------------------------------------------------------ run (Dagster)
-    run = commands.add_parser(
-        "run", add_help=False,
-        help="run the whole Dagster pipeline (ingest → train → generate → validate → augment → "
-             "downstream evaluation) for one data set; `run --help` lists its options",
-    )
-    run.set_defaults(handler=_cmd_run, pipeline_args=[])
+    # ------------------------------------------------------------------ plugins (e.g. run)
+    for name, entry in plugin_commands().items():
+        plugin = commands.add_parser(name, add_help=False, help=_plugin(entry).help)
+        plugin.set_defaults(handler=_plugin_handler(name, entry), pipeline_args=[])
     return parser
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    """Delegate to `pipelines.run.main`: a real Dagster run recorded in $DAGSTER_HOME."""
-    _quiet_tensorflow()
-    from pipelines.run import main as run_main
+@dataclasses.dataclass(frozen=True)
+class PluginCommand:
+    """A subcommand another installed package adds to the CLI: registered as an entry point of
+    the ``COMMAND_GROUP`` group whose object is a `PluginCommand` (``pipelines.command:COMMAND``
+    adds ``run``). Everything after the command's name goes to ``main(argv, prog)``, which
+    returns the exit status (its own --help and usage errors may raise SystemExit)."""
 
-    try:
-        return run_main(list(args.pipeline_args), prog=f"{PROG} run")
-    except SystemExit as exc:  # its --help and usage errors
-        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_ERROR)
+    help: str
+    main: Callable[[list[str], str], int]
+
+
+#: The entry-point group of plugin commands (see `PluginCommand`).
+COMMAND_GROUP = "gan_augment.commands"
+
+
+def plugin_commands() -> dict[str, importlib.metadata.EntryPoint]:
+    """The plugin commands installed here, by name (built-in command names win)."""
+    return {entry.name: entry for entry in importlib.metadata.entry_points(group=COMMAND_GROUP)
+            if entry.name not in BUILTIN_COMMANDS}
+
+
+def _plugin(entry: importlib.metadata.EntryPoint) -> PluginCommand:
+    command = entry.load()
+    if not isinstance(command, PluginCommand):
+        raise TypeError(f"Entry point {entry.value!r} of {COMMAND_GROUP!r} is not a PluginCommand.")
+    return command
+
+
+def _plugin_handler(name: str, entry: importlib.metadata.EntryPoint) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        _quiet_tensorflow()
+        try:
+            return _plugin(entry).main(list(args.pipeline_args), f"{PROG} {name}")
+        except SystemExit as exc:  # its --help and usage errors
+            return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_ERROR)
+    return handler
 
 
 # ---------------------------------------------------------------------- entry point
@@ -351,8 +382,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(argv) if argv is not None else sys.argv[1:]
     try:
-        if argv[:1] == ["run"]:  # everything after `run` belongs to the pipeline's own parser
-            args = argparse.Namespace(handler=_cmd_run, pipeline_args=argv[1:])
+        plugins = plugin_commands()
+        if argv[:1] and argv[0] in plugins:  # everything after the name belongs to the plugin's parser
+            args = argparse.Namespace(handler=_plugin_handler(argv[0], plugins[argv[0]]), pipeline_args=argv[1:])
         else:
             args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors

@@ -377,3 +377,18 @@ def test_run_delegates_to_the_dagster_pipeline(capsys):
     out = capsys.readouterr().out
     assert "Dagster pipeline" in out and "--executor" in out
     assert main(["run", "no_such_dataset"]) != 0
+
+
+def test_the_library_never_imports_the_pipeline():
+    # dependencies point down: `run` reaches the CLI as a plugin (entry point), not an import
+    import ast
+
+    root = Path(cli.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.relative_to(root)}: {n}" for n in names if n.split(".")[0] == "pipelines"]
+    assert not offenders
+    assert "run" in cli.plugin_commands()  # registered by pyproject.toml's entry point
