@@ -105,6 +105,23 @@ def test_continuous_columns_on_a_grid_decode_onto_it():
     assert decoded["amount"].nunique() > 300  # not snapped (clipping to the range repeats some)
 
 
+def test_an_exact_copy_of_a_column_is_decoded_as_a_copy():
+    # racd10 repeats `physician` as `docvis`: generated, the copy must stay exact
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"visits": rng.poisson(4, 300).astype(float), "kind": rng.choice(["a", "b"], 300)})
+    frame.loc[:9, "visits"] = np.nan
+    frame = frame.assign(docvis=frame["visits"], as_int=frame["kind"], other=frame["visits"] + 1)
+    frame["as_int"] = frame["kind"]
+    enc = TableEncoder().fit(frame, seed=0)
+    assert enc.copies == {"docvis": "visits", "as_int": "kind"}  # `other` differs: modelled
+    assert enc.column_names == list(frame.columns) and len(enc.columns) == 3
+    decoded = enc.inverse_transform(np.random.default_rng(1).uniform(-1, 1, (200, enc.output_dim)))
+    assert list(decoded.columns) == list(frame.columns) and (decoded.dtypes == frame.dtypes).all()
+    assert decoded["docvis"].equals(decoded["visits"]) and decoded["as_int"].equals(decoded["kind"])
+    again = TableEncoder.from_config(json.loads(json.dumps(enc.get_config())))
+    assert again.copies == enc.copies and again.transform(frame).shape == enc.transform(frame).shape
+
+
 @pytest.mark.parametrize("column, match", [
     (pd.Series([np.nan] * 10), "all 10 values missing"),
     (pd.Series([[1], [2]] * 5, dtype=object), "neither|numbers or strings"),

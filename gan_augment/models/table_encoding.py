@@ -285,6 +285,23 @@ def check_column(series: pd.Series, name: Any = None) -> str:
     return family
 
 
+def _exact_copies(frame: pd.DataFrame) -> dict[Any, Any]:
+    """Column → the first earlier column with the same dtype and the same value in every row
+    (missing values in the same rows). Candidates are found by a hash of the values, then
+    confirmed with ``Series.equals``."""
+    copies: dict[Any, Any] = {}
+    first: dict[tuple[str, int], list[Any]] = {}
+    for name in frame.columns:
+        s = frame[name]
+        key = (str(s.dtype), int(pd.util.hash_pandas_object(s, index=False).to_numpy().sum(dtype=np.uint64)))
+        source = next((other for other in first.get(key, []) if frame[other].equals(s)), None)
+        if source is None:
+            first.setdefault(key, []).append(name)
+        else:
+            copies[name] = source
+    return copies
+
+
 # ====================================================================== the encoder
 class TableEncoder:
     """Fits per-column transforms on real data; encodes frames to matrices and back.
@@ -293,6 +310,12 @@ class TableEncoder:
         max_modes: Gaussian modes per continuous column (before pruning).
         discrete_max_values: numeric columns with at most this many distinct values are
             categorical.
+
+    A column that is an exact copy of an earlier one (same dtype, the same value in every row,
+    missing values included — a ``docvis`` column that repeats ``physician``) is not modelled:
+    ``copies`` maps it to its source, `transform` leaves it out and `inverse_transform` writes the
+    source's decoded values into it, so the copy stays exact (a generator would only approximate
+    it, and every gate would see the difference).
 
     Example:
         >>> enc = TableEncoder().fit(pd.DataFrame({"x": np.arange(40.0), "k": ["a", "b"] * 20}))
@@ -308,6 +331,9 @@ class TableEncoder:
         self.max_modes = int(max_modes)
         self.discrete_max_values = int(discrete_max_values)
         self.columns: list[ColumnTransform] = []
+        #: copy column → the earlier column it repeats exactly (not modelled; see the class doc)
+        self.copies: dict[Any, Any] = {}
+        self._order: list[Any] = []
 
     # ------------------------------------------------------------------ fitting
     def fit(self, frame: pd.DataFrame, *, seed: int = 0) -> TableEncoder:
@@ -315,10 +341,14 @@ class TableEncoder:
         _check_frame(frame)
         rng = np.random.default_rng(seed)
         self.columns = []
+        kinds = {name: column_kind(frame[name], self.discrete_max_values) for name in frame.columns}
+        self.copies = _exact_copies(frame)
+        self._order = list(frame.columns)
         for i, name in enumerate(frame.columns):
-            s = frame[name]
-            kind = column_kind(s, self.discrete_max_values)
             col_seed = int(rng.integers(2**31 - 1))
+            if name in self.copies:
+                continue
+            s, kind = frame[name], kinds[name]
             if kind == "categorical":
                 self.columns.append(self._fit_categorical(name, s))
             else:
@@ -367,7 +397,8 @@ class TableEncoder:
 
     @property
     def column_names(self) -> list[Any]:
-        return [c.name for c in self.columns]
+        """Every column of the fitted frame, in order (copies included)."""
+        return list(self._order) or [c.name for c in self.columns]
 
     @property
     def spans(self) -> list[Span]:
@@ -410,6 +441,7 @@ class TableEncoder:
         """(n, len(condition_blocks())) int64: each row's position in every condition block
         (its category; 1 in a missingness indicator where the value is missing)."""
         self._check_columns(frame)
+        frame = self._modelled(frame)
         out = np.zeros((len(frame), 0), np.int64)
         codes = []
         for span in self.condition_blocks():
@@ -429,6 +461,7 @@ class TableEncoder:
         """
         self._require_fitted()
         self._check_columns(frame)
+        frame = self._modelled(frame)
         rng = np.random.default_rng(seed)
         blocks = []
         for c in self.columns:
@@ -518,9 +551,9 @@ class TableEncoder:
             start += c.width
             out[c.name] = self._decode_categorical(block, c) if c.kind == "categorical" \
                 else self._decode_continuous(block, c)
-        frame = pd.DataFrame(out)
-        frame.columns = pd.Index(self.column_names) if len(out) == len(self.columns) else frame.columns
-        return frame
+        names = self.column_names
+        return pd.DataFrame({name: out[self.copies.get(name, name)].copy() for name in names},
+                            columns=pd.Index(names))
 
     def _decode_categorical(self, block: np.ndarray, c: ColumnTransform) -> pd.Series:
         codes = block.argmax(axis=1)
@@ -557,6 +590,7 @@ class TableEncoder:
                 "categories": len(c.values) if c.kind == "categorical" else None,
                 "missing_rate": c.missing_rate,
             })
+        rows += [{"column": copy, "kind": f"copy of {source}", "width": 0} for copy, source in self.copies.items()]
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ serialization
@@ -566,6 +600,8 @@ class TableEncoder:
             "max_modes": self.max_modes,
             "discrete_max_values": self.discrete_max_values,
             "columns": [c.to_dict() for c in self.columns],
+            "order": [_json_value(name) for name in self._order],
+            "copies": [[_json_value(copy), _json_value(source)] for copy, source in self.copies.items()],
         }
 
     @classmethod
@@ -573,6 +609,8 @@ class TableEncoder:
         enc = cls(max_modes=config.get("max_modes", MAX_MODES),
                   discrete_max_values=config.get("discrete_max_values", DISCRETE_MAX_VALUES))
         enc.columns = [ColumnTransform.from_dict(c) for c in config.get("columns", [])]
+        enc._order = list(config.get("order", []))
+        enc.copies = {copy: source for copy, source in config.get("copies", [])}
         return enc
 
     def __repr__(self) -> str:
@@ -580,9 +618,13 @@ class TableEncoder:
             return "TableEncoder(unfitted)"
         kinds = [c.kind for c in self.columns]
         return (f"TableEncoder({len(self.columns)} columns: {kinds.count('continuous')} continuous, "
-                f"{kinds.count('categorical')} categorical; output_dim={self.output_dim})")
+                f"{kinds.count('categorical')} categorical"
+                + (f", {len(self.copies)} exact copies" if self.copies else "") + f"; output_dim={self.output_dim})")
 
     # ------------------------------------------------------------------ helpers
+    def _modelled(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.drop(columns=list(self.copies)) if self.copies else frame
+
     def _require_fitted(self) -> None:
         if not self.columns:
             raise DataError("Expected a fitted TableEncoder. Received: an unfitted one; call fit(frame) first.")

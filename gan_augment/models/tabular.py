@@ -211,9 +211,9 @@ def build_table_gan(
     if not isinstance(encoder, TableEncoder) or not encoder.fitted:
         raise DataError("Expected encoder= a fitted TableEncoder for the tabular GAN. "
                         f"Received: encoder={encoder!r}.")
-    if tuple(sample_shape) != (len(encoder.columns),):
+    if tuple(sample_shape) != (len(encoder.column_names),):
         raise DataError(
-            f"Expected sample_shape=({len(encoder.columns)},), one entry per encoded column. "
+            f"Expected sample_shape=({len(encoder.column_names)},), one entry per column. "
             f"Received: sample_shape={tuple(sample_shape)}."
         )
     pac = _check_pac(pac)
