@@ -7,3 +7,7 @@ for one data set (`pipelines.run`).
 
 See docs/PIPELINE.md. Importing this package is light (no TensorFlow).
 """
+
+#: Environment variable naming the project directory (the folder holding data/datasets.yaml;
+#: `pipelines.config.find_project_dir`); ``gan-augment run --project-dir`` sets it.
+PROJECT_DIR_ENV = "GAN_AUGMENT_PROJECT_DIR"

@@ -12,9 +12,30 @@ from gan_augment.cli import PluginCommand
 
 
 def _main(argv: list[str], prog: str) -> int:
+    import os
+
+    from pipelines import PROJECT_DIR_ENV
+
+    argv, project_dir = _take_project_dir(argv)
+    if project_dir is not None:  # before the pipeline reads data/datasets.yaml on import
+        os.environ[PROJECT_DIR_ENV] = project_dir
     from pipelines.run import main
 
     return main(argv, prog=prog)
+
+
+def _take_project_dir(argv: list[str]) -> tuple[list[str], str | None]:
+    """``argv`` without ``--project-dir DIR`` / ``--project-dir=DIR``, and DIR (None if absent)."""
+    rest, found = [], None
+    args = iter(argv)
+    for arg in args:
+        if arg == "--project-dir":
+            found = next(args, "")
+        elif arg.startswith("--project-dir="):
+            found = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return rest, found
 
 
 COMMAND = PluginCommand(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,10 +23,50 @@ import dagster as dg
 import pydantic
 import yaml
 
-#: The repository root: relative paths in the pipeline (storage root, incoming folder, sources in
-#: data/datasets.yaml) are relative to it, whatever the current directory.
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DATASETS_FILE = REPO_ROOT / "data" / "datasets.yaml"
+from pipelines import PROJECT_DIR_ENV
+
+#: Where the data set list lies inside a project directory.
+DATASETS_RELATIVE = Path("data") / "datasets.yaml"
+
+
+def find_project_dir(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
+    """The project directory: relative paths of the pipeline (data/datasets.yaml, the storage
+    root, the incoming folder, file sources) are relative to it, whatever the current directory.
+
+    In order: ``$GAN_AUGMENT_PROJECT_DIR`` (``gan-augment run --project-dir`` sets it); the
+    working directory or the nearest parent holding ``data/datasets.yaml``; the source checkout
+    this package was imported from (an editable install). An installed copy of the package (a
+    wheel, a Docker image) has no checkout around it, so it needs one of the first two.
+
+    Raises:
+        FileNotFoundError: naming every place it looked and how to point it at a project.
+    """
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    named = env.get(PROJECT_DIR_ENV)
+    if named:
+        folder = Path(named).expanduser().resolve()
+        if not (folder / DATASETS_RELATIVE).is_file():
+            raise FileNotFoundError(
+                f"Expected {DATASETS_RELATIVE} in the project directory ${PROJECT_DIR_ENV}='{named}'. "
+                f"Received: no such file at '{folder / DATASETS_RELATIVE}'. Point it at the folder that "
+                f"holds data/datasets.yaml.")
+        return folder
+    looked = []
+    for folder in [cwd.resolve(), *cwd.resolve().parents, Path(__file__).resolve().parents[1]]:
+        if (folder / DATASETS_RELATIVE).is_file():
+            return folder
+        looked.append(str(folder))
+    raise FileNotFoundError(
+        f"Expected a project directory holding {DATASETS_RELATIVE}. Looked in the working directory, "
+        f"its parents and the package's checkout ({', '.join(looked[:3])}{', …' if len(looked) > 3 else ''}). "
+        f"Run from the project folder, set {PROJECT_DIR_ENV}=/path/to/project, or pass "
+        f"`gan-augment run --project-dir /path/to/project`.")
+
+
+#: The project directory (`find_project_dir`), resolved when the pipeline is imported.
+REPO_ROOT = find_project_dir()
+DATASETS_FILE = REPO_ROOT / DATASETS_RELATIVE
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _SPEC_KEYS = {"source", "options", "gan", "description", "train_per_class"}

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pipelines import PROJECT_DIR_ENV
 from pipelines.config import DATASET_SPECS, REPO_ROOT, build_run_config, smoke_config
 from pipelines.jobs import EXECUTORS as EXECUTOR_MODULES
 
@@ -244,7 +245,13 @@ def main(argv: list[str] | None = None, prog: str = "python -m pipelines.run") -
                              "SMOKE_CONFIG for images, TABLE_SMOKE_CONFIG for tables)")
     parser.add_argument("--dagster-home", help="Dagster instance folder (default $DAGSTER_HOME or "
                                                "data/dagster_home)")
+    parser.add_argument("--project-dir", help=f"the folder holding data/datasets.yaml (default "
+                                              f"${PROJECT_DIR_ENV}, else the working directory or the "
+                                              f"nearest parent holding it; now {REPO_ROOT})")
     args = parser.parse_args(argv)
+    if args.project_dir and Path(args.project_dir).expanduser().resolve() != REPO_ROOT:
+        parser.error(f"--project-dir {args.project_dir}: the pipeline was already loaded from {REPO_ROOT}; "
+                     f"use `gan-augment run --project-dir ...` or set ${PROJECT_DIR_ENV}.")
     config: dict[str, Any] = {}
     if args.smoke and args.dataset in DATASET_SPECS:  # an unknown name is refused below
         from gan_augment.data.sources import source_kind

@@ -498,3 +498,53 @@ def test_multiprocess_executor_runs_the_graph(tmp_path):
                           dagster_home=_dagster_home(tmp_path / "home"), verbose=False)
     assert set(result.outputs) == {"source_dataset", "gan_model", "synthetic_samples", "validation_report"}
     assert result.failed_gates and "augmented_dataset" in result.skipped
+
+
+# ====================================================================== an installed copy
+def _import_installed_copy(site: Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Import the pipeline from ``site`` (a copy of the package, as pip would install it: no
+    checkout around it), in ``cwd``; prints its project directory."""
+    environ = {k: v for k, v in os.environ.items() if k != "GAN_AUGMENT_PROJECT_DIR"}
+    environ.update(env or {}, PYTHONPATH=str(site))
+    code = "import pipelines.config as c; print(c.__file__); print(c.REPO_ROOT)"
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=environ, capture_output=True, text=True)
+
+
+def test_an_installed_pipeline_finds_its_project_from_the_env_or_the_working_directory(tmp_path):
+    import shutil
+
+    repo = Path(__file__).resolve().parents[1]
+    site = tmp_path / "site"
+    shutil.copytree(repo / "pipelines", site / "pipelines", ignore=shutil.ignore_patterns("__pycache__"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    lost = _import_installed_copy(site, elsewhere)
+    assert lost.returncode != 0
+    assert "Expected a project directory holding data/datasets.yaml" in lost.stderr
+    assert str(elsewhere) in lost.stderr and "GAN_AUGMENT_PROJECT_DIR" in lost.stderr
+    found = _import_installed_copy(site, elsewhere, {"GAN_AUGMENT_PROJECT_DIR": str(repo)})
+    assert found.returncode == 0, found.stderr
+    module, root = found.stdout.split()[-2:]
+    assert module.startswith(str(site)) and root == str(repo)
+    inside = _import_installed_copy(site, repo / "docs")  # a subfolder of the project
+    assert inside.returncode == 0 and inside.stdout.split()[-1] == str(repo)
+    wrong = _import_installed_copy(site, repo, {"GAN_AUGMENT_PROJECT_DIR": str(elsewhere)})
+    assert wrong.returncode != 0 and "no such file" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_a_non_editable_install_runs_the_pipeline_command(tmp_path):
+    # `pip install .` (no checkout around the package): `gan-augment run --project-dir` finds the
+    # data set list; without it, outside a project, one clear line
+    repo = Path(__file__).resolve().parents[1]
+    target = tmp_path / "installed"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(repo)], check=True, capture_output=True)
+    environ = {k: v for k, v in os.environ.items() if k != "GAN_AUGMENT_PROJECT_DIR"}
+    environ["PYTHONPATH"] = str(target)
+    cli = [sys.executable, "-c", "import sys; from gan_augment.cli import main; sys.exit(main())"]
+    lost = subprocess.run([*cli, "run", "--help"], cwd=tmp_path, env=environ, capture_output=True, text=True)
+    assert lost.returncode == 2 and "Expected a project directory" in lost.stderr
+    ok = subprocess.run([*cli, "run", "--project-dir", str(repo), "--help"], cwd=tmp_path, env=environ,
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and str(repo) in ok.stdout, ok.stderr
