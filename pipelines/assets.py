@@ -130,7 +130,7 @@ def source_dataset(context: dg.AssetExecutionContext, config: SourceConfig) -> d
     partitions_def=DATASETS, io_manager_key="keras_io_manager", group_name=GROUP,
     kinds={"tensorflow", "keras"},
     description="A class-conditional GAN trained on the train split (gan_augment.train_gan). "
-                "Checkpoints under <storage>/<dataset>/checkpoints/<key>/: a retried or repeated "
+                "Checkpoints under `<storage>/<dataset>/checkpoints/<key>/`: a retried or repeated "
                 "run with the same data and options resumes; more epochs train on.",
 )
 def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: StorageRoot,

@@ -41,7 +41,7 @@ def fingerprint(folder: Path, files: list[Path]) -> str:
 @dg.sensor(
     job=augment_job, minimum_interval_seconds=60,
     description="Starts the augment pipeline for a data set when new files land in "
-                "data/incoming/<dataset>/.",
+                "`data/incoming/<dataset>/`.",
 )
 def incoming_data_sensor(context: dg.SensorEvaluationContext, incoming: IncomingData):
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}

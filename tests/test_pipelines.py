@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,6 +85,9 @@ def test_definitions_load_with_partitioned_assets_and_blocking_gate_checks():
     assert "digits" in DATASETS.get_partition_keys()
     for key in graph.get_all_asset_keys():
         assert graph.get(key).partitions_def == DATASETS
+        # the UI renders descriptions as Markdown: a bare <placeholder> is eaten as an HTML tag
+        prose = re.sub(r"`[^`]*`", "", graph.get(key).description or "")
+        assert not re.search(r"<[a-z_]+>", prose), (key, prose)
     checks = {(spec.asset_key.to_user_string(), spec.name): spec for spec in GATE_CHECK_SPECS}
     assert set(checks) == {("synthetic_samples", gate) for gate in ALL_GATES}
     assert all(spec.blocking and spec.partitions_def == DATASETS for spec in checks.values())

@@ -330,7 +330,8 @@ def kernel_distance(
         seed: seed of the subset choice.
 
     Returns:
-        ``(mean, std)`` of the per-subset MMD² estimates.
+        ``(mean, std)`` of the per-subset MMD² estimates; std is NaN when both sets have at most
+        ``subset_size`` rows (every subset is then the whole of both sets: one estimate).
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -355,6 +356,8 @@ def kernel_distance(
         a = (x @ x.T / d + 1.0) ** degree + (y @ y.T / d + 1.0) ** degree
         b = (x @ y.T / d + 1.0) ** degree
         values[i] = ((a.sum() - np.trace(a)) / (m - 1) - 2.0 * b.sum() / m) / m
+    if m == len(r) == len(f):  # every subset is both whole sets: one estimate, no spread to report
+        return float(values[0]), float("nan")
     return float(values.mean()), float(values.std())
 
 
