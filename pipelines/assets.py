@@ -186,7 +186,10 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
     },
     check_specs=GATE_CHECK_SPECS,
     partitions_def=DATASETS,
-    can_subset=False,
+    # subsettable so that a gate that does not apply to the partition's data yields no result
+    # (the UI shows it skipped, not passed); a lone selection of one of the two assets still
+    # generates and validates, and stores what was selected
+    can_subset=True,
     group_name=GROUP,
 )
 def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConfig,
@@ -208,25 +211,29 @@ def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConf
                          thresholds=config.thresholds.overrides(train.kind) or None,
                          seed=config.validation_seed, cache_dir=storage.cache_dir())
 
-    yield dg.Output(synthetic, output_name="synthetic_samples", metadata={
-        "n_generated": len(synthetic), "oversample": config.oversample,
-        "per_class": _class_table(train.class_names, real=train.class_counts(), planned=plan,
-                                  generated=synthetic.class_counts()),
-    })
+    selected = context.selected_asset_keys
+    if dg.AssetKey("synthetic_samples") in selected:
+        yield dg.Output(synthetic, output_name="synthetic_samples", metadata={
+            "n_generated": len(synthetic), "oversample": config.oversample,
+            "per_class": _class_table(train.class_names, real=train.class_counts(), planned=plan,
+                                      generated=synthetic.class_counts()),
+        })
     gates = [c for c in report.checks if c.gate]
     frame = report.to_frame()
-    yield dg.Output(report, output_name="validation_report", metadata={
-        "passed": report.passed,
-        "gates_passed": f"{sum(c.passed for c in gates)}/{len(gates)}",
-        "failed_gates": ", ".join(c.name for c in report.failed()) or "none",
-        "summary": dg.MetadataValue.md(report.summary().replace("\n", "  \n")),
-        "metrics": dg.MetadataValue.md(frame.to_markdown(index=False, floatfmt=".4g")),
-        "gx_summary": str(report.gx.get("summary", "")),
-        "n_accepted": int(report.accepted.sum()), "n_rejected": int((~report.accepted).sum()),
-        "rejections": dg.MetadataValue.json(report.rejection_counts),
-        "validation_seconds": float(report.info.get("seconds", 0.0)),
-    })
-    yield from gate_results(report, context.log)
+    if dg.AssetKey("validation_report") in selected:
+        yield dg.Output(report, output_name="validation_report", metadata={
+            "passed": report.passed,
+            "gates_passed": f"{sum(c.passed for c in gates)}/{len(gates)}",
+            "failed_gates": ", ".join(c.name for c in report.failed()) or "none",
+            "summary": dg.MetadataValue.md(report.summary().replace("\n", "  \n")),
+            "metrics": dg.MetadataValue.md(frame.to_markdown(index=False, floatfmt=".4g")),
+            "gx_summary": str(report.gx.get("summary", "")),
+            "n_accepted": int(report.accepted.sum()), "n_rejected": int((~report.accepted).sum()),
+            "rejections": dg.MetadataValue.json(report.rejection_counts),
+            "validation_seconds": float(report.info.get("seconds", 0.0)),
+        })
+    selected_checks = {key.name for key in context.selected_asset_check_keys}
+    yield from (result for result in gate_results(report, context.log) if result.check_name in selected_checks)
 
 
 @dg.asset(
