@@ -52,7 +52,7 @@ import pandas as pd
 from real_tables import TABLES, load
 
 import gan_augment as ga
-from gan_augment.downstream import table_to_matrix
+from gan_augment.data.matrix import table_to_matrix
 from gan_augment.models.table_encoding import column_kind
 from gan_augment.validation import metrics as M
 from gan_augment.validation.table_quality import column_shapes, pair_trends

@@ -89,7 +89,7 @@ def _feature_space(real: Dataset):
     """Images: flattened pixels; tables: the numeric encoding fitted on ``real``."""
     if real.kind == "image":
         return lambda d: d.x.reshape(len(d), -1).astype(np.float64)
-    from gan_augment.downstream import table_to_matrix
+    from gan_augment.data.matrix import table_to_matrix
 
     _, encoding = table_to_matrix(real.frame, None)
     return lambda d: np.asarray(table_to_matrix(d.frame, encoding)[0], np.float64)

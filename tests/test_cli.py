@@ -392,3 +392,15 @@ def test_the_library_never_imports_the_pipeline():
             offenders += [f"{path.relative_to(root)}: {n}" for n in names if n.split(".")[0] == "pipelines"]
     assert not offenders
     assert "run" in cli.plugin_commands()  # registered by pyproject.toml's entry point
+
+
+def test_validation_and_models_do_not_import_downstream_evaluation():
+    # the gates' feature space comes from gan_augment.data.matrix, below both
+    import ast
+
+    root = Path(cli.__file__).parent
+    for folder in ("validation", "models", "data"):
+        for path in (root / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom):
+                    assert node.module != "gan_augment.downstream", f"{path.relative_to(root)} imports downstream"

@@ -512,7 +512,8 @@ def _import_installed_copy(site: Path, cwd: Path, env: dict[str, str] | None = N
     environ = {k: v for k, v in os.environ.items() if k != "GAN_AUGMENT_PROJECT_DIR"}
     environ.update(env or {}, PYTHONPATH=str(site))
     code = "import pipelines.config as c; print(c.__file__); print(c.REPO_ROOT)"
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=environ, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=environ, capture_output=True, text=True,
+                          check=False)
 
 
 def test_an_installed_pipeline_finds_its_project_from_the_env_or_the_working_directory(tmp_path):
@@ -541,15 +542,20 @@ def test_an_installed_pipeline_finds_its_project_from_the_env_or_the_working_dir
 def test_a_non_editable_install_runs_the_pipeline_command(tmp_path):
     # `pip install .` (no checkout around the package): `gan-augment run --project-dir` finds the
     # data set list; without it, outside a project, one clear line
+    import shutil
+
     repo = Path(__file__).resolve().parents[1]
-    target = tmp_path / "installed"
+    source, target = tmp_path / "source", tmp_path / "installed"  # built from a copy: no build/ in the tree
+    shutil.copytree(repo, source, ignore=shutil.ignore_patterns(".git", ".venv*", "data", "build", "*.egg-info",
+                                                                "__pycache__", ".pytest_cache"))
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(repo)], check=True, capture_output=True)
+                    "--target", str(target), str(source)], check=True, capture_output=True)
     environ = {k: v for k, v in os.environ.items() if k != "GAN_AUGMENT_PROJECT_DIR"}
     environ["PYTHONPATH"] = str(target)
     cli = [sys.executable, "-c", "import sys; from gan_augment.cli import main; sys.exit(main())"]
-    lost = subprocess.run([*cli, "run", "--help"], cwd=tmp_path, env=environ, capture_output=True, text=True)
+    lost = subprocess.run([*cli, "run", "--help"], cwd=tmp_path, env=environ, capture_output=True, text=True,
+                          check=False)
     assert lost.returncode == 2 and "Expected a project directory" in lost.stderr
     ok = subprocess.run([*cli, "run", "--project-dir", str(repo), "--help"], cwd=tmp_path, env=environ,
-                        capture_output=True, text=True)
+                        capture_output=True, text=True, check=False)
     assert ok.returncode == 0 and str(repo) in ok.stdout, ok.stderr

@@ -214,7 +214,7 @@ class TableDomain:
         """Fit the encoding (and, with labels, the classifier) on the real training rows."""
         if real.kind != "table":
             raise DataError(f"Expected table data for the table domain. Received: kind={real.kind!r}.")
-        from gan_augment.downstream import table_to_matrix
+        from gan_augment.data.matrix import table_to_matrix
 
         matrix, encoding = table_to_matrix(real.frame)
         classifier = None
@@ -227,7 +227,7 @@ class TableDomain:
 
     def features(self, frame: pd.DataFrame) -> np.ndarray:
         """(n, d) float64 features of a frame with the real columns."""
-        from gan_augment.downstream import table_to_matrix
+        from gan_augment.data.matrix import table_to_matrix
 
         return table_to_matrix(frame, self.encoding)[0].astype(np.float64)
 

@@ -382,7 +382,7 @@ def curate(synthetic: Dataset, report: ValidationReport) -> Dataset:
 
 
 def _gx_check(real, reference, synthetic, encoder, f_real, f_ref, f_syn, seed) -> tuple[dict, dict]:
-    from gan_augment.validation.expectations import derive_suite, validate_frame
+    from gan_augment.validation.expectations import derive_suite
 
     table = FeatureTable(encoder, real, seed=seed)
     t_real, t_ref, t_syn = table(real, f_real), table(reference, f_ref), table(synthetic, f_syn)
@@ -642,7 +642,7 @@ def _table_gx_check(real: Dataset, reference: Dataset, synthetic: Dataset, colum
                     tolerance: float) -> dict:
     """The GX suite of the real training rows (in the synthetic set's class mix) on the columns
     and the label's values, plus the exact column order; run on the synthetic and holdout rows."""
-    from gan_augment.validation.expectations import derive_suite, validate_frame
+    from gan_augment.validation.expectations import derive_suite
 
     label = _label_column(columns, real.target)
     rng = np.random.default_rng(seed)
