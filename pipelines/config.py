@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import os
 import re
 from collections.abc import Mapping
@@ -23,6 +24,9 @@ import dagster as dg
 import pydantic
 import yaml
 
+from gan_augment.downstream import evaluate_downstream
+from gan_augment.generation import OVERSAMPLE, augment
+from gan_augment.utility import measure_utility
 from pipelines import PROJECT_DIR_ENV
 
 #: Where the data set list lies inside a project directory.
@@ -160,6 +164,21 @@ DATASETS = dg.StaticPartitionsDefinition(list(DATASET_SPECS))
 
 
 # ---------------------------------------------------------------------- step configuration
+def library_default(function: Any, parameter: str) -> Any:
+    """The default of ``parameter`` in a library function's signature: the pipeline's defaults
+    are the library's, read from it rather than written twice (a test compares every pair).
+
+    Example:
+        >>> from gan_augment.generation import augment
+        >>> library_default(augment, "on_no_gain")
+        'classical'
+    """
+    default = inspect.signature(function).parameters[parameter].default
+    if default is inspect.Parameter.empty:
+        raise TypeError(f"{function.__qualname__}({parameter}) has no default.")
+    return default
+
+
 class SourceConfig(dg.Config):
     """How the real data is split (stratified): test and holdout are never trained on."""
 
@@ -234,8 +253,8 @@ class SyntheticConfig(dg.Config):
 
     per_class: int | None = None
     """Target count per class (balance=True) or samples added per class; None: the largest class."""
-    balance: bool = True
-    oversample: float = 1.5
+    balance: bool = library_default(augment, "balance")
+    oversample: float = OVERSAMPLE
     """Generate this many times the plan so curation can drop samples and classes still fill up."""
     sample_seed: int = 1
     validation_seed: int = 0
@@ -249,23 +268,24 @@ class AugmentedConfig(dg.Config):
     with the curated GAN samples (several amounts per class and loss weights) and with both, and
     scores each on the holdout split (real data neither the GAN nor the classifiers saw)."""
 
-    utility: bool = True
+    utility: bool = library_default(augment, "utility")
     """Measure whether the GAN samples help before publishing them; False publishes every
     curated sample (the ``utility_gain`` check then fails as a warning: not measured)."""
-    on_no_gain: str = "classical"
+    on_no_gain: str = library_default(augment, "on_no_gain")
     """When the GAN samples do not beat real-only and real + classical on the holdout:
     "classical" publishes the best baseline (real + classical copies, or the real data alone) and
     the ``utility_gain`` check fails as a warning, so downstream still runs; "warn" does the same
     and logs a warning; "raise" publishes the same but fails the check as an error (blocking:
     downstream_evaluation does not run); "ignore" publishes the best GAN configuration anyway."""
-    utility_seeds: int = 2
+    utility_seeds: int = library_default(augment, "utility_seeds")
     """Classifier seeds per configuration (mean ± std over them)."""
-    utility_classifier: str = "auto"
+    utility_classifier: str = library_default(augment, "utility_classifier")
     """As in `DownstreamConfig.classifier` ("auto": CNN for images, gradient boosting for tables;
     "logreg" is the fast choice for tests)."""
-    utility_weights: list[float] = pydantic.Field(default_factory=lambda: [1.0, 0.5])
+    utility_weights: list[float] = pydantic.Field(
+        default_factory=lambda: list(library_default(measure_utility, "weights")))
     """Loss weights of a GAN sample to try (a real sample weighs 1)."""
-    utility_classical: bool = True
+    utility_classical: bool = library_default(measure_utility, "classical")
     """Also try (and offer as the baseline to beat) real + classical augmentation, with and
     without GAN samples. False only to save time (smoke runs): without it the gate cannot tell
     whether plain shifts and rotations would have done as well."""
@@ -277,10 +297,10 @@ class DownstreamConfig(dg.Config):
     """Downstream evaluation (`gan_augment.evaluate_downstream`) of what augmented_dataset
     published: its GAN samples at their loss weight, scored on the untouched test split."""
 
-    classifier: str = "auto"
+    classifier: str = library_default(evaluate_downstream, "classifier")
     """"auto" (CNN for images, gradient boosting for tables), "cnn", "logreg", "hgb", "svm"."""
-    seeds: int = 2
-    classical_augmentation: bool = True
+    seeds: int = library_default(evaluate_downstream, "seeds")
+    classical_augmentation: bool = library_default(evaluate_downstream, "classical_augmentation")
     steps: int | None = None
     """Gradient steps of a Keras classifier, the same in every setting (None: the library's 600)."""
     epochs: int | None = None

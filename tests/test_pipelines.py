@@ -126,6 +126,41 @@ def test_adding_a_data_set_is_one_line(tmp_path):
         load_dataset_specs(path)
 
 
+def test_pipeline_defaults_are_the_library_defaults():
+    # a field the pipeline and the library both have must default alike (read, not copied)
+    import inspect
+
+    from gan_augment.downstream import evaluate_downstream
+    from gan_augment.generation import OVERSAMPLE, augment
+    from gan_augment.training import train_gan
+    from gan_augment.utility import measure_utility
+    from pipelines import config as cfg
+
+    def default(function, name):
+        return inspect.signature(function).parameters[name].default
+
+    pairs = {
+        (cfg.SyntheticConfig, "balance"): default(augment, "balance"),
+        (cfg.SyntheticConfig, "oversample"): OVERSAMPLE,
+        (cfg.AugmentedConfig, "utility"): default(augment, "utility"),
+        (cfg.AugmentedConfig, "on_no_gain"): default(augment, "on_no_gain"),
+        (cfg.AugmentedConfig, "utility_seeds"): default(augment, "utility_seeds"),
+        (cfg.AugmentedConfig, "utility_classifier"): default(augment, "utility_classifier"),
+        (cfg.AugmentedConfig, "utility_weights"): list(default(measure_utility, "weights")),
+        (cfg.AugmentedConfig, "utility_classical"): default(measure_utility, "classical"),
+        (cfg.DownstreamConfig, "classifier"): default(evaluate_downstream, "classifier"),
+        (cfg.DownstreamConfig, "seeds"): default(evaluate_downstream, "seeds"),
+        (cfg.DownstreamConfig, "classical_augmentation"): default(evaluate_downstream, "classical_augmentation"),
+        (cfg.DownstreamConfig, "steps"): default(evaluate_downstream, "steps"),
+        (cfg.GanConfig, "seed"): default(train_gan, "seed"),
+    }
+    for (config, field), expected in pairs.items():
+        assert getattr(config(), field) == expected, (config.__name__, field)
+    # the GAN's and the gates' knobs are all None: the library (per data kind) decides
+    assert all(v is None for k, v in GanConfig().model_dump().items() if k != "seed")
+    assert all(v is None for v in cfg.ThresholdsConfig().model_dump().values())
+
+
 def test_run_config_maps_asset_sections_to_steps():
     config = build_run_config({"gan_model": {"epochs": 3}, "synthetic_samples": {"per_class": 9},
                                "validation_report": {"validation_seed": 2}}, storage_root="/x")
