@@ -404,3 +404,12 @@ def test_validation_and_models_do_not_import_downstream_evaluation():
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.ImportFrom):
                     assert node.module != "gan_augment.downstream", f"{path.relative_to(root)} imports downstream"
+
+
+def test_the_table_gan_uses_no_private_names_of_the_image_gan():
+    import ast
+
+    path = Path(cli.__file__).parent / "models" / "tabular.py"
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == "gan_augment.models.gan":
+            assert not [a.name for a in node.names if a.name.startswith("_")]

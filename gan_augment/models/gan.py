@@ -26,6 +26,7 @@ import tensorflow as tf
 from gan_augment.models import regularizers as reg
 from gan_augment.models.diffaugment import diff_augment, parse_policy
 from gan_augment.models.losses import GANLoss, get_loss, gradient_penalty
+from gan_augment.models.steps import apply_own_gradients, gradient_objective
 
 #: Offset of the seeds of the regularizers' randomness (bCR transforms) in a step's seed stream;
 #: the critic steps use offsets 0..d_steps-1 and the generator step -1.
@@ -225,8 +226,8 @@ class ConditionalGAN(keras.Model):
                          for k, net in enumerate(nets)]
                 # K = 1: exactly the plain game; K > 1: the critic objective is the sum (GMAN).
                 d_loss = games[0]["d_loss"] if len(games) == 1 else tf.add_n([g["d_loss"] for g in games])
-                d_objective = _for_gradients(self.d_optimizer, d_loss)
-            _apply(self.d_optimizer, tape, d_objective, self.critic_variables)
+                d_objective = gradient_objective(self.d_optimizer, d_loss)
+            apply_own_gradients(self.d_optimizer, tape, d_objective, self.critic_variables)
             if self.lecam:
                 self.lecam_anchors.assign(tf.stack([g["anchors"] for g in games]))
 
@@ -243,8 +244,8 @@ class ConditionalGAN(keras.Model):
                                                  seed=tf.random.experimental.stateless_fold_in(s[0], 1))
                 g_loss += self.mode_seeking * reg.mode_seeking_penalty(
                     fake, self._generate(z_2, labels, training=True), z, z_2)
-            g_objective = _for_gradients(self.g_optimizer, g_loss)
-        _apply(self.g_optimizer, tape, g_objective, self.generator.trainable_variables)
+            g_objective = gradient_objective(self.g_optimizer, g_loss)
+        apply_own_gradients(self.g_optimizer, tape, g_objective, self.generator.trainable_variables)
 
         if len(games) == 1:
             real_logits, fake_logits = games[0]["real_logits"], games[0]["fake_logits"]
@@ -425,23 +426,6 @@ class ConditionalGAN(keras.Model):
         config["extra_discriminators"] = [keras.saving.deserialize_keras_object(d)
                                           for d in config.get("extra_discriminators") or []]
         return cls(**config)
-
-
-def _for_gradients(optimizer: keras.optimizers.Optimizer, loss: tf.Tensor) -> tf.Tensor:
-    """The quantity to differentiate (computed inside the tape): the per-replica share of the
-    loss (gradients are summed over replicas under tf.distribute), loss-scaled for float16."""
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    scaled = loss / replicas if replicas > 1 else loss
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        scaled = optimizer.scale_loss(scaled)
-    return scaled
-
-
-def _apply(optimizer: keras.optimizers.Optimizer, tape: tf.GradientTape, objective: tf.Tensor,
-           variables: list) -> None:
-    """Gradient step on ``objective`` for ``variables`` only: each player moves only its own weights."""
-    grads = tape.gradient(objective, variables)
-    optimizer.apply_gradients(zip(grads, variables))
 
 
 def _uses_float16(model: keras.Model) -> bool:

@@ -48,8 +48,9 @@ import pandas as pd
 import tensorflow as tf
 
 from gan_augment.errors import DataError
-from gan_augment.models.gan import ConditionalGAN, _apply, _for_gradients
+from gan_augment.models.gan import ConditionalGAN
 from gan_augment.models.losses import get_loss, gradient_penalty
+from gan_augment.models.steps import apply_own_gradients, gradient_objective
 from gan_augment.models.table_encoding import Span, TableEncoder
 
 #: Default PacGAN pack size (CTGAN's default): the critic judges ``pac`` rows at once.
@@ -392,8 +393,8 @@ class TabularGAN(ConditionalGAN):
                     d_loss += self.loss_fn.gradient_penalty * gradient_penalty(
                         self._critic, real_packed, fake_packed, s[2])
                 aux_loss = self._aux_loss(real, cond)  # the classifier learns real rows' classes
-                d_objective = _for_gradients(self.d_optimizer, d_loss + self.aux_weight * aux_loss)
-            _apply(self.d_optimizer, tape, d_objective, self.critic_variables)
+                d_objective = gradient_objective(self.d_optimizer, d_loss + self.aux_weight * aux_loss)
+            apply_own_gradients(self.d_optimizer, tape, d_objective, self.critic_variables)
 
         s = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, -1), 2)
         z = tf.random.stateless_normal([batch, self.latent_dim], seed=s[0])
@@ -409,8 +410,8 @@ class TabularGAN(ConditionalGAN):
                 # class asked for: the label a sample gets)
                 moment_loss = self.moment_loss(real, fake, cond[:, : self.num_classes] if self.num_classes else None)
                 g_loss += self.moment_weight * moment_loss
-            g_objective = _for_gradients(self.g_optimizer, g_loss)
-        _apply(self.g_optimizer, tape, g_objective, self.generator.trainable_variables)
+            g_objective = gradient_objective(self.g_optimizer, g_loss)
+        apply_own_gradients(self.g_optimizer, tape, g_objective, self.generator.trainable_variables)
 
         self.cond_loss_tracker.update_state(cond_loss)
         self.aux_loss_tracker.update_state(aux_loss)
