@@ -103,31 +103,46 @@ def _table_target(ds: Dataset) -> str | None:
     return (ds.target or "target") if ds.kind == "table" else None
 
 
-def _preview(ds: Dataset, path: Path, per_class: int = 10, scale: int = 4) -> Path | None:
-    """A PNG of up to ``per_class`` images per class, one row per class (images only).
+#: Width in pixels the image preview is scaled up to (at least), so 8×8 digits stay legible.
+PREVIEW_MIN_WIDTH = 720
+
+
+def _preview(ds: Dataset, path: Path, per_class: int = 10) -> Path | None:
+    """A PNG of up to ``per_class`` images per class, one row per class that has samples, each
+    row labelled with its class name (images only).
 
     Tiled with numpy and written with Pillow: milliseconds, where a matplotlib grid of 100
     subplots takes seconds (the library's own grids are in the report and under gan/)."""
     if ds.kind != "image":
         return None
-    from PIL import Image
+    from PIL import Image, ImageDraw
 
     if ds.y is None:
-        rows = [ds.x[i:i + per_class] for i in range(0, min(len(ds), per_class * per_class), per_class)]
+        rows = [("", ds.x[i:i + per_class]) for i in range(0, min(len(ds), per_class * per_class), per_class)]
     else:
-        rows = [ds.x[ds.y == c][:per_class] for c in range(ds.num_classes)]
+        names = list(ds.class_names) or [str(c) for c in range(ds.num_classes)]
+        rows = [(str(names[c]), ds.x[ds.y == c][:per_class]) for c in range(ds.num_classes)]
+        rows = [(name, images) for name, images in rows if len(images)]  # no empty rows
     h, w, channels = ds.shape
     gap = 1
     grid = np.ones(((h + gap) * len(rows) + gap, (w + gap) * per_class + gap, channels), np.float32)
-    for r, row in enumerate(rows):
+    for r, (_, row) in enumerate(rows):
         for c, image in enumerate(row):
             top, left = gap + r * (h + gap), gap + c * (w + gap)
             # grayscale as dark ink on white, like the library's grids
             grid[top:top + h, left:left + w] = 1.0 - image if channels == 1 else image
     pixels = np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8)
     pixels = pixels[..., 0] if channels == 1 else pixels[..., :3]
-    picture = Image.fromarray(pixels)
-    picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    tiles = Image.fromarray(pixels)
+    scale = max(1, -(-PREVIEW_MIN_WIDTH // tiles.width))
+    tiles = tiles.resize((tiles.width * scale, tiles.height * scale), Image.NEAREST)
+    label_width = 12 + 7 * max((len(name) for name, _ in rows), default=0) if ds.y is not None else 0
+    picture = Image.new(tiles.mode, (tiles.width + label_width, tiles.height), 255 if tiles.mode == "L" else (255,) * 3)
+    picture.paste(tiles, (label_width, 0))
+    draw = ImageDraw.Draw(picture)
+    for r, (name, _) in enumerate(rows):
+        top = (gap + r * (h + gap)) * scale
+        draw.text((6, top + (h * scale) // 2 - 6), name, fill=0 if picture.mode == "L" else (0, 0, 0))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     picture.save(tmp, format="PNG")
     os.replace(tmp, path)

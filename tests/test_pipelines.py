@@ -594,3 +594,19 @@ def test_a_non_editable_install_runs_the_pipeline_command(tmp_path):
     ok = subprocess.run([*cli, "run", "--project-dir", str(repo), "--help"], cwd=tmp_path, env=environ,
                         capture_output=True, text=True, check=False)
     assert ok.returncode == 0 and str(repo) in ok.stdout, ok.stderr
+
+
+def test_image_preview_labels_rows_and_skips_classes_without_samples(tmp_path):
+    from PIL import Image
+
+    from pipelines.io_managers import PREVIEW_MIN_WIDTH, _preview
+
+    digits = ga.load_dataset("digits")
+    without_four = digits.take(np.flatnonzero(digits.y != 4)[:300])
+    with Image.open(_preview(without_four, tmp_path / "p.png")) as picture:
+        width, height = picture.size
+        pixels = np.asarray(picture)
+    assert width >= PREVIEW_MIN_WIDTH
+    scale = -(-PREVIEW_MIN_WIDTH // (9 * 10 + 1))
+    assert height == (9 * 9 + 1) * scale  # 9 rows of 8-pixel digits: no empty row for class 4
+    assert (pixels[:, :20] < 128).any()  # the class names, left of the tiles
