@@ -52,6 +52,7 @@ _LAZY = {
     "measure_utility": "gan_augment.utility",
     "UtilityReport": "gan_augment.utility",
     "render_digits": "gan_augment.data.rendered",
+    "log_to": "gan_augment.logs",
 }
 
 __all__ = [
@@ -79,6 +80,7 @@ __all__ = [
     "list_sources",
     "load_dataset",
     "load_gan",
+    "log_to",
     "measure_utility",
     "render_digits",
     "train_gan",
@@ -91,6 +93,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gan_augment.downstream import DownstreamReport, evaluate_downstream
     from gan_augment.export import export_csv, export_npz, export_parquet, export_tfds
     from gan_augment.generation import AugmentedDataset, augment
+    from gan_augment.logs import log_to
     from gan_augment.training import TrainedGAN, load_gan, train_gan
     from gan_augment.utility import UtilityReport, measure_utility
     from gan_augment.validation.features import DomainEncoder

@@ -50,6 +50,7 @@ from gan_augment.data.matrix import (
     table_to_matrix,
 )
 from gan_augment.errors import DataError
+from gan_augment.logs import progress
 
 #: The settings, in report order.
 SETTINGS: tuple[str, ...] = ("real", "real+classical", "real+synthetic", "real+synthetic+classical",
@@ -772,10 +773,9 @@ def evaluate_downstream(
             results[setting]["macro_f1"].append(f1)
             results[setting]["n_train"].append(len(fit_data))
             if verbose:
-                print(
+                progress(
                     f"[downstream] {runner.name} {setting:<15} seed={seed}: n_train={len(fit_data)} "
                     f"accuracy={acc:.3f} macro-F1={f1:.3f} ({time.perf_counter() - start:.1f} s)",
-                    flush=True,
                 )
 
     rows = []

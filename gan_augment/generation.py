@@ -24,6 +24,7 @@ import numpy as np
 
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError, ValidationFailed
+from gan_augment.logs import progress
 
 if TYPE_CHECKING:
     from gan_augment.training import TrainedGAN
@@ -335,7 +336,7 @@ def augment(
     pool = select_per_class(generated, fit, plan, accepted=keep, how=selection, seed=seed)
     short = shortfall(pool, plan, dataset.class_names)
     if short and verbose:
-        print(f"Curation left some classes short of the target: {short} samples missing.")
+        progress(f"Curation left some classes short of the target: {short} samples missing.")
     if pool is not None:
         pool = dataclasses.replace(pool, provenance={
             "source": "gan", "seed": seed + 1, "trained_on": dataset.provenance.get("source"),
@@ -344,7 +345,7 @@ def augment(
     requested = tuple(plan.tolist())
     if not utility or pool is None:
         if verbose:
-            print(f"Added {0 if pool is None else len(pool)} synthetic samples: "
+            progress(f"Added {0 if pool is None else len(pool)} synthetic samples: "
                   f"{dict(zip(dataset.class_names, plan.tolist()))} requested"
                   + (f", {dropped} rejected by curation." if validate else "."))
         return AugmentedDataset(real=dataset, synthetic=pool, gan=gan, requested=requested,
@@ -356,13 +357,13 @@ def augment(
     scale = fit.class_counts() / np.maximum(dataset.class_counts(), 1)
     amounts = {f: np.maximum(np.round(f * plan * scale), (plan > 0)).astype(np.int64) for f in UTILITY_FRACTIONS}
     if verbose:
-        print(f"Utility gate: {len(fit)} real samples to train classifiers, {len(holdout)} held out to score them …")
+        progress(f"Utility gate: {len(fit)} real samples to train classifiers, {len(holdout)} held out to score them …")
     gate = measure_utility(fit, holdout, pool, amounts=list(amounts.values()),
                            weights=utility_weights or DEFAULT_WEIGHTS, classifier=utility_classifier,
                            seeds=utility_seeds, verbose=max(0, verbose - 1))
     gate.holdout_index = list(holdout.provenance["index"])
     if verbose:
-        print(gate.verdict())
+        progress(gate.verdict())
     publish_gan = gate.passed or on_no_gain == "ignore"
     if not gate.passed:
         message = (f"{gate.verdict()} Publishing " + ("them anyway (on_no_gain='ignore')." if publish_gan else
@@ -373,7 +374,7 @@ def augment(
         if on_no_gain == "warn":
             warnings.warn(message, stacklevel=2)
         elif verbose:
-            print(message)
+            progress(message)
     def published_amount(row: dict[str, Any]) -> np.ndarray:  # measured on `fit`, published on all
         fraction = next(f for f, a in amounts.items() if _same_amount(a, row["per_class"]))
         return np.round(fraction * plan).astype(np.int64)
@@ -381,7 +382,7 @@ def augment(
     synthetic, classical, weight = publication(gate, dataset, pool, on_no_gain=on_no_gain, seed=seed,
                                                amount=published_amount)
     if verbose:
-        print(f"Published {len(dataset)} real + {0 if classical is None else len(classical)} classical + "
+        progress(f"Published {len(dataset)} real + {0 if classical is None else len(classical)} classical + "
               f"{0 if synthetic is None else len(synthetic)} synthetic samples"
               + (f" (synthetic weight {weight:g})." if synthetic is not None else "."))
     return AugmentedDataset(real=dataset, synthetic=synthetic, gan=gan, requested=requested,
@@ -418,7 +419,7 @@ def _validated(dataset: Dataset, generated: Dataset, thresholds: Any, plan: np.n
 
     report = run_validation(dataset, generated, thresholds=thresholds, requested=plan, seed=seed, verbose=0)
     if verbose:
-        print(report.summary())
+        progress(report.summary())
     if not report.passed:
         message = ("The synthetic samples failed validation:\n" + report.summary()
                    + "\nTrain longer, change the GAN options, or pass on_fail='warn'.")
@@ -445,7 +446,7 @@ def _top_up(gan: TrainedGAN, dataset: Dataset, generated: Dataset, keep: np.ndar
         generated = generated.concat(extra)
         keep = np.concatenate([keep, accepted])
         if verbose:
-            print(f"Top-up round {round_}: {int(missing.sum())} samples missing, "
+            progress(f"Top-up round {round_}: {int(missing.sum())} samples missing, "
                   f"{int(accepted.sum())} of {len(extra)} new ones accepted.")
     return generated, keep
 

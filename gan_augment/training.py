@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,10 +32,12 @@ from typing import Any
 import numpy as np
 
 from gan_augment import checkpoint as ckpt
+from gan_augment import logs
 from gan_augment._io import atomic_path
 from gan_augment._quiet import quiet_tensorflow
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
+from gan_augment.logs import progress
 
 quiet_tensorflow()  # before TensorFlow is imported: its C++ chatter stays off the console
 
@@ -523,7 +526,7 @@ def train_gan(
         if finished:  # the criterion ended this run (early_stop=False trains on from there)
             initial_epoch = opts.epochs
         elif verbose:
-            print(f"Resuming from {checkpoint_dir}: epoch {initial_epoch}, step {gan.steps_taken}.")
+            progress(f"Resuming from {checkpoint_dir}: epoch {initial_epoch}, step {gan.steps_taken}.")
 
     steps_per_epoch = support.steps_per_epoch(len(dataset), opts.batch_size)
     stop_reason = (f"already trained: {finished}" if finished else
@@ -567,8 +570,8 @@ def train_gan(
                                                        "fingerprint": fingerprint, "stop_reason": stop_reason})
         if verbose:
             if plateau is not None and plateau.stopped_at is not None:
-                print(f"Stopped early: {stop_reason}.")
-            print(f"Trained epochs {initial_epoch + 1}–{done} "
+                progress(f"Stopped early: {stop_reason}.")
+            progress(f"Trained epochs {initial_epoch + 1}–{done} "
                   f"({gan.steps_taken} steps in all) in {seconds:.1f} s.")
     gan.metadata["stop_reason"] = stop_reason
     trained = TrainedGAN(gan, history)
@@ -576,7 +579,7 @@ def train_gan(
         pictures = trained.save_pictures(output_dir, seed=seed)
         if verbose:
             for what, path in pictures.items():
-                print(f"  {what}: {path}")
+                progress(f"  {what}: {path}")
     return trained
 
 
@@ -771,7 +774,7 @@ class _NaNGuard(keras.callbacks.Callback):
         self.tripped = True
         self.model.stop_training = True
         ckpt.restore_snapshot(self.model, self.good)
-        print(f"\nTraining diverged in epoch {epoch + 1} ({bad}); stopped and restored the weights "
+        progress(f"Training diverged in epoch {epoch + 1} ({bad}); stopped and restored the weights "
               f"from the end of epoch {self.good_epoch}. Try a lower learning_rate, "
               "spectral_norm=True or loss='hinge'.")
         logs.clear()  # the bad epoch enters neither the history nor the progress bar
@@ -930,16 +933,26 @@ class _TimeBudget(keras.callbacks.Callback):
 
 
 class _Progress(keras.callbacks.Callback):
-    """One progress bar over all epochs, with the latest losses and D outputs."""
+    """Training progress: on a terminal one progress bar over all epochs, with the latest losses
+    and D outputs; elsewhere (a log file, CI, a Dagster run) about ``LOG_LINES`` lines through
+    the ``gan_augment`` logger."""
+
+    LOG_LINES = 10
 
     def __init__(self, epochs: int) -> None:
         super().__init__()
         self.epochs = epochs
         self.bar: keras.utils.Progbar | None = None
+        self.terminal = logs.on_console() and sys.stdout.isatty()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         values = [(k, float(v)) for k, v in (logs or {}).items()]
         if not values:
+            return
+        if not self.terminal:
+            done = epoch + 1
+            if done % max(1, self.epochs // self.LOG_LINES) == 0 or done == self.epochs:
+                progress(f"GAN epoch {done}/{self.epochs}: " + ", ".join(f"{k}={v:.3f}" for k, v in values))
             return
         if self.bar is None:
             self.bar = keras.utils.Progbar(self.epochs, unit_name="epoch",

@@ -35,6 +35,7 @@ import numpy as np
 
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
+from gan_augment.logs import progress
 
 #: Settings without synthetic samples: the baselines the GAN has to beat.
 BASELINES: tuple[str, ...] = ("real", "real+classical")
@@ -297,8 +298,8 @@ def measure_utility(
                      "accuracy_per_seed": accs, "log_loss_mean": float(np.mean(losses))})
         sample_losses.append(np.mean(per_sample, axis=0))
         if verbose:
-            print(f"[utility] {setting:<25} per_class={_show(per_class)} weight={weight:<4g} "
-                  f"accuracy={acc.mean():.3f} log-loss={np.mean(losses):.3f}", flush=True)
+            progress(f"[utility] {setting:<25} per_class={_show(per_class)} weight={weight:<4g} "
+                  f"accuracy={acc.mean():.3f} log-loss={np.mean(losses):.3f}")
 
     def rank(r: dict[str, Any]) -> tuple[float, float]:  # accuracy first, then lower log-loss
         return (r["accuracy_mean"], -r["log_loss_mean"])

@@ -23,6 +23,7 @@ from typing import Any
 import dagster as dg
 import numpy as np
 
+from gan_augment import log_to
 from gan_augment.data.dataset import Dataset
 from pipelines.checks import GATE_CHECK_SPECS, UTILITY_CHECK_SPEC, gate_results, utility_result
 from pipelines.config import (
@@ -80,21 +81,6 @@ def _checkpoint_epoch(directory: Any) -> int:
         return int(json.loads(str(archive["record"])).get("epoch", 0))
 
 
-def _log_progress_callback(log: Any) -> Any:
-    """A Keras callback that logs the GAN's losses to the Dagster run log about 10 times."""
-    import keras
-
-    class LogProgress(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            epochs = int(self.params.get("epochs") or 0)
-            done = epoch + 1
-            if logs and (done % max(1, epochs // 10) == 0 or done == epochs):
-                values = ", ".join(f"{k}={float(v):.3f}" for k, v in logs.items())
-                log.info(f"GAN epoch {done}/{epochs}: {values}")
-
-    return LogProgress()
-
-
 # ---------------------------------------------------------------------- assets
 @dg.asset(
     partitions_def=DATASETS, io_manager_key="dataset_io_manager", group_name=GROUP, kinds={"python"},
@@ -145,8 +131,8 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
     if resumed_at:
         context.log.info(f"Resuming from the checkpoint in {checkpoints} (epoch {resumed_at}).")
     started = time.perf_counter()
-    gan = ga.train_gan(train, checkpoint_dir=checkpoints, output_dir=folder / "gan", verbose=0,
-                       callbacks=[_log_progress_callback(context.log)], **options)
+    with log_to(context.log.info):  # the library's progress lines (about 10 epoch lines) → the run log
+        gan = ga.train_gan(train, checkpoint_dir=checkpoints, output_dir=folder / "gan", **options)
     seconds = time.perf_counter() - started
     history = gan.history
     metadata: dict[str, Any] = {
@@ -309,9 +295,10 @@ def _utility_gate(context: dg.AssetExecutionContext, config: AugmentedConfig, sp
                      f"{0 if pool is None else len(pool)} curated GAN samples, scored on "
                      f"{len(splits.holdout)} holdout samples ({config.utility_classifier}, "
                      f"{config.utility_seeds} seeds) …")
-    report = measure_utility(train, splits.holdout, pool, weights=tuple(config.utility_weights),
-                             classifier=config.utility_classifier, seeds=config.utility_seeds,
-                             classical=config.utility_classical)
+    with log_to(context.log.info):
+        report = measure_utility(train, splits.holdout, pool, weights=tuple(config.utility_weights),
+                                 classifier=config.utility_classifier, seeds=config.utility_seeds,
+                                 classical=config.utility_classical, verbose=1)
     context.log.info(f"{report.verdict()}\n{report.to_markdown()}")
     synthetic, classical, weight = publication(report, train, pool, on_no_gain=config.on_no_gain,
                                                seed=config.classical_seed)
@@ -341,12 +328,13 @@ def downstream_evaluation(context: dg.AssetExecutionContext, config: DownstreamC
     import gan_augment as ga
 
     started = time.perf_counter()
-    report = ga.evaluate_downstream(
-        augmented_dataset.real, source_dataset.test, augmented_dataset.synthetic,
-        classifier=config.classifier, seeds=config.seeds,
-        classical_augmentation=config.classical_augmentation,
-        synthetic_weight=float(augmented_dataset.synthetic_weight),
-        steps=config.steps, epochs=config.epochs)
+    with log_to(context.log.info):
+        report = ga.evaluate_downstream(
+            augmented_dataset.real, source_dataset.test, augmented_dataset.synthetic,
+            classifier=config.classifier, seeds=config.seeds,
+            classical_augmentation=config.classical_augmentation,
+            synthetic_weight=float(augmented_dataset.synthetic_weight),
+            steps=config.steps, epochs=config.epochs, verbose=1)
     metadata: dict[str, Any] = {
         "comparison": dg.MetadataValue.md(report.to_markdown()),
         "classifier": report.classifier, "seeds": str(report.seeds), "n_test": report.n_test,

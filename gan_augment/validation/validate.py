@@ -35,6 +35,7 @@ import pandas as pd
 
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
+from gan_augment.logs import progress
 from gan_augment.validation import metrics as M
 from gan_augment.validation.features import (
     DomainEncoder,
@@ -246,7 +247,7 @@ def validate(
         real=real, synthetic=synthetic, feature_tables=tables,
     )
     if verbose:
-        print(report.summary())
+        progress(report.summary())
     return report
 
 
@@ -525,7 +526,7 @@ def _validate_table(real: Dataset, synthetic: Dataset, *, reference: Dataset | N
                         "synthetic": syn_frame[numeric].astype("float64")} if numeric else None,
     )
     if verbose:
-        print(report.summary())
+        progress(report.summary())
     return report
 
 
