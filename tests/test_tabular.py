@@ -105,20 +105,6 @@ def test_continuous_columns_on_a_grid_decode_onto_it():
     assert decoded["amount"].nunique() > 300  # not snapped (clipping to the range repeats some)
 
 
-def test_spikes_are_values_that_stand_out_not_the_peak_of_a_smooth_column():
-    from gan_augment.models.table_encoding import _fit_spikes_and_modes
-
-    rng = np.random.default_rng(0)
-    ages = rng.poisson(29, 3000).astype(float)  # peak share ~7 % at 28-29, its neighbours alike
-    _, stds, _ = _fit_spikes_and_modes(ages, 10, 0)
-    assert min(stds) > 0  # no spike
-    months = rng.integers(1, 13, 3000).astype(float)  # every value ~8 %
-    assert min(_fit_spikes_and_modes(months, 10, 0)[1]) > 0
-    amounts = np.where(rng.random(3000) < 0.4, 0.0, rng.gamma(2.0, 50.0, 3000).round())  # 40 % zeros
-    means, stds, weights = _fit_spikes_and_modes(amounts, 10, 0)
-    assert means[0] == 0.0 and stds[0] == 0.0 and abs(weights[0] - np.mean(amounts == 0)) < 1e-9
-
-
 def test_an_exact_copy_of_a_column_is_decoded_as_a_copy():
     # racd10 repeats `physician` as `docvis`: generated, the copy must stay exact
     rng = np.random.default_rng(0)

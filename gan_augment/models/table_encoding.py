@@ -70,14 +70,9 @@ GRID_MIN_REPEATS = 2.0
 #: A value that holds at least this share of a continuous column's observed values (and at
 #: least ``SPIKE_MIN_ROWS`` rows) is a *spike*: a mode of its own with standard deviation 0, so
 #: it is generated exactly and at its real rate (zero-inflated amounts, common counts; CTAB-GAN's
-#: mixed-type encoding). The Gaussian mixture is fitted to the other values. A spike must also
-#: stand out: at least ``SPIKE_PROMINENCE`` × the share of each neighbouring value (the nearest
-#: smaller and larger ones). Without that, the peak of a smooth integer column (a mother's age,
-#: 6.8 % at 29, 6.6 % at 28) or every value of a short grid (a birth month, ~8 % each) became
-#: spikes, and the generator piled rows onto them (cattaneo2: 12 % at 29).
+#: mixed-type encoding). The Gaussian mixture is fitted to the other values.
 SPIKE_SHARE = 0.05
 SPIKE_MIN_ROWS = 10
-SPIKE_PROMINENCE = 2.0
 #: Rows used to fit a column's Gaussian mixture (a seeded subsample above that).
 MAX_FIT_ROWS = 20_000
 #: |alpha| is clipped below 1 so ``tanh`` can produce it.
@@ -806,9 +801,8 @@ def _check_frame(frame: Any) -> None:
 
 def _fit_spikes_and_modes(values: np.ndarray, max_modes: int, seed: int
                           ) -> tuple[list[float], list[float], list[float]]:
-    """The spikes (values holding ``SPIKE_SHARE`` of the column, ``SPIKE_PROMINENCE`` × their
-    neighbours; standard deviation 0) and the Gaussian modes of the other values, sorted by mean,
-    with weights over all observed values.
+    """The spikes (values holding ``SPIKE_SHARE`` of the column; standard deviation 0) and the
+    Gaussian modes of the other values, sorted by mean, with weights over all observed values.
 
     Example:
         >>> x = np.concatenate([np.zeros(60), np.linspace(1, 9, 40)])
@@ -817,10 +811,7 @@ def _fit_spikes_and_modes(values: np.ndarray, max_modes: int, seed: int
         (0.0, 0.0, 0.6)
     """
     distinct, counts = np.unique(values, return_counts=True)
-    lower = np.concatenate([[0], counts[:-1]])  # the neighbouring values' counts (0 at the ends)
-    upper = np.concatenate([counts[1:], [0]])
-    is_spike = ((counts >= SPIKE_SHARE * len(values)) & (counts >= SPIKE_MIN_ROWS)
-                & (counts >= SPIKE_PROMINENCE * np.maximum(lower, upper)))
+    is_spike = (counts >= SPIKE_SHARE * len(values)) & (counts >= SPIKE_MIN_ROWS)
     spikes = [(float(v), 0.0, float(n) / len(values)) for v, n in zip(distinct[is_spike], counts[is_spike])]
     rest = values[~np.isin(values, distinct[is_spike])]
     modes = []
