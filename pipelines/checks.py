@@ -1,7 +1,7 @@
 """Blocking asset checks: one per validation gate on `synthetic_samples`, and the utility gate
 (``utility_gain``) on `augmented_dataset`.
 
-The gates are `gan_augment.validation.gates.ALL_GATES`; a gate that does not apply to a
+The gates are `gan_augment.validation.gates.GATE_REGISTRY`; a gate that does not apply to a
 partition's data (the table-only gates on images) gets no result, so the UI shows it as skipped
 in that run rather than as a pass. Their verdicts come from one
 `gan_augment.validate` call. That call runs in the step that also writes `synthetic_samples` and
@@ -27,7 +27,7 @@ from typing import Any
 
 import dagster as dg
 
-from gan_augment.validation.gates import ALL_GATES, GATE_DESCRIPTIONS
+from gan_augment.validation.gates import GATE_REGISTRY
 from pipelines.config import DATASETS
 
 SAMPLES_KEY = dg.AssetKey("synthetic_samples")
@@ -41,10 +41,10 @@ with warnings.catch_warnings():
     #: One blocking check per gate, on synthetic_samples, partitioned like it.
     GATE_CHECK_SPECS: list[dg.AssetCheckSpec] = [
         dg.AssetCheckSpec(
-            gate, asset=SAMPLES_KEY, blocking=True, partitions_def=DATASETS,
-            description=GATE_DESCRIPTIONS.get(gate, gate),
+            gate.name, asset=SAMPLES_KEY, blocking=True, partitions_def=DATASETS,
+            description=gate.why + ("" if len(gate.kinds) > 1 else f" ({' and '.join(gate.kinds)} data only)"),
         )
-        for gate in ALL_GATES
+        for gate in GATE_REGISTRY
     ]
     #: The utility gate on augmented_dataset, partitioned like it; blocking, but only an
     #: ERROR-severity failure (on_no_gain="raise") stops downstream_evaluation.
@@ -68,7 +68,7 @@ def gate_results(report: Any, log: Any = None) -> Iterator[dg.AssetCheckResult]:
     """One `AssetCheckResult` per gate of ``report`` (a `ValidationReport`); a failed gate's
     description is the report's reason (`Check.why`), and it is logged as an error."""
     present = {c.name: c for c in report.checks}
-    for gate in ALL_GATES:
+    for gate in (g.name for g in GATE_REGISTRY):
         check = present.get(gate)
         if check is None:
             # not a gate of this data (the table-only gates on images; label gates on unlabelled

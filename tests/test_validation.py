@@ -192,3 +192,15 @@ def test_image_and_table_thresholds_keep_their_own_c2st_default():
     assert converted.frechet_ratio == 5.0 and converted.c2st_auc == 0.97  # only what the caller set
     assert TableThresholds.from_value(Thresholds(c2st_auc=0.8)).c2st_auc == 0.8
     assert TableThresholds.from_value({"c2st_auc": 0.9}).c2st_auc == 0.9
+
+
+def test_every_registered_gate_names_a_threshold_of_its_kinds():
+    from gan_augment.validation.gates import GATE_REGISTRY, GATES_BY_KIND
+    from gan_augment.validation.validate import TableThresholds
+
+    fields = {"image": set(dataclasses.asdict(ga.Thresholds())),
+              "table": set(dataclasses.asdict(TableThresholds()))}
+    for gate in GATE_REGISTRY:
+        assert all(gate.threshold in fields[kind] for kind in gate.kinds), gate
+        assert all(gate.name in GATES_BY_KIND[kind] for kind in gate.kinds)
+    assert set(GATES_BY_KIND["image"]) < set(GATES_BY_KIND["table"])

@@ -1,38 +1,96 @@
-"""The names of the validation gates and what each guards against — a light module (no
-TensorFlow, no Great Expectations), so the Dagster definitions can declare one check per gate
-without importing the validation code.
+"""The validation gates, one `Gate` object each — a light module (no TensorFlow, no Great
+Expectations), so the Dagster definitions can declare one check per gate without importing the
+validation code.
 
-`gan_augment.validation.validate.validate` computes the gates of ``GATES_BY_KIND[data.kind]``.
+`GATE_REGISTRY` is the one list: every gate's name, the data kinds it applies to, the threshold
+field of `Thresholds` / `TableThresholds` it reads and what it guards against. The report order,
+the per-kind gate lists (`GATES_BY_KIND`), the Dagster check specs (``pipelines/checks.py``) and
+their descriptions are all derived from it. `gan_augment.validation.validate.validate` computes
+the gates that ``applies_to(data.kind)``.
+
+Two rules hold for every gate:
+
+* **Small samples**: below ``validate.MIN_DECIDABLE`` (20) samples per set a distribution gate
+  (and the GX suite's mean / stdev / histogram checks) cannot tell a good set from a bad one; it
+  reports its value, passes, and says why in ``Check.undecided`` ("too few samples to decide").
+  The C2ST gate also stays undecided while its limit lies within ``C2ST_DECIDE_Z`` chance standard
+  errors of 0.5, and label fidelity while the judge is below ``MIN_JUDGE_ACCURACY`` on real data.
+* **Baselines**: every distance is compared with the same distance between the real training
+  data and a real holdout of the same size (real-vs-real), so a threshold is a multiple of what
+  real unseen data scores, not an absolute number.
 """
 
 from __future__ import annotations
 
-#: Gate names of image data, in report order (the Dagster asset checks use the same names).
-GATES: tuple[str, ...] = ("gx_suite", "frechet_distance", "c2st_auc", "coverage", "memorization",
-                          "label_fidelity", "class_coverage")
+import dataclasses
+
+#: The data kinds the gates know.
+KINDS: tuple[str, ...] = ("image", "table")
+
+
+@dataclasses.dataclass(frozen=True)
+class Gate:
+    """One validation gate.
+
+    Attributes:
+        name: the `Check.name` it reports and the Dagster check's name.
+        kinds: the data kinds it applies to.
+        threshold: the field of `Thresholds` (or `TableThresholds`) that sets its limit.
+        why: what it guards against (one sentence; the Dagster check's description).
+    """
+
+    name: str
+    kinds: tuple[str, ...]
+    threshold: str
+    why: str
+
+    def applies_to(self, kind: str) -> bool:
+        return kind in self.kinds
+
+
+#: Every gate, in report order.
+GATE_REGISTRY: tuple[Gate, ...] = (
+    Gate("gx_suite", KINDS, "gx",
+         "A Great Expectations suite derived from the real training data (feature columns of the "
+         "domain encoder for images; the table's own columns for tables) passes on the synthetic "
+         "samples."),
+    Gate("frechet_distance", KINDS, "frechet_ratio",
+         "Fréchet distance to the real data, in the domain feature space, stays within a multiple "
+         "of the real-vs-real distance."),
+    Gate("c2st_auc", KINDS, "c2st_auc",
+         "A classifier cannot tell synthetic from real samples too well (two-sample test AUC)."),
+    Gate("coverage", KINDS, "coverage_ratio",
+         "The samples cover the real data's neighbourhoods (no mode collapse)."),
+    Gate("memorization", KINDS, "near_copy_share", "Few samples are near-copies of training samples."),
+    Gate("label_fidelity", KINDS, "label_fidelity_ratio",
+         "A classifier trained on real data agrees with the labels the samples were generated for."),
+    Gate("class_coverage", KINDS, "class_share_error",
+         "Every requested class is present, in the requested proportions."),
+    Gate("marginals", ("table",), "marginals_ratio",
+         "Tables: per-column KS / total-variation distance to the real columns stays within a "
+         "multiple of the real-vs-real distance."),
+    Gate("correlation", ("table",), "correlation_ratio",
+         "Tables: the correlation matrix of the synthetic rows stays close to the real one "
+         "(relative to the real-vs-real difference)."),
+)
+
+#: The gates of each data kind, in report order.
+GATES_BY_KIND: dict[str, tuple[str, ...]] = {
+    kind: tuple(g.name for g in GATE_REGISTRY if g.applies_to(kind)) for kind in KINDS}
+#: Gate names of image data (the Dagster asset checks use the same names).
+GATES: tuple[str, ...] = GATES_BY_KIND["image"]
 #: Gate names of table data: every image gate (on the encoded rows) plus the per-column marginals
 #: and the correlation structure.
-TABLE_GATES: tuple[str, ...] = (*GATES, "marginals", "correlation")
-#: The gates of each data kind.
-GATES_BY_KIND: dict[str, tuple[str, ...]] = {"image": GATES, "table": TABLE_GATES}
+TABLE_GATES: tuple[str, ...] = GATES_BY_KIND["table"]
 #: Every gate name there is, in report order.
-ALL_GATES: tuple[str, ...] = TABLE_GATES
-
+ALL_GATES: tuple[str, ...] = tuple(g.name for g in GATE_REGISTRY)
 #: What each gate guards against (one line; shown in the Dagster UI next to the check).
-GATE_DESCRIPTIONS: dict[str, str] = {
-    "gx_suite": "A Great Expectations suite derived from the real training data (feature columns "
-                "of the domain encoder for images; the table's own columns for tables) passes on "
-                "the synthetic samples.",
-    "frechet_distance": "Fréchet distance to the real data, in the domain feature space, stays "
-                        "within a multiple of the real-vs-real distance.",
-    "c2st_auc": "A classifier cannot tell synthetic from real samples too well (two-sample test AUC).",
-    "coverage": "The samples cover the real data's neighbourhoods (no mode collapse).",
-    "memorization": "Few samples are near-copies of training samples.",
-    "label_fidelity": "A classifier trained on real data agrees with the labels the samples were "
-                      "generated for.",
-    "class_coverage": "Every requested class is present, in the requested proportions.",
-    "marginals": "Tables: per-column KS / total-variation distance to the real columns stays "
-                 "within a multiple of the real-vs-real distance.",
-    "correlation": "Tables: the correlation matrix of the synthetic rows stays close to the real "
-                   "one (relative to the real-vs-real difference).",
-}
+GATE_DESCRIPTIONS: dict[str, str] = {g.name: g.why for g in GATE_REGISTRY}
+
+
+def gate(name: str) -> Gate:
+    """The registered `Gate` called ``name``."""
+    for g in GATE_REGISTRY:
+        if g.name == name:
+            return g
+    raise KeyError(f"No gate named {name!r}. Gates: {list(ALL_GATES)}.")
