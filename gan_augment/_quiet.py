@@ -29,12 +29,33 @@ class _DropRetracingAdvice(logging.Filter):
 _FILTER = _DropRetracingAdvice()
 
 
+#: Set (to anything but "" or "0") to see everything: TensorFlow's C++ and Python messages, and
+#: the CLI's tracebacks (``gan-augment --verbose`` sets it).
+DEBUG_ENV = "GAN_AUGMENT_DEBUG"
+
+
+def debugging() -> bool:
+    """Whether ``$GAN_AUGMENT_DEBUG`` asks for all output (nothing is filtered then)."""
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
 def quiet_tensorflow() -> None:
-    """Idempotent; call before or after TensorFlow is imported."""
+    """Idempotent; call before or after TensorFlow is imported. Does nothing under
+    ``$GAN_AUGMENT_DEBUG``."""
+    if debugging():
+        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logger = logging.getLogger("tensorflow")
     if _FILTER not in logger.filters:
         logger.addFilter(_FILTER)
+
+
+def show_everything() -> None:
+    """Undo `quiet_tensorflow` and turn ``$GAN_AUGMENT_DEBUG`` on (``gan-augment --verbose``;
+    before TensorFlow is imported, so its C++ log level takes effect)."""
+    os.environ[DEBUG_ENV] = "1"
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    logging.getLogger("tensorflow").removeFilter(_FILTER)
 
 
 # ---------------------------------------------------------------------- native stderr (CLI only)
@@ -57,7 +78,7 @@ def filter_native_stderr() -> None:
     command-line entry points only: a library must not take over its host's stderr. Idempotent;
     the rest is flushed at exit."""
     global _pump
-    if _pump is not None:
+    if _pump is not None or debugging():
         return
     try:
         sys.stderr.flush()

@@ -16,7 +16,8 @@ Subcommands:
 
 TensorFlow is imported only inside the handlers that need it, so ``gan-augment --help`` is fast.
 Errors the user can fix (a `GanAugmentError`, a missing file, an unknown option) print
-``gan-augment: error: <message>`` and exit with status 2; set ``GAN_AUGMENT_DEBUG=1`` to see the
+``gan-augment: error: <message>`` and exit with status 2; ``gan-augment --verbose ...`` (or
+``GAN_AUGMENT_DEBUG=1``) shows TensorFlow's own messages and the
 traceback instead.
 
 Example:
@@ -33,7 +34,6 @@ import dataclasses
 import importlib.metadata
 import io
 import json
-import os
 import re
 import sys
 import time
@@ -208,6 +208,9 @@ examples:
 Run `{PROG} COMMAND --help` for the options of a command.""",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show everything: TensorFlow's own messages and full tracebacks "
+                             "(the same as GAN_AUGMENT_DEBUG=1); put it before the command")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
     # ------------------------------------------------------------------ augment
@@ -381,6 +384,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
     argv = list(argv) if argv is not None else sys.argv[1:]
+    if argv[:1] == ["--verbose"]:
+        from gan_augment._quiet import show_everything
+
+        show_everything()
+        argv = argv[1:]
     try:
         plugins = plugin_commands()
         if argv[:1] and argv[0] in plugins:  # everything after the name belongs to the plugin's parser
@@ -395,7 +403,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or EXIT_OK)
     except USER_ERRORS as exc:
-        if os.environ.get("GAN_AUGMENT_DEBUG"):
+        from gan_augment._quiet import debugging
+
+        if debugging():
             raise
         print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
         return EXIT_ERROR

@@ -413,3 +413,25 @@ def test_the_table_gan_uses_no_private_names_of_the_image_gan():
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module == "gan_augment.models.gan":
             assert not [a.name for a in node.names if a.name.startswith("_")]
+
+
+def test_verbose_shows_tensorflow_messages_and_tracebacks(monkeypatch):
+    from gan_augment import _quiet
+
+    monkeypatch.delenv("GAN_AUGMENT_DEBUG", raising=False)
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    assert not _quiet.debugging()
+
+    def broken(args):
+        raise DataError("a user error")
+
+    monkeypatch.setattr(cli, "_cmd_generate", broken)
+    assert cli.main(["generate", "--model", "x.keras"]) == 2  # one line
+    with pytest.raises(DataError, match="a user error"):  # --verbose: the traceback
+        cli.main(["--verbose", "generate", "--model", "x.keras"])
+    assert _quiet.debugging() and os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+    _quiet.quiet_tensorflow()
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"  # nothing is filtered under GAN_AUGMENT_DEBUG
+    import logging
+
+    logging.getLogger("tensorflow").addFilter(_quiet._FILTER)  # leave the other tests as they were
