@@ -66,6 +66,25 @@ def has_checkpoint(directory: str | Path | None) -> bool:
     return directory is not None and (Path(directory) / CHECKPOINT_NAME).is_file()
 
 
+def checkpoint_epoch(directory: str | Path | None) -> int:
+    """The epoch the checkpoint in ``directory`` was written at: 0 when there is none (a training
+    run with this folder starts from scratch), else where it resumes.
+
+    Raises TrainingError if the file is there but unreadable.
+    """
+    if not has_checkpoint(directory):
+        return 0
+    path = Path(directory) / CHECKPOINT_NAME
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return int(json.loads(str(f["record"])).get("epoch", 0))
+    except (OSError, ValueError, KeyError) as exc:
+        raise TrainingError(
+            f"Expected a readable checkpoint at {path}. Received: a corrupt or foreign file ({exc}). "
+            "Delete it or pass another checkpoint_dir."
+        ) from exc
+
+
 def load_checkpoint(directory: str | Path, gan: Any, fingerprint: dict[str, Any],
                     defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     """Restore the state saved in ``directory`` into ``gan``; return its record.

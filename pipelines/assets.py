@@ -24,6 +24,7 @@ import dagster as dg
 import numpy as np
 
 from gan_augment import log_to
+from gan_augment.checkpoint import checkpoint_epoch
 from gan_augment.data.dataset import Dataset
 from pipelines.checks import GATE_CHECK_SPECS, UTILITY_CHECK_SPEC, gate_results, utility_result
 from pipelines.config import (
@@ -53,32 +54,12 @@ def _class_table(class_names: tuple[str, ...], **columns: Any) -> dg.MetadataVal
 
 
 def _training_key(train: Dataset, options: dict[str, Any]) -> str:
-    """A short hash of the training data and the options that shape the run (not ``epochs``:
-    raising the epochs resumes the same run and trains on)."""
-    h = hashlib.sha256()
-    h.update(f"{train.kind}|{train.shape}|{train.class_names}".encode())
-    if train.kind == "image":
-        h.update(np.ascontiguousarray(train.x).tobytes())
-    else:
-        import pandas as pd
-
-        h.update(pd.util.hash_pandas_object(train.frame, index=False).to_numpy().tobytes())
-    if train.y is not None:
-        h.update(np.ascontiguousarray(train.y).tobytes())
+    """A short hash of the training data (`Dataset.fingerprint`) and the options that shape the
+    run (not ``epochs``: raising the epochs resumes the same run and trains on)."""
     shaping = {k: v for k, v in options.items() if k != "epochs"}
+    h = hashlib.sha256(train.fingerprint().encode())
     h.update(json.dumps(shaping, sort_keys=True, default=str).encode())
     return h.hexdigest()[:12]
-
-
-def _checkpoint_epoch(directory: Any) -> int:
-    """The epoch a checkpoint in ``directory`` was written at (0 when there is none)."""
-    from gan_augment.checkpoint import CHECKPOINT_NAME
-
-    path = directory / CHECKPOINT_NAME
-    if not path.is_file():
-        return 0
-    with np.load(path, allow_pickle=False) as archive:
-        return int(json.loads(str(archive["record"])).get("epoch", 0))
 
 
 # ---------------------------------------------------------------------- assets
@@ -127,7 +108,7 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
     options = config.train_options(DATASET_SPECS[context.partition_key].gan)
     folder = storage.dataset_dir(context.partition_key)
     checkpoints = folder / "checkpoints" / _training_key(train, options)
-    resumed_at = _checkpoint_epoch(checkpoints)
+    resumed_at = checkpoint_epoch(checkpoints)
     if resumed_at:
         context.log.info(f"Resuming from the checkpoint in {checkpoints} (epoch {resumed_at}).")
     started = time.perf_counter()
@@ -216,7 +197,7 @@ def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConf
             "gx_summary": str(report.gx.get("summary", "")),
             "n_accepted": int(report.accepted.sum()), "n_rejected": int((~report.accepted).sum()),
             "rejections": dg.MetadataValue.json(report.rejection_counts),
-            "validation_seconds": float(report.info.get("seconds", 0.0)),
+            "validation_seconds": report.seconds,
         })
     selected_checks = {key.name for key in context.selected_asset_check_keys}
     yield from (result for result in gate_results(report, context.log) if result.check_name in selected_checks)
@@ -245,11 +226,10 @@ def augmented_dataset(context: dg.AssetExecutionContext, config: AugmentedConfig
         raise dg.Failure(description="The synthetic samples failed validation:\n"
                                      + validation_report.summary())
     train = source_dataset.train
-    requested = validation_report.info.get("requested")  # validate() records the plan it judged
-    if requested is None:
-        raise dg.Failure(description="The validation report names no plan (info['requested']); "
+    plan = validation_report.requested  # validate() records the plan it judged
+    if plan is None:
+        raise dg.Failure(description="The validation report names no plan (ValidationReport.requested); "
                                      "re-materialize synthetic_samples to write a current report.")
-    plan = np.asarray(requested, dtype=np.int64)
     kept = take_per_class(synthetic_samples, plan, accepted=validation_report.accepted)
 
     synthetic, classical, weight, gate = kept, None, 1.0, None

@@ -423,3 +423,14 @@ def test_rendered_digits_are_seeded_labelled_images():
     assert render_digits(per_class=1, image_size=28).shape == (28, 28, 1)
     with pytest.raises(DataError, match="per_class"):
         render_digits(per_class=0)
+
+
+def test_fingerprint_is_equal_for_equal_data_of_either_kind():
+    digits = load_dataset("digits").subsample(per_class=3, seed=0)
+    assert digits.fingerprint() == digits.take(np.arange(len(digits))).fingerprint()
+    assert digits.fingerprint() != digits.take(np.arange(1, len(digits))).fingerprint()
+    penguins = load_dataset("penguins")
+    assert penguins.fingerprint() == load_dataset("penguins").fingerprint()
+    changed = penguins.frame.assign(year=penguins.frame["year"] + 1)
+    assert Dataset(kind="table", frame=changed, y=penguins.y, class_names=penguins.class_names,
+                      target=penguins.target).fingerprint() != penguins.fingerprint()

@@ -365,6 +365,7 @@ def test_table_gates_compare_class_matched_rows(split_penguins):
     rare = holdout.take(np.flatnonzero(holdout.y > 0))
     report = validate(train, rare, reference=reference, encoder=domain, requested=np.bincount(rare.y, minlength=3))
     assert report.passed, report.summary()
+    np.testing.assert_array_equal(report.requested, np.bincount(rare.y, minlength=3))  # the plan it judged
     assert report.info["equal_count"] == sum(min(np.sum(d.y == c) for d in (train, reference, rare)) for c in (1, 2))
 
 

@@ -96,8 +96,17 @@ def test_same_seed_same_run(digits):
 
 def test_resume_continues_from_the_saved_step(digits, tmp_path):
     small = digits.subsample(per_class=12, seed=0)  # 120 samples, batch 16: 7 steps per epoch
+    from gan_augment.checkpoint import CHECKPOINT_NAME, checkpoint_epoch
+
+    assert checkpoint_epoch(tmp_path) == 0
     first = ga.train_gan(small, epochs=2, seed=1, checkpoint_dir=tmp_path, checkpoint_every=1, verbose=0)
     assert first.model.steps_taken == 14
+    assert checkpoint_epoch(tmp_path) == 2  # where a run with this folder resumes
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / CHECKPOINT_NAME).write_bytes(b"not an archive")
+    with pytest.raises(TrainingError, match="corrupt"):
+        checkpoint_epoch(broken)
     resumed = ga.train_gan(small, epochs=4, seed=1, checkpoint_dir=tmp_path, checkpoint_every=1, verbose=0)
     assert resumed.model.steps_taken == 28
     assert len(resumed.history["d_loss"]) == 4

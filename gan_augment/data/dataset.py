@@ -131,6 +131,20 @@ class Dataset:
             raise DataError("This Dataset has no labels (y=None), so it has no class counts.")
         return np.bincount(self.y, minlength=self.num_classes)
 
+    def fingerprint(self) -> str:
+        """A short hash of the samples (pixels or rows), the labels, the class names and the
+        shape: equal for equal data, whatever the kind (cache and checkpoint keys)."""
+        import hashlib
+
+        h = hashlib.sha256(f"{self.kind}|{self.shape}|{self.class_names}".encode())
+        if self.kind == "image":
+            h.update(np.ascontiguousarray(self.x).tobytes())
+        else:
+            h.update(pd.util.hash_pandas_object(self.frame, index=False).to_numpy().tobytes())
+        if self.y is not None:
+            h.update(np.ascontiguousarray(self.y).tobytes())
+        return h.hexdigest()[:16]
+
     # ------------------------------------------------------------------ operations
     def take(self, indices: np.ndarray | Sequence[int], **provenance: Any) -> Dataset:
         """The samples at ``indices``, in that order."""

@@ -120,6 +120,18 @@ class ValidationReport:
     def passed(self) -> bool:
         return all(c.passed for c in self.checks if c.gate)
 
+    @property
+    def requested(self) -> np.ndarray | None:
+        """The samples per class the validated set was generated for (the plan `augment`
+        publishes from), or None when the report does not name one (an old report)."""
+        plan = self.info.get("requested")
+        return None if plan is None else np.asarray(plan, dtype=np.int64)
+
+    @property
+    def seconds(self) -> float:
+        """How long the validation took."""
+        return float(self.info.get("seconds", 0.0))
+
     def failed(self) -> list[Check]:
         return [c for c in self.checks if c.gate and not c.passed]
 
