@@ -201,18 +201,8 @@ def validate(
 
     # 5. Memorization: distance to the closest training record, in pixel space (copies are literal).
     flat = lambda d: d.x.reshape(len(d), -1).astype(np.float64)
-    mem = M.memorization(flat(real), flat(synthetic), flat(reference), seed=seed)
-    # A real unseen sample is a "near-copy" 1% of the time, so a small set can exceed a fixed share
-    # by chance: the limit is at least the 99.9% point of Binomial(m, 0.01) / m.
-    from scipy.stats import binom
-
-    m = len(synthetic)
-    copy_limit = max(limits.near_copy_share, float(binom.ppf(0.999, m, 0.01)) / m)
-    checks.append(Check("memorization", mem["near_copy_share"], 0.01, copy_limit,
-                        mem["near_copy_share"] <= copy_limit,
-                        f"{mem['near_copy_share']:.1%} of synthetic samples are near-copies of training samples "
-                        f"(closer than 99% of real unseen samples are; limit {copy_limit:.1%} at n={m}); "
-                        f"median distance ratio to the holdout's {mem['dcr_ratio']:.2f}."))
+    mem_check, mem = _memorization_check(flat(real), flat(synthetic), flat(reference), limits, seed, "samples")
+    checks.append(mem_check)
 
     # 6. Label fidelity: the encoder agrees with the conditioning label.
     near_copy = np.asarray(mem["near_copy_mask"], dtype=bool)
@@ -339,6 +329,52 @@ class _Acceptor:
         if self.predict is None or not samples.labeled:
             return ~near_copy
         return ~near_copy & (np.asarray(self.predict(samples)) == samples.y)
+
+
+#: The memorization gate fails when the synthetic near-copy share is above the real holdout's
+#: with a one-sided Fisher exact p-value below this (and above ``near_copy_share``).
+MEMORIZATION_ALPHA = 1e-3
+
+
+def _memorization_check(train: np.ndarray, synthetic: np.ndarray, holdout: np.ndarray, limits: Thresholds,
+                        seed: int, what: str) -> tuple[Check, dict[str, Any]]:
+    """The ``memorization`` gate, one rule for every kind. A synthetic sample is a near-copy when
+    it is closer to its nearest training sample than the ``q`` quantile of the real holdout's
+    distances, ``q = max(NEAR_COPY_QUANTILE, 2 / len(holdout))`` (a small holdout cannot place a
+    1 % quantile: then its 2nd-closest sample sets the threshold). The gate compares the
+    synthetic near-copy count with the holdout's below the same threshold: it fails when the
+    synthetic share is above ``near_copy_share`` and significantly above the holdout's (one-sided
+    Fisher exact test, p < ``MEMORIZATION_ALPHA``). The limit reported is the largest share that
+    test would still accept; when it is above 2 × ``near_copy_share`` the holdout is too small to
+    tell a copying generator from a faithful one, and a passing gate says so (undecided)."""
+    from scipy.stats import fisher_exact
+
+    quantile = max(NEAR_COPY_QUANTILE, min(0.5, 2.0 / max(len(holdout), 1)))
+    mem = M.memorization(train, synthetic, holdout, near_copy_quantile=quantile, seed=seed)
+    n_hold, m = len(holdout), len(synthetic)
+    k_hold = int(np.sum(mem["dcr_holdout"] <= mem["near_copy_threshold"]))
+
+    def significant(k: int) -> bool:
+        return fisher_exact([[k, m - k], [k_hold, n_hold - k_hold]], alternative="greater").pvalue < MEMORIZATION_ALPHA
+
+    lo, hi = 0, m + 1  # the smallest synthetic count the test calls significant (m + 1: none)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if mid <= m and significant(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    limit = max(limits.near_copy_share, (lo - 1) / m if m else 1.0)
+    share = mem["near_copy_share"]
+    passed = share <= limit
+    wide = (f"with {n_hold} real unseen {what} ({k_hold} below the threshold) only a near-copy share "
+            f"above {limit:.0%} would stand out from chance" if passed and limit > 2 * limits.near_copy_share else "")
+    check = Check("memorization", share, k_hold / max(n_hold, 1), limit, passed,
+                  f"{share:.1%} of synthetic {what} are near-copies of training {what} (closer than "
+                  f"{1 - quantile:.0%} of real unseen {what} are: {k_hold} of {n_hold}); limit {limit:.1%} at "
+                  f"n={m} (Fisher exact, p < {MEMORIZATION_ALPHA:g}); median distance ratio to the "
+                  f"holdout's {mem['dcr_ratio']:.2f}.", undecided=wide)
+    return check, mem
 
 
 def _too_few(n: int) -> str:
@@ -470,19 +506,10 @@ def _validate_table(real: Dataset, synthetic: Dataset, *, reference: Dataset | N
                             f"real holdout rows cover {prdc_base['coverage']:.0%} (need ≥ {limits.coverage_ratio:g}×).",
                             undecided=few))
 
-    # 7. Memorization: distance to the closest training row, against the holdout's. A small
-    # holdout cannot estimate a 1 % quantile: the threshold is at least its 2nd-closest row, and
-    # the bound allows 3x the share of real unseen rows expected below it.
-    quantile = max(NEAR_COPY_QUANTILE, min(0.5, 2.0 / len(reference)))
-    mem = M.memorization(domain.features(real.frame), domain.features(syn_frame),
-                         domain.features(reference.frame), near_copy_quantile=quantile, seed=seed)
-    hold_share = float(np.mean(mem["dcr_holdout"] <= mem["near_copy_threshold"]))
-    mem_bound = max(limits.near_copy_share, 3.0 * quantile, 2.0 * hold_share)
-    checks.append(Check("memorization", mem["near_copy_share"], hold_share, mem_bound,
-                        mem["near_copy_share"] <= mem_bound,
-                        f"{mem['near_copy_share']:.1%} of synthetic rows are near-copies of training rows "
-                        f"(closer than {1 - quantile:.0%} of real unseen rows are; limit {mem_bound:.0%}); "
-                        f"median distance ratio to the holdout's {mem['dcr_ratio']:.2f}."))
+    # 7. Memorization: distance to the closest training row (encoded), against the holdout's.
+    mem_check, mem = _memorization_check(domain.features(real.frame), domain.features(syn_frame),
+                                         domain.features(reference.frame), limits, seed, "rows")
+    checks.append(mem_check)
     near_copy = np.asarray(mem["near_copy_mask"], dtype=bool)
 
     # 8. Label fidelity and 9. class coverage.
