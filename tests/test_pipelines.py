@@ -354,7 +354,7 @@ def noise_inputs():
     rng = np.random.default_rng(0)
     noise = dataclasses.replace(train.take(np.zeros(len(labels), np.int64)),
                                 x=rng.random((len(labels), *train.shape), dtype=np.float32), y=labels)
-    report = SimpleNamespace(passed=True, info={"requested": [20] * 10}, accepted=np.ones(len(noise), bool),
+    report = SimpleNamespace(passed=True, requested=np.full(10, 20), accepted=np.ones(len(noise), bool),
                              summary=lambda: "all gates passed (stand-in)")
     kw = {"partitions_def": DATASETS, "io_manager_key": "memory_io_manager"}
 

@@ -367,8 +367,9 @@ def _memorization_check(train: np.ndarray, synthetic: np.ndarray, holdout: np.nd
     limit = max(limits.near_copy_share, (lo - 1) / m if m else 1.0)
     share = mem["near_copy_share"]
     passed = share <= limit
-    wide = (f"with {n_hold} real unseen {what} ({k_hold} below the threshold) only a near-copy share "
-            f"above {limit:.0%} would stand out from chance" if passed and limit > 2 * limits.near_copy_share else "")
+    wide = (f"{k_hold} of {n_hold} real unseen {what} are that close to a training {what[:-1]} (a small "
+            f"holdout, or {what} that repeat each other), so only a near-copy share above {limit:.0%} "
+            "would stand out from chance" if passed and limit > 2 * limits.near_copy_share else "")
     check = Check("memorization", share, k_hold / max(n_hold, 1), limit, passed,
                   f"{share:.1%} of synthetic {what} are near-copies of training {what} (closer than "
                   f"{1 - quantile:.0%} of real unseen {what} are: {k_hold} of {n_hold}); limit {limit:.1%} at "
