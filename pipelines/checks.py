@@ -20,6 +20,7 @@ alternative) unless ``on_no_gain="raise"``, where it fails as an error and block
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from collections.abc import Iterator
@@ -27,10 +28,26 @@ from typing import Any
 
 import dagster as dg
 
-from gan_augment.validation.gates import GATE_REGISTRY
+from gan_augment.validation.gates import GATE_REGISTRY, KINDS
 from pipelines.config import DATASETS
 
 SAMPLES_KEY = dg.AssetKey("synthetic_samples")
+
+
+class _SkippedGateNotice(logging.Filter):
+    """Drops Dagster's console warning that a blocking check "emitted no result" for the gates
+    that apply to some data kinds only: that is how a gate not applicable to a partition is
+    skipped (`gate_results`), and the run's log already says so."""
+
+    PARTIAL = tuple(f"'synthetic_samples:{g.name}' emitted no result" for g in GATE_REGISTRY
+                    if set(g.kinds) != set(KINDS))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(text in message for text in self.PARTIAL)
+
+
+logging.getLogger("dagster._core.execution.plan.active").addFilter(_SkippedGateNotice())
 AUGMENTED_KEY = dg.AssetKey("augmented_dataset")
 UTILITY_CHECK = "utility_gain"
 
