@@ -74,15 +74,22 @@ def checkpoint_epoch(directory: str | Path | None) -> int:
     """
     if not has_checkpoint(directory):
         return 0
-    path = Path(directory) / CHECKPOINT_NAME
+    record, _ = _read(Path(directory) / CHECKPOINT_NAME, with_values=False)
+    return int(record.get("epoch", 0))
+
+
+def _read(path: Path, *, with_values: bool) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """A checkpoint file's record and (``with_values``) its saved variables, in order."""
     try:
         with np.load(path, allow_pickle=False) as f:
-            return int(json.loads(str(f["record"])).get("epoch", 0))
+            record = json.loads(str(f["record"]))
+            values = [f[k] for k in sorted(k for k in f.files if k.startswith("v"))] if with_values else []
     except (OSError, ValueError, KeyError) as exc:
         raise TrainingError(
             f"Expected a readable checkpoint at {path}. Received: a corrupt or foreign file ({exc}). "
             "Delete it or pass another checkpoint_dir."
         ) from exc
+    return record, values
 
 
 def load_checkpoint(directory: str | Path, gan: Any, fingerprint: dict[str, Any],
@@ -93,16 +100,7 @@ def load_checkpoint(directory: str | Path, gan: Any, fingerprint: dict[str, Any]
     ``defaults``: options added after a checkpoint may have been written; a key missing from
     the saved fingerprint matches when the current value is its default here.
     """
-    path = Path(directory) / CHECKPOINT_NAME
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            record = json.loads(str(f["record"]))
-            values = [f[k] for k in sorted(k for k in f.files if k.startswith("v"))]
-    except (OSError, ValueError, KeyError) as exc:
-        raise TrainingError(
-            f"Expected a readable checkpoint at {path}. Received: a corrupt or foreign file ({exc}). "
-            "Delete it or pass another checkpoint_dir."
-        ) from exc
+    record, values = _read(Path(directory) / CHECKPOINT_NAME, with_values=True)
     saved = dict(record.get("fingerprint", {}))
     for key, value in (defaults or {}).items():
         if key not in saved and fingerprint.get(key) == value:

@@ -8,6 +8,7 @@ class column moved to `y`. Labels are integers 0..num_classes-1 that index `clas
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -134,8 +135,6 @@ class Dataset:
     def fingerprint(self) -> str:
         """A short hash of the samples (pixels or rows), the labels, the class names and the
         shape: equal for equal data, whatever the kind (cache and checkpoint keys)."""
-        import hashlib
-
         h = hashlib.sha256(f"{self.kind}|{self.shape}|{self.class_names}".encode())
         if self.kind == "image":
             h.update(np.ascontiguousarray(self.x).tobytes())

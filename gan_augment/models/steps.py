@@ -19,7 +19,7 @@ def gradient_objective(optimizer: keras.optimizers.Optimizer, loss: tf.Tensor) -
 
 
 def apply_own_gradients(optimizer: keras.optimizers.Optimizer, tape: tf.GradientTape, objective: tf.Tensor,
-           variables: list) -> None:
+                        variables: list) -> None:
     """Gradient step on ``objective`` for ``variables`` only: each player moves only its own weights."""
     grads = tape.gradient(objective, variables)
     optimizer.apply_gradients(zip(grads, variables))

@@ -87,10 +87,3 @@ ALL_GATES: tuple[str, ...] = tuple(g.name for g in GATE_REGISTRY)
 #: What each gate guards against (one line; shown in the Dagster UI next to the check).
 GATE_DESCRIPTIONS: dict[str, str] = {g.name: g.why for g in GATE_REGISTRY}
 
-
-def gate(name: str) -> Gate:
-    """The registered `Gate` called ``name``."""
-    for g in GATE_REGISTRY:
-        if g.name == name:
-            return g
-    raise KeyError(f"No gate named {name!r}. Gates: {list(ALL_GATES)}.")
