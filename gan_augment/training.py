@@ -44,7 +44,7 @@ quiet_tensorflow()  # before TensorFlow is imported: its C++ chatter stays off t
 import keras
 import tensorflow as tf
 
-from gan_augment.models import ConditionalGAN, build_gan
+from gan_augment.models import GANBase, build_gan
 from gan_augment.models.regularizers import check_aggregation, check_regularizers
 
 
@@ -325,7 +325,7 @@ class TrainedGAN:
             ``train_seconds``.
     """
 
-    def __init__(self, model: ConditionalGAN, history: dict[str, list[float]] | None = None) -> None:
+    def __init__(self, model: GANBase, history: dict[str, list[float]] | None = None) -> None:
         self.model = model
         meta = model.metadata
         self.kind: str = meta.get("kind", "image")
@@ -451,7 +451,7 @@ def load_gan(path: str | os.PathLike) -> TrainedGAN:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:  # keras raises many types for a bad archive
         raise DataError(f"Expected a .keras file written by TrainedGAN.save. Received: {str(path)!r} ({exc}).") from exc
-    if not isinstance(model, ConditionalGAN):
+    if not isinstance(model, GANBase):
         raise DataError(f"Expected a gan_augment GAN in {str(path)!r}. Received: a {type(model).__name__}.")
     return TrainedGAN(model)
 

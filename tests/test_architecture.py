@@ -42,3 +42,10 @@ def test_the_table_gan_uses_no_private_names_of_the_image_gan():
     private = [name for module, name in _imports(PACKAGE / "models" / "tabular.py")
                if module == "gan_augment.models.gan" and name.startswith("_")]
     assert not private
+
+
+def test_both_gans_share_a_base_and_the_table_gan_is_not_an_image_gan():
+    from gan_augment.models import ConditionalGAN, GANBase, TabularGAN
+
+    assert not issubclass(TabularGAN, ConditionalGAN)
+    assert issubclass(TabularGAN, GANBase) and issubclass(ConditionalGAN, GANBase)

@@ -1,4 +1,5 @@
-"""GAN models: the `ConditionalGAN` wrapper, architectures, losses and DiffAugment; the tabular GAN.
+"""GAN models: the `GANBase` both GANs share, the image GAN (`ConditionalGAN`), architectures,
+losses and DiffAugment; the tabular GAN (`TabularGAN`).
 
 `build_gan(kind, sample_shape, num_classes, ...)` picks the architecture for a data kind from
 `BUILDERS`: ``"image"`` (a conditional DCGAN, `build_image_gan`) and ``"table"`` (a CTGAN-style
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from gan_augment.models.base import GANBase
     from gan_augment.models.gan import ConditionalGAN
     from gan_augment.models.image import build_image_discriminator, build_image_generator
     from gan_augment.models.losses import LOSSES, GANLoss, get_loss
@@ -24,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # name -> module that defines it (imported on first access)
 _LAZY = {
+    "GANBase": "gan_augment.models.base",
     "ConditionalGAN": "gan_augment.models.gan",
     "build_image_discriminator": "gan_augment.models.image",
     "build_image_generator": "gan_augment.models.image",
@@ -181,6 +184,7 @@ __all__ = [
     "BUILDERS",
     "LOSSES",
     "ConditionalGAN",
+    "GANBase",
     "GANLoss",
     "TableEncoder",
     "TabularGAN",

@@ -6,9 +6,7 @@ One call of `train_step` plays one round of the minimax game of Goodfellow et al
 
 The model works in [-1, 1] internally; it takes real images in [0, 1] (as a `Dataset` stores
 them) and `generate` returns [0, 1] again, so nothing outside this module sees the model's range.
-All randomness comes from stateless ops seeded by the model's own ``state`` variable
-(``[seed, step]``), which is saved with the weights: the same seed gives the same run, and a
-restored model continues the same random stream.
+The random stream, the EMA, the optimizers and the common metrics come from `GANBase`.
 
 Few-shot levers (`gan_augment.models.regularizers`), all off by default: several discriminators
 (GMAN), R1, LeCam, bCR and adaptive discriminator augmentation (ADA). With all of them off the
@@ -24,8 +22,8 @@ import numpy as np
 import tensorflow as tf
 
 from gan_augment.models import regularizers as reg
+from gan_augment.models.base import GANBase
 from gan_augment.models.diffaugment import diff_augment, parse_policy
-from gan_augment.models.losses import GANLoss, get_loss, gradient_penalty
 from gan_augment.models.steps import apply_own_gradients, gradient_objective
 
 #: Offset of the seeds of the regularizers' randomness (bCR transforms) in a step's seed stream;
@@ -34,7 +32,7 @@ _REGULARIZER_STREAM = 1 << 16
 
 
 @keras.saving.register_keras_serializable(package="gan_augment")
-class ConditionalGAN(keras.Model):
+class ConditionalGAN(GANBase):
     """A generator and one or more discriminators trained against each other.
 
     Args:
@@ -73,10 +71,9 @@ class ConditionalGAN(keras.Model):
         >>> gan.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(64), epochs=1)  # doctest: +SKIP
     """
 
-    #: The adversarial loss `compile` uses when none is given.
     DEFAULT_LOSS = "non_saturating"
-    #: Adam's β₂ of both optimizers `compile` creates.
     ADAM_BETA_2 = 0.99
+    NETWORKS = (*GANBase.NETWORKS, "extra_discriminators")
 
     def __init__(
         self,
@@ -99,36 +96,17 @@ class ConditionalGAN(keras.Model):
         mode_seeking: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(generator, discriminator, latent_dim, num_classes, seed=seed, metadata=metadata,
+                         **kwargs)
         reg.check_regularizers(r1=r1, lecam=lecam, bcr=bcr, ada_target=ada_target,
                                mode_seeking=mode_seeking)
         self.mode_seeking = float(mode_seeking)
-        self.generator = generator
-        self.discriminator = discriminator
         self.extra_discriminators = list(extra_discriminators or [])
+        self._track_ema_generator(ema, ema_generator)
         self.aggregation = reg.check_aggregation(aggregation)
         self.r1, self.lecam, self.bcr = float(r1), float(lecam), float(bcr)
         self.ada_target = None if ada_target is None else float(ada_target)
-        self.latent_dim = int(latent_dim)
-        self.num_classes = int(num_classes)
         self.diffaugment = ",".join(parse_policy(diffaugment))
-        self.seed = int(seed)
-        self.metadata = dict(metadata or {})
-        if ema and ema_generator is None:
-            ema_generator = keras.models.clone_model(generator)
-            ema_generator.set_weights(generator.get_weights())
-        self.ema_generator = ema_generator if ema else None
-        # [seed, number of train steps taken]; only_first_replica keeps replicas in step.
-        self.state = keras.Variable(
-            np.array([self.seed, 0], dtype="int64"),
-            trainable=False,
-            aggregation="only_first_replica",
-            name="state",
-        )
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.d_real_tracker = keras.metrics.Mean(name="d_real")  # mean D(x) as a probability
-        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")  # mean D(G(z)) as a probability
         # Few-shot regularizers: their state and metrics exist only when they are on, so a plain
         # model has exactly the variables (and checkpoints) it had before they existed.
         self.regularizer_trackers = {name: keras.metrics.Mean(name=name)
@@ -143,45 +121,6 @@ class ConditionalGAN(keras.Model):
             # [Σ sign(D(real)), number of real images] since the last adjustment of p
             self.ada_stats = keras.Variable(np.zeros(2, "float32"), trainable=False,
                                             aggregation="mean", name="ada_stats")
-        self.loss_fn: GANLoss = get_loss("non_saturating")
-        self.d_steps = 1
-        self.ema_decay = 0.999
-        self.built = True  # no `call`: keras must not try to build the wrapper on a data batch
-
-    # ------------------------------------------------------------------ compile
-    def compile(  # type: ignore[override]
-        self,
-        g_optimizer: keras.optimizers.Optimizer | None = None,
-        d_optimizer: keras.optimizers.Optimizer | None = None,
-        loss: str | GANLoss | None = None,
-        *,
-        d_steps: int | None = None,
-        ema_decay: float = 0.999,
-        learning_rate: float = 2e-4,
-        jit_compile: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        """Set the optimizers (Adam, β₁ = 0.5, β₂ = ``ADAM_BETA_2`` by default), the loss
-        (default ``DEFAULT_LOSS``) and the critic steps (default: the loss's own). The critic's
-        optimizer trains `critic_variables`.
-
-        Call it inside ``strategy.scope()`` when training under a distribution strategy.
-        """
-        super().compile(jit_compile=jit_compile, **kwargs)
-        self.loss_fn = get_loss(self.DEFAULT_LOSS if loss is None else loss)
-        self.d_steps = int(d_steps or self.loss_fn.d_steps)
-        self.ema_decay = float(ema_decay)
-        adam = {"beta_1": 0.5, "beta_2": self.ADAM_BETA_2}
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(learning_rate, **adam)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(learning_rate, **adam)
-        if _uses_float16(self.generator) and not isinstance(self.g_optimizer, keras.optimizers.LossScaleOptimizer):
-            self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer)
-        if _uses_float16(self.discriminator) and not isinstance(self.d_optimizer, keras.optimizers.LossScaleOptimizer):
-            self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer)
-        # Built here, not lazily inside a replica context: under a distribution strategy a lazy
-        # build fails with a placeholder error.
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.critic_variables)
 
     @property
     def num_discriminators(self) -> int:
@@ -192,19 +131,11 @@ class ConditionalGAN(keras.Model):
         """``[discriminator, *extra_discriminators]`` (a method, so saving walks each once)."""
         return [self.discriminator, *self.extra_discriminators]
 
-    @property
-    def critic_variables(self) -> list:
-        """The variables the discriminator's optimizer trains (those of every discriminator)."""
-        return [v for net in self.all_discriminators() for v in net.trainable_variables]
+    def _critic_networks(self) -> list[keras.Model]:
+        return self.all_discriminators()
 
-    @property
-    def metrics(self) -> list[keras.metrics.Metric]:
-        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker,
-                *self.regularizer_trackers.values()]
-
-    @property
-    def steps_taken(self) -> int:
-        return int(keras.ops.convert_to_numpy(self.state)[1])
+    def _regularizer_metrics(self) -> list[keras.metrics.Metric]:
+        return list(self.regularizer_trackers.values())
 
     # ------------------------------------------------------------------ the game
     def train_step(self, data: Any) -> dict[str, tf.Tensor]:
@@ -216,8 +147,8 @@ class ConditionalGAN(keras.Model):
         ada_p = tf.convert_to_tensor(self.ada_p) if self.ada_target is not None else None
 
         for i in range(self.d_steps):
-            s = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, i), 4)
-            z = tf.random.stateless_normal([batch, self.latent_dim], seed=s[0])
+            s = self._part_seeds(seed, i, 4)
+            z = self._noise(batch, s[0])
             with tf.GradientTape() as tape:
                 fake = self._generate(z, labels, training=True)
                 real_aug, fake_aug = self._augment(real, s[1], ada_p), self._augment(fake, s[2], ada_p)
@@ -231,8 +162,8 @@ class ConditionalGAN(keras.Model):
             if self.lecam:
                 self.lecam_anchors.assign(tf.stack([g["anchors"] for g in games]))
 
-        s = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, -1), 2)
-        z = tf.random.stateless_normal([batch, self.latent_dim], seed=s[0])
+        s = self._part_seeds(seed, -1, 2)
+        z = self._noise(batch, s[0])
         with tf.GradientTape() as tape:
             fake = self._generate(z, labels, training=True)
             fake_aug = self._augment(fake, s[1], ada_p)
@@ -240,8 +171,7 @@ class ConditionalGAN(keras.Model):
             g_loss = (g_losses[0] if len(nets) == 1
                       else reg.aggregate_losses(tf.stack(g_losses), self.aggregation))
             if self.mode_seeking:
-                z_2 = tf.random.stateless_normal([batch, self.latent_dim],
-                                                 seed=tf.random.experimental.stateless_fold_in(s[0], 1))
+                z_2 = self._noise(batch, tf.random.experimental.stateless_fold_in(s[0], 1))
                 g_loss += self.mode_seeking * reg.mode_seeking_penalty(
                     fake, self._generate(z_2, labels, training=True), z, z_2)
             g_objective = gradient_objective(self.g_optimizer, g_loss)
@@ -269,10 +199,7 @@ class ConditionalGAN(keras.Model):
         def critic(x: tf.Tensor) -> tf.Tensor:
             return self._discriminate(x, labels, net)
 
-        real_logits, fake_logits = critic(real), critic(fake)
-        d_loss = self.loss_fn.d_loss(real_logits, fake_logits)
-        if self.loss_fn.gradient_penalty:
-            d_loss += self.loss_fn.gradient_penalty * gradient_penalty(critic, real, fake, gp_seed)
+        d_loss, real_logits, fake_logits = self._adversarial_d_loss(critic, real, fake, gp_seed)
         out = {"real_logits": real_logits, "fake_logits": fake_logits}
         if self.r1:
             out["r1"] = reg.r1_penalty(critic, real, self.r1)
@@ -312,18 +239,6 @@ class ConditionalGAN(keras.Model):
         self.ada_stats.assign(tf.where(due, tf.zeros_like(stats), stats))
         return p
 
-    def _end_step(self, d_loss: tf.Tensor, g_loss: tf.Tensor, real_logits: tf.Tensor,
-                  fake_logits: tf.Tensor, extra: dict[str, tf.Tensor] | None = None) -> dict[str, tf.Tensor]:
-        """After both updates: the EMA generator follows, the metrics record the step (``extra``:
-        values logged as they are, such as ADA's current p)."""
-        if self.ema_generator is not None:
-            self._update_ema()
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
-        self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
-        return {**{m.name: m.result() for m in self.metrics}, **(extra or {})}
-
     def _generate(self, z: tf.Tensor, labels: tf.Tensor | None, training: bool) -> tf.Tensor:
         inputs = [z, labels] if self.num_classes else z
         return tf.cast(self.generator(inputs, training=training), tf.float32)
@@ -341,36 +256,6 @@ class ConditionalGAN(keras.Model):
             return diff_augment(images, policy or reg.ADA_DEFAULT_POLICY, seed, p=ada_p)
         return diff_augment(images, policy, seed) if policy else images
 
-    def _step_seed(self) -> tf.Tensor:
-        """A fresh stateless seed for this step (and this replica); advances the step counter."""
-        state = tf.convert_to_tensor(self.state)
-        ctx = tf.distribute.get_replica_context()
-        replica = ctx.replica_id_in_sync_group if ctx is not None else 0
-        seed = tf.random.experimental.stateless_fold_in(state, tf.cast(replica, tf.int64))
-        self.state.assign_add(tf.constant([0, 1], tf.int64))
-        return seed
-
-    def _update_ema(self) -> None:
-        # Debias early steps like tf.train.ExponentialMovingAverage(num_updates=step).
-        step = tf.cast(tf.convert_to_tensor(self.state)[1], tf.float32)
-        decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
-        pairs = list(zip(self.ema_generator.weights, self.generator.weights))
-
-        def blend(avg: tf.Variable, new: tf.Tensor) -> Any:
-            return avg.assign(decay * avg + (1.0 - decay) * tf.cast(new, avg.dtype))
-
-        ctx = tf.distribute.get_replica_context()
-        if ctx is not None and ctx.num_replicas_in_sync > 1:
-            # Mirrored variables are updated once per device from the cross-replica context.
-            def merge(strategy: tf.distribute.Strategy) -> None:
-                for avg, new in pairs:
-                    strategy.extended.update(avg.value, blend, args=(new.value,))
-
-            ctx.merge_call(merge)
-        else:
-            for avg, new in pairs:
-                blend(avg, new)
-
     # ------------------------------------------------------------------ sampling
     def generate(
         self,
@@ -381,7 +266,7 @@ class ConditionalGAN(keras.Model):
         batch_size: int = 1024,
     ) -> np.ndarray:
         """Images in [0, 1] for the noise ``z`` (and ``labels``), as a float32 numpy array."""
-        net = self.ema_generator if (use_ema and self.ema_generator is not None) else self.generator
+        net = self._sampling_generator(use_ema)
         if self.num_classes and labels is None:
             raise ValueError("Expected labels for a conditional GAN. Received: labels=None.")
         out = []
@@ -395,38 +280,7 @@ class ConditionalGAN(keras.Model):
     # ------------------------------------------------------------------ serialization
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(
-            generator=keras.saving.serialize_keras_object(self.generator),
-            discriminator=keras.saving.serialize_keras_object(self.discriminator),
-            ema_generator=None
-            if self.ema_generator is None
-            else keras.saving.serialize_keras_object(self.ema_generator),
-            latent_dim=self.latent_dim,
-            num_classes=self.num_classes,
-            ema=self.ema_generator is not None,
-            diffaugment=self.diffaugment or None,
-            seed=self.seed,
-            metadata=self.metadata,
-            extra_discriminators=[keras.saving.serialize_keras_object(d) for d in self.extra_discriminators],
-            aggregation=self.aggregation,
-            r1=self.r1,
-            mode_seeking=self.mode_seeking,
-            lecam=self.lecam,
-            bcr=self.bcr,
-            ada_target=self.ada_target,
-        )
+        config.update(diffaugment=self.diffaugment or None, aggregation=self.aggregation, r1=self.r1,
+                      mode_seeking=self.mode_seeking, lecam=self.lecam, bcr=self.bcr,
+                      ada_target=self.ada_target)
         return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> ConditionalGAN:
-        config = dict(config)
-        for key in ("generator", "discriminator", "ema_generator"):
-            if config.get(key) is not None:
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        config["extra_discriminators"] = [keras.saving.deserialize_keras_object(d)
-                                          for d in config.get("extra_discriminators") or []]
-        return cls(**config)
-
-
-def _uses_float16(model: keras.Model) -> bool:
-    return any(getattr(layer.dtype_policy, "compute_dtype", None) == "float16" for layer in model.layers)

@@ -48,8 +48,7 @@ import pandas as pd
 import tensorflow as tf
 
 from gan_augment.errors import DataError
-from gan_augment.models.gan import ConditionalGAN
-from gan_augment.models.losses import get_loss, gradient_penalty
+from gan_augment.models.base import GANBase, distributed_replica_context
 from gan_augment.models.steps import apply_own_gradients, gradient_objective
 from gan_augment.models.table_encoding import Span, TableEncoder
 
@@ -62,6 +61,9 @@ DEFAULT_TAU = 0.2
 #: `value_projection`: the spread of a one-hot value is at least this, so a rare category does
 #: not dominate the moment-matching term.
 MIN_VALUE_SPREAD = 0.05
+#: The image GAN's options, found (all off) in the configs of table GANs saved by earlier versions.
+_IMAGE_GAN_OPTIONS = frozenset({"diffaugment", "extra_discriminators", "aggregation", "r1", "lecam",
+                                "bcr", "ada_target", "mode_seeking"})
 
 
 # ====================================================================== networks
@@ -269,13 +271,13 @@ def _check_pac(pac: int | None) -> int:
 
 # ====================================================================== the model
 @keras.saving.register_keras_serializable(package="gan_augment")
-class TabularGAN(ConditionalGAN):
+class TabularGAN(GANBase):
     """A conditional tabular GAN: generator, PacGAN critic, fitted encoder, optional EMA.
 
-    Inherits from `ConditionalGAN` its seeded random stream (``state``), optimizers, EMA and
-    checkpointable variables; replaces the game (`train_step`), sampling and the config. The
-    critic's optimizer also trains the auxiliary ``classifier`` (the critic side of the game);
-    the generator's optimizer only the generator.
+    Takes from `GANBase` its seeded random stream (``state``), optimizers, EMA and common
+    metrics; plays its own game (`train_step`) and samples rows. The critic's optimizer also
+    trains the auxiliary ``classifier`` (the critic side of the game); the generator's optimizer
+    only the generator.
 
     ``fit`` takes batches ``(encoded rows, conditional vectors)`` as made by
     `gan_augment.models.table_encoding.TrainingSampler` (the batch size must be a multiple of
@@ -293,6 +295,7 @@ class TabularGAN(ConditionalGAN):
     #: precision for tables: the networks are small and float32.
     DEFAULT_LOSS = "wasserstein_gp"
     ADAM_BETA_2 = 0.9
+    NETWORKS = (*GANBase.NETWORKS, "classifier")
 
     def __init__(
         self,
@@ -316,9 +319,9 @@ class TabularGAN(ConditionalGAN):
         ema_generator: keras.Model | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.pop("diffaugment", None)
-        super().__init__(generator, discriminator, latent_dim, num_classes, ema=ema, seed=seed,
-                         metadata=metadata, ema_generator=ema_generator, **kwargs)
+        super().__init__(generator, discriminator, latent_dim, num_classes, seed=seed, metadata=metadata,
+                         **kwargs)
+        self._track_ema_generator(ema, ema_generator)
         self.encoder = encoder if isinstance(encoder, TableEncoder) else TableEncoder.from_config(encoder)
         self.pac = _check_pac(pac)
         self.tau = float(tau)
@@ -354,19 +357,14 @@ class TabularGAN(ConditionalGAN):
             raise DataError(f"Expected moment_weight >= 0. Received: moment_weight={moment_weight!r}.")
         self._values = value_projection(self.encoder, k, class_counts(self.condition_counts, k))
         self.moment_loss_tracker = keras.metrics.Mean(name="moment_loss")
-        self.loss_fn = get_loss("wasserstein_gp")
 
-    @property
-    def critic_variables(self) -> list:
-        """The variables the critic's optimizer trains: the critic's and the auxiliary classifier's."""
-        extra = self.classifier.trainable_variables if self.classifier is not None else []
-        return [*self.discriminator.trainable_variables, *extra]
+    def _critic_networks(self) -> list[keras.Model]:
+        """The critic and the auxiliary classifier (when there is one)."""
+        return [self.discriminator, *([self.classifier] if self.classifier is not None else [])]
 
-    @property
-    def metrics(self) -> list[keras.metrics.Metric]:
-        extra = [self.moment_loss_tracker] if self.moment_weight else []
-        return [self.d_loss_tracker, self.g_loss_tracker, self.cond_loss_tracker, self.aux_loss_tracker,
-                *extra, self.d_real_tracker, self.d_fake_tracker]
+    def _loss_metrics(self) -> list[keras.metrics.Metric]:
+        moment = [self.moment_loss_tracker] if self.moment_weight else []
+        return [self.cond_loss_tracker, self.aux_loss_tracker, *moment]
 
     # ------------------------------------------------------------------ the game
     def train_step(self, data: Any) -> dict[str, tf.Tensor]:
@@ -381,23 +379,18 @@ class TabularGAN(ConditionalGAN):
         real_packed = self._pack(real, cond)
 
         for i in range(self.d_steps):
-            s = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, i), 3)
-            z = tf.random.stateless_normal([batch, self.latent_dim], seed=s[0])
+            s = self._part_seeds(seed, i, 3)
+            z = self._noise(batch, s[0])
             with tf.GradientTape() as tape:
                 fake = self._activate(self.generator([z, cond], training=True), s[1])
-                fake_packed = self._pack(fake, cond)
-                real_logits = self._critic(real_packed)
-                fake_logits = self._critic(fake_packed)
-                d_loss = self.loss_fn.d_loss(real_logits, fake_logits)
-                if self.loss_fn.gradient_penalty:
-                    d_loss += self.loss_fn.gradient_penalty * gradient_penalty(
-                        self._critic, real_packed, fake_packed, s[2])
+                d_loss, real_logits, fake_logits = self._adversarial_d_loss(
+                    self._critic, real_packed, self._pack(fake, cond), s[2])
                 aux_loss = self._aux_loss(real, cond)  # the classifier learns real rows' classes
                 d_objective = gradient_objective(self.d_optimizer, d_loss + self.aux_weight * aux_loss)
             apply_own_gradients(self.d_optimizer, tape, d_objective, self.critic_variables)
 
-        s = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, -1), 2)
-        z = tf.random.stateless_normal([batch, self.latent_dim], seed=s[0])
+        s = self._part_seeds(seed, -1, 2)
+        z = self._noise(batch, s[0])
         with tf.GradientTape() as tape:
             raw = tf.cast(self.generator([z, cond], training=True), tf.float32)
             fake = self._activate(raw, s[1])
@@ -423,11 +416,10 @@ class TabularGAN(ConditionalGAN):
         """Dropout masks follow the model's own random stream: each dropout layer's seed is set
         from this step's seed, so a run restored from a checkpoint (which saves ``state``, not the
         layers' seed generators) draws the same masks as an uninterrupted one."""
-        ctx = tf.distribute.get_replica_context()
-        if ctx is not None and ctx.num_replicas_in_sync > 1:
+        if distributed_replica_context() is not None:
             return  # mirrored seed states cannot be assigned per replica; the layers' own streams go on
-        nets = [self.discriminator] + ([self.classifier] if self.classifier is not None else [])
-        layers = [layer for net in nets for layer in net.layers if isinstance(layer, keras.layers.Dropout)]
+        layers = [layer for net in self._critic_networks() for layer in net.layers
+                  if isinstance(layer, keras.layers.Dropout)]
         for i, layer in enumerate(layers):
             value = tf.random.experimental.stateless_fold_in(seed, 1000 + i)
             layer.seed_generator.state.assign(tf.cast(value, layer.seed_generator.state.dtype))
@@ -559,7 +551,7 @@ class TabularGAN(ConditionalGAN):
         Gumbel-max trick, seeded by ``seed`` (a category no real row of the class has is never
         drawn for it); values are ``tanh`` of the raw outputs.
         """
-        net = self.ema_generator if (use_ema and self.ema_generator is not None) else self.generator
+        net = self._sampling_generator(use_ema)
         z = np.asarray(z, np.float32)
         rng = np.random.default_rng(seed)
         cond = self.conditions(labels, len(z), rng)
@@ -615,21 +607,18 @@ class TabularGAN(ConditionalGAN):
     # ------------------------------------------------------------------ serialization
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.pop("diffaugment", None)
         config.update(encoder=self.encoder.get_config(), pac=self.pac, tau=self.tau,
                       condition_counts=self.condition_counts, condition_rate=self.condition_rate,
-                      condition_weights=self.condition_weights,
-                      classifier=None if self.classifier is None
-                      else keras.saving.serialize_keras_object(self.classifier),
-                      aux_weight=self.aux_weight, moment_weight=self.moment_weight)
+                      condition_weights=self.condition_weights, aux_weight=self.aux_weight,
+                      moment_weight=self.moment_weight)
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> TabularGAN:
-        config = dict(config)
-        if config.get("classifier") is not None:
-            config["classifier"] = keras.saving.deserialize_keras_object(config["classifier"])
-        return super().from_config(config)  # type: ignore[return-value]
+        """The model of ``config``. Table GANs saved by earlier versions carry the image GAN's
+        options in their config (all off); they are left out."""
+        kept = {key: value for key, value in config.items() if key not in _IMAGE_GAN_OPTIONS}
+        return super().from_config(kept)  # type: ignore[return-value]
 
 
 def _segment_layout(spans: tuple[Span, ...], data_dim: int, cond_layout: tuple[tuple[int, int, int], ...],
