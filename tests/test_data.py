@@ -434,3 +434,149 @@ def test_fingerprint_is_equal_for_equal_data_of_either_kind():
     changed = penguins.frame.assign(year=penguins.frame["year"] + 1)
     assert Dataset(kind="table", frame=changed, y=penguins.y, class_names=penguins.class_names,
                       target=penguins.target).fingerprint() != penguins.fingerprint()
+
+
+# ---------------------------------------------------------------------- column types
+def _types(**columns) -> dict[str, str]:
+    from gan_augment.data.columns import column_type
+
+    return {name: column_type(pd.Series(values) if not isinstance(values, pd.Series) else values)
+            for name, values in columns.items()}
+
+
+def test_column_type_numeric_includes_few_level_counts_and_mixed_numbers():
+    assert set(_types(
+        floats=[0.5, 1.25, 2.0],
+        counts=[0, 3, 1, 2, 3] * 20,  # few levels: still a number (order and distance matter)
+        coded=[1.0, 2.0, 1.0, 2.0],  # a two-level code that is not 0/1
+        nullable=pd.Series([1, None, 3], dtype="Int64"),
+        nullable_float=pd.Series([1.5, None], dtype="Float64"),
+        mixed_float=[1, 2.5, None],  # ints and floats: float64
+        mixed_object=pd.Series([1, 2.5, None], dtype=object),
+        constant_zero=[0, 0, 0],  # 0 alone is not a boolean
+    ).values()) == {"numeric"}
+
+
+def test_column_type_boolean_bool_dtypes_and_zero_one_numbers():
+    assert set(_types(
+        flag=[True, False, True],
+        with_na=pd.Series([True, None, False], dtype="boolean"),
+        from_csv=pd.Series([True, None, False], dtype=object),  # a CSV bool column with gaps
+        zero_one=[0, 1, 1, 0],
+        zero_one_float=[0.0, 1.0, None],
+    ).values()) == {"boolean"}
+    assert _types(yes_no=["yes", "no"], declared=pd.Series([True, False], dtype="category")) == {
+        "yes_no": "categorical", "declared": "categorical"}  # text is not parsed; a category stays one
+
+
+def test_column_type_categorical_and_identifier_text():
+    rng = np.random.default_rng(0)
+    assert _types(
+        strings=["a", "b", "a"],
+        string_dtype=pd.Series(["a", None, "b"], dtype="string"),
+        category=pd.Series(["x", "y", "x"], dtype="category"),
+        fifty_unique=[f"id{i}" for i in range(50)],  # at most 50 values: always categories
+        many_levels=rng.choice([f"c{i}" for i in range(60)], 1000),  # 60 levels that repeat
+        mixed_objects=pd.Series([1, "a", None], dtype=object),
+        unique_names=[f"id{i}" for i in range(51)],
+        unique_categories=pd.Series([f"k{i}" for i in range(80)], dtype="category"),
+        mostly_unique=[f"t{i // 2 if i < 40 else i}" for i in range(120)],  # 100 values in 120 rows
+    ) == {"strings": "categorical", "string_dtype": "categorical", "category": "categorical",
+          "fifty_unique": "categorical", "many_levels": "categorical", "mixed_objects": "categorical",
+          "unique_names": "identifier", "unique_categories": "identifier", "mostly_unique": "identifier"}
+
+
+def test_column_type_numeric_id_column_is_an_identifier_but_not_a_measurement():
+    rng = np.random.default_rng(0)
+    ids = pd.Series(np.arange(200))
+    assert _types(
+        row_number=ids,
+        split=ids.sample(frac=0.6, random_state=0),  # a training split of the row numbers
+        nullable_ids=pd.Series(np.arange(1, 101), dtype="Int64"),
+        small=np.arange(50),  # 50 values or fewer: a number
+        sparse=rng.choice(10**6, 200, replace=False),  # all distinct, spread: a measurement
+        float_range=np.arange(100.0),  # floats are measurements
+        repeated=np.arange(200) // 2,
+    ) == {"row_number": "identifier", "split": "identifier", "nullable_ids": "identifier",
+          "small": "numeric", "sparse": "numeric", "float_range": "numeric", "repeated": "numeric"}
+
+
+def test_column_type_datetime_values_but_not_date_strings():
+    import datetime
+
+    iso = [f"2024-01-{d:02d}" for d in range(1, 29)] * 3
+    assert _types(
+        stamps=pd.Series(pd.to_datetime(["2024-01-05", None, "2024-02-01"])),
+        zoned=pd.Series(pd.to_datetime(["2024-01-05", "2024-02-01"])).dt.tz_localize("UTC"),
+        durations=pd.Series(pd.to_timedelta([1, None], unit="D")),
+        dates=pd.Series([datetime.date(2024, 1, 5), None], dtype=object),
+        parsed=pd.Series(pd.to_datetime(iso)),
+        few_date_strings=iso,  # text is never parsed: 28 levels that repeat
+        unique_date_strings=[f"2024-01-01T{h:02d}:{m:02d}" for h in range(10) for m in range(0, 60, 6)],
+    ) == {"stamps": "datetime", "zoned": "datetime", "durations": "datetime", "dates": "datetime",
+          "parsed": "datetime", "few_date_strings": "categorical", "unique_date_strings": "identifier"}
+
+
+def test_column_type_all_missing_follows_the_dtype():
+    assert _types(
+        floats=[np.nan, np.nan],
+        objects=pd.Series([None, None], dtype=object),
+        booleans=pd.Series([None, None], dtype="boolean"),
+        stamps=pd.Series([pd.NaT, pd.NaT], dtype="datetime64[ns]"),
+        empty=pd.Series([], dtype=float),
+    ) == {"floats": "numeric", "objects": "categorical", "booleans": "boolean", "stamps": "datetime",
+          "empty": "numeric"}
+
+
+def test_column_type_drives_the_encoder_the_gx_suite_and_the_matrix():
+    from gan_augment.data.matrix import is_numeric_column, table_to_matrix
+    from gan_augment.models.table_encoding import column_kind
+    from gan_augment.validation.expectations import derive_suite
+
+    rng = np.random.default_rng(0)
+    n = 300
+    frame = pd.DataFrame({
+        "x": rng.normal(size=n), "visits": rng.poisson(2.0, n), "flag": rng.random(n) < 0.3,
+        "zero_one": rng.integers(0, 2, n), "city": rng.choice(["a", "b", "c"], n),
+        "id": np.arange(n), "name": [f"n{i}" for i in range(n)],
+        "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90, n), unit="D"),
+    })
+    kinds = {}
+    for col in frame.columns:
+        try:
+            kinds[col] = column_kind(frame[col])
+        except DataError as err:
+            kinds[col] = "refused: " + ("row number" if "row number" in str(err) else
+                                        "identifier" if "identifier" in str(err) else "dates")
+    assert kinds == {"x": "continuous", "visits": "categorical", "flag": "categorical",
+                     "zero_one": "categorical", "city": "categorical", "id": "refused: row number",
+                     "name": "refused: identifier", "day": "refused: dates"}
+    roles = {c: m["role"] for c, m in derive_suite(frame).meta["columns"].items()}
+    assert roles == {"x": "numeric", "visits": "numeric+categorical", "flag": "categorical",
+                     "zero_one": "numeric+categorical", "city": "categorical", "id": "text",
+                     "name": "text", "day": "other"}
+    matrix, enc = table_to_matrix(frame)
+    # numbers, booleans and dates one standardised feature each (in column order), text one-hot,
+    # identifiers left out
+    assert enc.feature_names == ["x", "visits", "flag", "zero_one", "day", "city=a", "city=b", "city=c"]
+    assert matrix.shape == (n, 8) and np.isfinite(matrix).all()
+    np.testing.assert_allclose(matrix[:, :5].mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(matrix[:, :5].std(axis=0), 1.0, atol=1e-4)
+    out, same = table_to_matrix(frame.iloc[:5][frame.columns[::-1]], enc)  # any column order
+    assert same is enc
+    np.testing.assert_array_equal(out, matrix[:5])
+    assert [c for c in frame.columns if is_numeric_column(frame[c])] == ["x", "visits", "flag", "zero_one"]
+
+
+def test_table_to_matrix_imputes_booleans_with_their_mode_and_drops_empty_text():
+    from gan_augment.data.matrix import table_to_matrix
+
+    frame = pd.DataFrame({"b": pd.Series([True, True, None, False], dtype=object),
+                          "none": pd.Series([None] * 4, dtype=object), "z": [np.nan] * 4})
+    matrix, enc = table_to_matrix(frame)
+    assert enc.feature_names == ["b", "z"] and enc.medians == (1.0, 0.0)
+    np.testing.assert_allclose(matrix[2], matrix[0])  # missing -> True, the more frequent value
+    np.testing.assert_array_equal(matrix[:, 1], 0.0)  # all missing: a constant 0
+    with pytest.raises(DataError, match="at least one row"):
+        table_to_matrix(frame.iloc[:0])
+    assert table_to_matrix(frame.iloc[:0], enc)[0].shape == (0, 2)

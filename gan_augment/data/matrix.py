@@ -3,16 +3,20 @@ rest) and the `TableEncoding` it learns from training rows.
 
 A light module below validation, selection and downstream evaluation, which all encode rows the
 same way (the gates' feature space, the coverage selection's neighbourhoods, the classifiers'
-inputs); it imports neither TensorFlow nor scikit-learn.
+inputs). What each column becomes follows `gan_augment.data.columns.column_type`; the encoding is
+a scikit-learn ``ColumnTransformer``. scikit-learn is imported only when a table is encoded.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from gan_augment.data.columns import column_type
 from gan_augment.errors import DataError
 
 
@@ -20,9 +24,21 @@ from gan_augment.errors import DataError
 class TableEncoding:
     """What `table_to_matrix` learned from a training frame (pass it back as ``fitted``).
 
-    Numeric columns: missing values -> training median, then standardised with the training
-    mean / std. Other columns (strings, categories, objects): missing -> most frequent training
-    value, then one-hot over the training categories (unseen categories give all zeros).
+    Per `column_type` of the training column:
+
+    * numeric and datetime (as seconds since 1970) columns: missing values -> training median,
+      then standardised with the training mean / std;
+    * boolean columns: one 0/1 indicator (True / 1), missing -> the more frequent training value,
+      then standardised like a number;
+    * categorical columns: missing -> most frequent training value, then one-hot over the
+      training categories (compared as text; unseen categories give all zeros);
+    * identifiers, and categorical columns without any training value: left out.
+
+    ``numeric`` lists the one-feature columns (numbers, datetimes, booleans; in the frame's order,
+    first in the matrix) with their imputed value (``medians``), ``means`` and ``scales``;
+    ``categorical`` the one-hot ones with their ``categories`` and ``modes``. ``transformer`` is
+    the fitted scikit-learn ``ColumnTransformer`` (``SimpleImputer`` + ``StandardScaler``,
+    ``SimpleImputer`` + ``OneHotEncoder``) that does the work.
     """
 
     columns: tuple[str, ...]
@@ -33,6 +49,7 @@ class TableEncoding:
     categorical: tuple[str, ...]
     categories: tuple[tuple[str, ...], ...]
     modes: tuple[str, ...]
+    transformer: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def feature_names(self) -> list[str]:
@@ -47,24 +64,100 @@ class TableEncoding:
 
 
 def is_numeric_column(series: pd.Series) -> bool:
-    """Whether `table_to_matrix` standardises the column (a numeric, non-categorical dtype)."""
+    """Whether the column holds numbers in a numeric or bool dtype, and `column_type` calls it
+    numeric or boolean: `table_to_matrix` standardises it, classical augmentation interpolates it
+    (and rounds it back into an integer or bool dtype). Not: categories, identifiers (a row
+    number), datetimes, numbers held as objects.
+    """
     return (pd.api.types.is_numeric_dtype(series.dtype)
-            and not isinstance(series.dtype, pd.CategoricalDtype))
+            and not isinstance(series.dtype, pd.CategoricalDtype)
+            and column_type(series) in ("numeric", "boolean"))
 
 
 def numeric_values(series: pd.Series) -> np.ndarray:
-    """The column as float64, NaN where missing or not finite."""
-    values = np.array(pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))
+    """The column as float64, NaN where missing or not finite (booleans as 0 / 1, datetimes as
+    seconds since 1970-01-01 UTC, durations as seconds)."""
+    dtype = series.dtype
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        seconds = pd.to_timedelta(series, errors="coerce") / pd.Timedelta(seconds=1)
+    elif pd.api.types.is_datetime64_any_dtype(dtype) or (
+        dtype == object and column_type(series) == "datetime"
+    ):
+        if pd.api.types.infer_dtype(series, skipna=True) in ("timedelta", "timedelta64"):
+            seconds = pd.to_timedelta(series, errors="coerce") / pd.Timedelta(seconds=1)
+        else:
+            stamps = pd.to_datetime(series, errors="coerce", utc=True)
+            seconds = (stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+    else:
+        seconds = pd.to_numeric(series, errors="coerce")
+    values = np.array(seconds.to_numpy(dtype=np.float64, na_value=np.nan))
     values[~np.isfinite(values)] = np.nan
     return values
 
 
-def _string_values(series: pd.Series) -> np.ndarray:
-    """Category values as strings, with ``None`` where missing."""
-    missing = series.isna().to_numpy()
-    out = series.astype(object).to_numpy().copy()
-    out = np.array([None if m else str(v) for v, m in zip(out, missing)], dtype=object)
+def _floats(frame: pd.DataFrame) -> np.ndarray:
+    return np.column_stack([numeric_values(frame[c]) for c in frame.columns])
+
+
+def _strings(frame: pd.DataFrame) -> np.ndarray:
+    """Category values as text, NaN where missing."""
+    out = np.empty(frame.shape, dtype=object)
+    for j, c in enumerate(frame.columns):
+        s = frame[c]
+        missing = s.isna().to_numpy()
+        out[:, j] = [np.nan if m else str(v) for v, m in zip(s.astype(object).to_numpy(), missing)]
     return out
+
+
+def _fit(frame: pd.DataFrame, columns: tuple[str, ...]) -> TableEncoding:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+    types = {c: column_type(frame[c]) for c in columns}
+    numeric = [c for c in columns if types[c] in ("numeric", "datetime")]
+    boolean = [c for c in columns if types[c] == "boolean"]
+    categorical = [c for c in columns if types[c] == "categorical" and frame[c].notna().any()]
+
+    def standardised(strategy: str) -> Any:
+        return make_pipeline(FunctionTransformer(_floats),
+                             SimpleImputer(strategy=strategy, keep_empty_features=True), StandardScaler())
+
+    transformer = ColumnTransformer(
+        [("numeric", standardised("median"), numeric),
+         ("boolean", standardised("most_frequent"), boolean),
+         ("categorical", make_pipeline(FunctionTransformer(_strings), SimpleImputer(strategy="most_frequent"),
+                                       OneHotEncoder(handle_unknown="ignore", sparse_output=False)), categorical)],
+        remainder="drop", sparse_threshold=0.0,
+    )  # fmt: skip
+    transformer.fit(frame)
+    fills, means, scales = [], [], []
+    for name, cols in (("numeric", numeric), ("boolean", boolean)):
+        if cols:
+            pipe = transformer.named_transformers_[name]  # floats, imputer, scaler
+            fills += pipe[1].statistics_.tolist()
+            means += pipe[2].mean_.tolist()
+            scales += pipe[2].scale_.tolist()
+    cats, modes = [], []
+    if categorical:
+        pipe = transformer.named_transformers_["categorical"]  # strings, imputer, one-hot
+        modes = [str(m) for m in pipe[1].statistics_]
+        cats = [tuple(str(c) for c in levels) for levels in pipe[2].categories_]
+    # the one-feature columns in the frame's order, as ever (the transformer outputs them by group)
+    scaled = numeric + boolean
+    at = sorted(range(len(scaled)), key=lambda i: columns.index(scaled[i]))
+    return TableEncoding(columns, tuple(scaled[i] for i in at), tuple(float(fills[i]) for i in at),
+                         tuple(means[i] for i in at), tuple(scales[i] for i in at), tuple(categorical),
+                         tuple(cats), tuple(modes), transformer)
+
+
+def _feature_order(encoding: TableEncoding) -> list[int]:
+    """Where each feature of ``encoding.feature_names`` stands in the transformer's output."""
+    scaled = [c for name, _, cols in encoding.transformer.transformers_ if name in ("numeric", "boolean")
+              for c in cols]
+    at = {c: i for i, c in enumerate(scaled)}
+    return [at[c] for c in encoding.numeric] + list(range(len(scaled), encoding.n_features))
 
 
 def table_to_matrix(
@@ -74,7 +167,7 @@ def table_to_matrix(
 
     Without ``fitted`` the encoding is learned from ``frame`` (use it on training data); with
     ``fitted`` (the encoding returned for the training data) other frames are encoded the same
-    way, with the same columns out.
+    way, with the same columns out. See `TableEncoding` for what each column becomes.
 
     Returns:
         ``(matrix, encoding)``: matrix of shape ``(len(frame), encoding.n_features)``.
@@ -94,52 +187,20 @@ def table_to_matrix(
         raise DataError(f"Expected unique column names. Received: {list(columns)}.")
     frame = frame.set_axis(list(columns), axis=1)
     if fitted is None:
-        numeric = tuple(c for c in columns if is_numeric_column(frame[c]))
-        medians, means, scales = [], [], []
-        for c in numeric:
-            v = numeric_values(frame[c])
-            med = float(np.nanmedian(v)) if np.isfinite(v).any() else 0.0
-            v = np.where(np.isnan(v), med, v)
-            sd = float(v.std())
-            medians.append(med)
-            means.append(float(v.mean()))
-            scales.append(sd if sd > 1e-12 else 1.0)
-        categorical = tuple(c for c in columns if c not in numeric)
-        categories, modes = [], []
-        for c in categorical:
-            v = _string_values(frame[c])
-            present = pd.Series([s for s in v if s is not None], dtype=object)
-            counts = present.value_counts(sort=True)
-            mode = str(counts.index[0]) if len(counts) else ""
-            cats = sorted(set(present.tolist()) | ({mode} if mode else set()))
-            categories.append(tuple(cats))
-            modes.append(mode)
-        fitted = TableEncoding(columns, numeric, tuple(medians), tuple(means), tuple(scales),
-                               categorical, tuple(categories), tuple(modes))
-    else:
-        if set(columns) != set(fitted.columns):
-            raise DataError(
-                f"Expected the columns the encoding was fitted on: {list(fitted.columns)}. "
-                f"Received: {list(columns)}."
-            )
-    n = len(frame)
-    blocks = []
-    if fitted.numeric:
-        num = np.empty((n, len(fitted.numeric)), np.float64)
-        for j, (c, med, mean, sd) in enumerate(
-            zip(fitted.numeric, fitted.medians, fitted.means, fitted.scales)
-        ):
-            v = numeric_values(frame[c])
-            num[:, j] = (np.where(np.isnan(v), med, v) - mean) / sd
-        blocks.append(num)
-    for c, cats, mode in zip(fitted.categorical, fitted.categories, fitted.modes):
-        v = _string_values(frame[c])
-        v = np.array([mode if s is None else s for s in v], dtype=object)
-        index = {cat: i for i, cat in enumerate(cats)}
-        onehot = np.zeros((n, len(cats)), np.float64)
-        rows = np.array([index.get(s, -1) for s in v], dtype=np.int64)
-        known = rows >= 0
-        onehot[np.flatnonzero(known), rows[known]] = 1.0
-        blocks.append(onehot)
-    matrix = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0))
-    return matrix.astype(np.float32), fitted
+        if len(frame) == 0:
+            raise DataError("Expected at least one row to learn an encoding from. Received: 0 rows.")
+        fitted = _fit(frame, columns)
+    elif set(columns) != set(fitted.columns):
+        raise DataError(
+            f"Expected the columns the encoding was fitted on: {list(fitted.columns)}. "
+            f"Received: {list(columns)}."
+        )
+    elif fitted.transformer is None:
+        raise DataError("Expected an encoding returned by table_to_matrix. Received: one without "
+                        "its fitted transformer.")
+    if not fitted.n_features or len(frame) == 0:
+        return np.zeros((len(frame), fitted.n_features), np.float32), fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # unknown categories: all zeros, as documented
+        matrix = fitted.transformer.transform(frame[list(fitted.columns)])
+    return np.asarray(matrix, dtype=np.float32)[:, _feature_order(fitted)], fitted

@@ -1,16 +1,20 @@
 """Per-column encoders for the tabular GAN, fitted on the real data and saved as JSON.
 
 `TableEncoder` turns a pandas DataFrame into the matrix the GAN sees and back (Xu et al. 2019,
-"Modeling Tabular Data using Conditional GAN", section 4.2):
+"Modeling Tabular Data using Conditional GAN", section 4.2). What a column is — numeric,
+categorical, boolean, datetime or identifier — comes from `gan_augment.data.columns.column_type`,
+the rule the GX suite and the gates' feature matrix use too; how it is encoded is decided here:
 
-* **continuous** columns (floats, and integers with more than ``discrete_max_values`` distinct
-  values): *mode-specific normalization*. A variational (Dirichlet-process) Gaussian mixture is
+* **continuous** columns (numeric, with more than ``discrete_max_values`` distinct values):
+  *mode-specific normalization*. A variational (Dirichlet-process) Gaussian mixture is
   fitted to the column; the modes whose weight exceeds ``MODE_WEIGHT_THRESHOLD`` are kept. A
   value ``x`` becomes a mode ``k`` drawn from its posterior ``p(k | x)`` (one-hot, produced by
   the generator with Gumbel-softmax) and a scalar ``alpha = (x - mu_k) / (4 sigma_k)`` clipped
   to [-0.99, 0.99] (produced with ``tanh``).
-* **categorical** columns (strings, ``category``, ``bool``, and numbers with at most
+* **categorical** columns (categorical and boolean ones, and numeric ones with at most
   ``discrete_max_values`` distinct values): one-hot over the values seen in the real data.
+* identifiers and datetimes are refused with the fix (`check_column`): a GAN would copy an
+  identifier or learn nothing from it, and cannot restore a date.
 * **missing values**: a categorical column gets one more category, "missing"; a continuous
   column with missing values gets a two-way one-hot missingness indicator
   ``[observed, missing]`` (the value part of a missing row holds a random observed value, so
@@ -50,17 +54,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from gan_augment.data.columns import column_type, value_family
 from gan_augment.errors import DataError
 
 #: Largest number of Gaussian modes fitted per continuous column.
 MAX_MODES = 10
 #: Modes whose mixture weight is at most this are dropped (as in CTGAN).
 MODE_WEIGHT_THRESHOLD = 0.005
-#: Numeric columns with at most this many distinct values are encoded as categorical.
+#: Numeric columns (`gan_augment.data.columns.column_type`) with at most this many distinct
+#: values are encoded as categorical: their exact levels come back (codes, small counts).
 DISCRETE_MAX_VALUES = 10
-#: A string column with more distinct values than this, and than half its rows, looks like an
-#: identifier or free text: it is rejected (a GAN would copy it or learn nothing).
-MAX_TEXT_CATEGORIES = 50
 #: A continuous column whose real values lie on a grid — at most this many distinct values, and
 #: each repeated ``GRID_MIN_REPEATS`` times on average (counts, log-counts, coded amounts) — is
 #: decoded onto that grid (the nearest real value): off-grid values give synthetic rows away to
@@ -204,8 +207,13 @@ def dtype_from_json(data: dict[str, Any]) -> Any:
 
 # ====================================================================== column inspection
 def column_kind(series: pd.Series, discrete_max_values: int = DISCRETE_MAX_VALUES) -> ColumnKind:
-    """``"categorical"`` or ``"continuous"``: how the tabular GAN (and its validation) treats a
+    """``"categorical"`` or ``"continuous"``: how the tabular GAN (and its validation) encodes a
     column. Raises `DataError` for columns it cannot model (see `check_column`).
+
+    What the column is comes from `gan_augment.data.columns.column_type`: categorical and
+    boolean columns are one-hot encoded; a numeric column too when it has at most
+    ``discrete_max_values`` distinct values (its exact levels then come back), otherwise it gets
+    mode-specific normalization.
 
     Example:
         >>> column_kind(pd.Series([0.5, 1.25, 2.0, 3.5] * 5)), column_kind(pd.Series(["a", "b"]))
@@ -213,18 +221,19 @@ def column_kind(series: pd.Series, discrete_max_values: int = DISCRETE_MAX_VALUE
         >>> column_kind(pd.Series(np.linspace(0, 1, 50)))
         'continuous'
     """
-    family = check_column(series)
-    if family in ("string", "bool", "category"):
+    check_column(series)
+    if column_type(series) != "numeric":
         return "categorical"
-    nonnull = series.dropna()
-    return "categorical" if nonnull.nunique() <= discrete_max_values else "continuous"
+    return "categorical" if series.nunique(dropna=True) <= discrete_max_values else "continuous"
 
 
 def check_column(series: pd.Series, name: Any = None) -> str:
     """The value family of a column — ``"float"``, ``"int"``, ``"bool"``, ``"string"`` or
-    ``"category"`` — or a `DataError` saying why the column cannot be modelled and how to fix it:
-    all values missing, objects that are neither numbers nor strings (dates, lists, bytes, mixed
-    types), or text with as many distinct values as rows.
+    ``"category"`` (`gan_augment.data.columns.value_family`) — or a `DataError` saying why the
+    column cannot be modelled and how to fix it: all values missing, dates or times, objects that
+    are neither numbers nor strings (lists, bytes, mixed types), categories that are neither, or
+    an identifier (`column_type`: text with nearly as many distinct values as rows, or a row
+    number).
     """
     name = series.name if name is None else name
     dtype = series.dtype
@@ -234,7 +243,8 @@ def check_column(series: pd.Series, name: Any = None) -> str:
             f"Expected at least one value in column {name!r}. Received: all {len(series)} values "
             f"missing. Drop the column: frame.drop(columns=[{name!r}])."
         )
-    if isinstance(dtype, pd.CategoricalDtype):
+    family = value_family(series)
+    if family == "category":
         inferred = pd.api.types.infer_dtype(dtype.categories, skipna=True)
         if inferred not in ("string", "integer", "floating", "mixed-integer-float", "boolean"):
             raise DataError(
@@ -242,46 +252,34 @@ def check_column(series: pd.Series, name: Any = None) -> str:
                 f"Received: categories of type {inferred!r} ({list(dtype.categories[:3])}). "
                 f"Convert them, e.g. frame[{name!r}] = frame[{name!r}].astype(str)."
             )
-        return "category"
-    if pd.api.types.is_bool_dtype(dtype):
-        return "bool"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "int"
-    if pd.api.types.is_float_dtype(dtype):
+    elif family == "float" and dtype != object:
         if not np.isfinite(nonnull.to_numpy(dtype=np.float64)).all():
             raise DataError(
                 f"Expected finite numbers in column {name!r}. Received: inf or -inf. Replace "
                 f"them with NaN (missing) or a value: frame[{name!r}].replace([np.inf, -np.inf], np.nan)."
             )
-        return "float"
-    if isinstance(dtype, pd.StringDtype):
-        family = "string"
-    elif dtype == object:
+    elif family in ("datetime", "other") and dtype == object:
         inferred = pd.api.types.infer_dtype(nonnull, skipna=True)
-        family = {"string": "string", "boolean": "bool", "integer": "int", "floating": "float",
-                  "mixed-integer-float": "float"}.get(inferred, "")
-        if not family:
-            example = nonnull.iloc[0]
-            raise DataError(
-                f"Expected numbers or strings in column {name!r}. Received: objects of type "
-                f"{inferred!r} (e.g. {example!r} of type {type(example).__name__}). Convert the "
-                f"column to numbers or strings (frame[{name!r}].astype(str)), or drop it."
-            )
-    else:
+        example = nonnull.iloc[0]
+        raise DataError(
+            f"Expected numbers or strings in column {name!r}. Received: objects of type "
+            f"{inferred!r} (e.g. {example!r} of type {type(example).__name__}). Convert the "
+            f"column to numbers or strings (frame[{name!r}].astype(str)), or drop it."
+        )
+    elif family in ("datetime", "other"):
         raise DataError(
             f"Expected numbers, strings, booleans or categories in column {name!r}. Received: "
             f"dtype={dtype}. Convert it (dates, for example, to numbers: "
             f"frame[{name!r}].astype('int64') or (frame[{name!r}] - start).dt.days), or drop it."
         )
-    if family == "string":
+    if column_type(series) == "identifier":
         n_distinct = int(nonnull.nunique())
-        if n_distinct > MAX_TEXT_CATEGORIES and n_distinct > 0.5 * len(nonnull):
-            raise DataError(
-                f"Expected a categorical string column {name!r} with repeated values. Received: "
-                f"{n_distinct} distinct strings in {len(nonnull)} rows, which looks like an "
-                f"identifier or free text (a GAN would copy it). Drop it: "
-                f"frame.drop(columns=[{name!r}])."
-            )
+        what = "a row number or key" if family == "int" else "an identifier or free text"
+        raise DataError(
+            f"Expected a column with repeated values in {name!r}. Received: {n_distinct} distinct "
+            f"values in {len(nonnull)} rows, which looks like {what} (a GAN would copy it or "
+            f"learn nothing). Drop it: frame.drop(columns=[{name!r}])."
+        )
     return family
 
 

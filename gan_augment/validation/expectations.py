@@ -16,8 +16,12 @@ What the suite checks, per real column (bounds are in `derive_suite`'s docstring
 * the null rate is not much higher than in the real data;
 * numeric columns: values inside the real range plus a margin (mostly), mean and standard
   deviation inside bands, KL divergence of a 10-bin histogram below a threshold;
-* categorical columns (bool, category, low-cardinality string or int, or listed in
-  ``categorical``): values in the real set (mostly) and KL divergence of the value frequencies.
+* categorical columns (categorical and boolean ones, integer columns with at most 20 levels,
+  and those listed in ``categorical``): values in the real set (mostly) and KL divergence of
+  the value frequencies; identifiers and datetimes: type and nulls only.
+
+What a column is follows `gan_augment.data.columns.column_type`, as for the GAN's encoder and
+the gates' feature matrix.
 
 The bounds are calibrated so that an independent sample of the same distribution with at least
 `N_REF` (200) rows passes with high probability (each bound is about four standard errors of
@@ -49,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from gan_augment.data.columns import column_type, value_family
 from gan_augment.errors import DataError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,10 +92,10 @@ LAPLACE = 0.5
 #: KL thresholds: max(KL_FLOOR, chi2_{k-1}(KL_QUANTILE) * (1/n_real + 1/N_REF) / 2).
 KL_FLOOR = 0.1
 KL_QUANTILE = 0.999
-#: Integer columns with at most this many distinct values are also treated as categorical;
-#: string columns with more than MAX_STR_CATEGORIES distinct values get no value-set check.
+#: Integer columns with at most this many distinct values also get the value-set and frequency
+#: checks of a categorical column (what a column is comes from `column_type`: identifiers, e.g.
+#: strings with more than 50 distinct values that are most of the rows, get no value-set check).
 MAX_INT_CATEGORIES = 20
-MAX_STR_CATEGORIES = 50
 #: Cap on the kurtosis used to widen the stdev band of heavy-tailed columns.
 KURTOSIS_CAP = 50.0
 
@@ -357,12 +362,12 @@ def derive_suite(
     columns_meta: dict[str, dict[str, Any]] = {}
     for col in real.columns:
         s = real[col]
-        kind = _column_kind(s)
+        kind = value_family(s)
         nonnull = s.dropna()
         n = len(nonnull)
         p_null = 1.0 - n / len(s)
         n_distinct = int(nonnull.nunique()) if n else 0
-        role = _column_role(kind, n_distinct, col in forced)
+        role = _column_role(s, kind, n_distinct, col in forced)
         columns_meta[col] = {
             "kind": kind,
             "role": role,
@@ -411,36 +416,32 @@ def derive_suite(
     return SuiteSpec(name=str(name), expectations=exps, meta=_jsonable(meta))
 
 
-def _column_kind(s: pd.Series) -> str:
-    """'bool', 'int', 'float', 'string', 'category' or 'other'."""
-    dtype = s.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        return "category"
-    if pd.api.types.is_bool_dtype(dtype):
-        return "bool"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "int"
-    if pd.api.types.is_float_dtype(dtype):
-        return "float"
-    if isinstance(dtype, pd.StringDtype):
-        return "string"
-    if dtype == object:
-        inferred = pd.api.types.infer_dtype(s, skipna=True)
-        return {"string": "string", "boolean": "bool", "integer": "int", "floating": "float",
-                "mixed-integer-float": "float"}.get(inferred, "other")  # fmt: skip
-    return "other"
+def _column_role(s: pd.Series, kind: str, n_distinct: int, forced: bool) -> str:
+    """Which checks a real column gets: "numeric" (range, moments, binned KL), "categorical"
+    (value set, frequencies), "numeric+categorical" (moments, and the value set and frequencies
+    of a number with few levels), "text" (an identifier: type and nulls only) or "other" (type
+    and nulls only: dates, objects GX cannot compare).
 
-
-def _column_role(kind: str, n_distinct: int, forced: bool) -> str:
-    if forced or kind in ("bool", "category"):
+    What the column is comes from `column_type`; how to check it from how it is stored: a 0/1
+    number has a mean to check, an integer column with at most ``MAX_INT_CATEGORIES`` levels a
+    value set.
+    """
+    if forced:
         return "categorical"
-    if kind == "string":
-        return "categorical" if n_distinct <= MAX_STR_CATEGORIES else "text"
-    if kind == "int":
-        return "numeric+categorical" if n_distinct <= MAX_INT_CATEGORIES else "numeric"
-    if kind == "float":
-        return "numeric"
-    return "other"
+    if kind == "other":
+        return "other"
+    ctype = column_type(s)
+    if ctype == "identifier":
+        return "text"
+    if ctype == "datetime":
+        return "other"
+    if ctype == "boolean":
+        return "numeric+categorical" if kind in ("int", "float") else "categorical"
+    if ctype == "categorical":
+        return "categorical"
+    if kind == "int" and n_distinct <= MAX_INT_CATEGORIES:
+        return "numeric+categorical"
+    return "numeric"
 
 
 def _add_type_check(add: Any, col: str, kind: str) -> None:
