@@ -30,7 +30,6 @@ TensorFlow / Keras are imported only for Keras classifiers (``"cnn"``, a model o
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import time
 import warnings
@@ -45,11 +44,10 @@ from gan_augment._io import atomic_path
 from gan_augment.data.dataset import Dataset
 from gan_augment.data.matrix import (
     TableEncoding,
-    is_numeric_column,
-    numeric_values,
     table_to_matrix,
 )
 from gan_augment.errors import DataError
+from gan_augment.kinds import KIND_NAMES, kind_of
 from gan_augment.logs import progress
 
 #: The settings, in report order.
@@ -61,12 +59,6 @@ CLASSIFIER_NAMES: tuple[str, ...] = ("auto", "cnn", "logreg", "hgb", "svm")
 
 #: Augmented copies made of every real training sample for ``real+classical``.
 CLASSICAL_COPIES = 4
-#: Largest random shift, as a fraction of the image height / width.
-MAX_SHIFT_FRACTION = 1 / 8
-#: Largest random rotation in degrees (either way).
-MAX_ROTATION_DEGREES = 12.0
-#: Same-class neighbours considered by the SMOTE-like table augmentation.
-SMOTE_NEIGHBOURS = 5
 
 
 
@@ -243,103 +235,9 @@ def classical_augment(data: Dataset, seed: int = 0, copies: int = CLASSICAL_COPI
     if copies < 1:
         raise DataError(f"Expected copies >= 1. Received: copies={copies}.")
     rng = np.random.default_rng([int(seed), 0xC1A55])
-    if data.kind == "image":
-        x = _augment_images(data.x, rng, copies)
-        y = np.tile(data.y, copies)
-        return dataclasses.replace(
-            data, x=x, y=y,
-            provenance={**data.provenance, "classical_augmentation": {"seed": int(seed),
-                                                                      "copies": copies}},
-        )
-    frame, y = _augment_table(data.frame, data.y, rng, copies)
-    return dataclasses.replace(
-        data, frame=frame, y=y,
-        provenance={**data.provenance, "classical_augmentation": {"seed": int(seed),
-                                                                  "copies": copies}},
-    )
-
-
-def _augment_images(x: np.ndarray, rng: np.random.Generator, copies: int) -> np.ndarray:
-    from scipy import ndimage
-
-    n, h, w, ch = x.shape
-    out = np.empty((copies * n, h, w, ch), np.float32)
-    centre = np.array([(h - 1) / 2.0, (w - 1) / 2.0])
-    max_shift = np.array([h, w], np.float64) * MAX_SHIFT_FRACTION
-    for k in range(copies):
-        angles = np.deg2rad(rng.uniform(-MAX_ROTATION_DEGREES, MAX_ROTATION_DEGREES, n))
-        shifts = rng.uniform(-1.0, 1.0, (n, 2)) * max_shift
-        for i in range(n):
-            cos, sin = math.cos(angles[i]), math.sin(angles[i])
-            rot = np.array([[cos, -sin], [sin, cos]])
-            # output pixel o samples input pixel rot @ (o - centre - shift) + centre
-            offset = centre - rot @ (centre + shifts[i])
-            for c in range(ch):
-                out[k * n + i, :, :, c] = ndimage.affine_transform(
-                    x[i, :, :, c], rot, offset=offset, order=1, mode="nearest"
-                )
-    return np.clip(out, 0.0, 1.0)
-
-
-def _augment_table(
-    frame: pd.DataFrame, y: np.ndarray, rng: np.random.Generator, copies: int
-) -> tuple[pd.DataFrame, np.ndarray]:
-    from sklearn.neighbors import NearestNeighbors
-
-    numeric = [c for c in frame.columns if is_numeric_column(frame[c])]
-    other = [c for c in frame.columns if c not in numeric]
-    num = np.column_stack([numeric_values(frame[c]) for c in numeric]) if numeric else None
-    if num is not None:  # neighbour search space: median-imputed, standardised numbers
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns
-            med = np.nan_to_num(np.nanmedian(num, axis=0))
-        space = np.where(np.isnan(num), med, num)
-        sd = space.std(axis=0)
-        space = (space - space.mean(axis=0)) / np.where(sd > 1e-12, sd, 1.0)
-    n = len(frame)
-    partners = np.empty((n, copies), np.int64)
-    for c in np.unique(y):
-        members = np.flatnonzero(y == c)
-        m = len(members)
-        k = min(SMOTE_NEIGHBOURS, m - 1)
-        if k < 1:  # a lone row: its copies are itself
-            partners[members] = members[:, None]
-        elif num is not None:
-            nn = NearestNeighbors(n_neighbors=k + 1).fit(space[members])
-            neigh = nn.kneighbors(space[members], return_distance=False)
-            # drop each row itself (duplicates may put it anywhere among the first columns)
-            neigh = np.array([[j for j in row if j != i][:k] for i, row in enumerate(neigh)])
-            pick = rng.integers(0, k, (m, copies))
-            partners[members] = members[np.take_along_axis(neigh, pick, axis=1)]
-        else:  # no numeric column: any other row of the class
-            pick = rng.integers(0, m - 1, (m, copies))
-            own = np.arange(m)[:, None]
-            partners[members] = members[np.where(pick >= own, pick + 1, pick)]
-    # copy-major order, like the images: copy 1 of every row, then copy 2…
-    base = np.tile(np.arange(n), copies)
-    partner = partners.T.reshape(-1)
-    new = frame.iloc[base].reset_index(drop=True).copy()
-    if numeric:
-        u = rng.uniform(0.0, 1.0, (len(base), 1))
-        a, b = num[base], num[partner]
-        # where the partner is missing a value, keep the row's own value
-        mixed = np.where(np.isnan(b), a, a + u * (b - a))
-        for j, col in enumerate(numeric):
-            values = mixed[:, j]
-            dtype = frame[col].dtype
-            if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-                try:  # keep integer / boolean columns integer / boolean
-                    new[col] = pd.Series(np.round(values)).astype(dtype)
-                    continue
-                except (TypeError, ValueError):  # missing values in a numpy int column
-                    pass
-            new[col] = values
-    if other:
-        take_partner = rng.random((len(base), len(other))) < 0.5
-        partner_rows = frame.iloc[partner].reset_index(drop=True)
-        for j, col in enumerate(other):
-            new[col] = new[col].where(~take_partner[:, j], partner_rows[col])
-    return new[list(frame.columns)], y[base].astype(np.int64)
+    copied = kind_of(data).classical_augment(data, rng, copies)
+    return dataclasses.replace(copied, provenance={**data.provenance, "classical_augmentation": {
+        "seed": int(seed), "copies": copies}})
 
 
 # ====================================================================== validation
@@ -371,19 +269,7 @@ def _check_inputs(train: Dataset, test: Dataset, synthetic: Dataset | None) -> d
                 f"Expected `{name}` with the same classes as `train` {list(train.class_names)}. "
                 f"Received: {name}.class_names={list(part.class_names)}."
             )
-        if train.kind == "image" and part.shape != train.shape:
-            raise DataError(
-                f"Expected `{name}` images of shape {train.shape} like `train`. "
-                f"Received: {name} sample shape {part.shape}."
-            )
-        if train.kind == "table":
-            cols, want = list(part.frame.columns), list(train.frame.columns)
-            if set(map(str, cols)) != set(map(str, want)) or len(cols) != len(want):
-                raise DataError(
-                    f"Expected `{name}` with the columns of `train` {want}. Received: {cols}."
-                )
-            if cols != want:  # same columns, another order: align on train's order
-                parts[name] = dataclasses.replace(part, frame=part.frame[want])
+        parts[name] = kind_of(train).align(part, train, name)  # tables: train's column order
     counts = train.class_counts()
     missing = [train.class_names[c] for c in np.flatnonzero(counts == 0)]
     if missing:
@@ -434,14 +320,16 @@ def _resolve_classifier(classifier: Any, kind: str) -> _Runner:
                 "estimator, a Keras model or a factory(input_shape, num_classes). "
                 f"Received: classifier={classifier!r}."
             )
+        data_kind = kind_of(kind)
         if name == "auto":
-            name = "cnn" if kind == "image" else "hgb"
+            name = data_kind.default_classifier
+        if name not in data_kind.classifiers:
+            fits = [k for k in KIND_NAMES if name in kind_of(k).classifiers]
+            raise DataError(
+                f"Expected a classifier for {kind} data: {list(data_kind.classifiers)} or 'auto'. "
+                f"Received: classifier={name!r}, which needs {' or '.join(fits)} data."
+            )
         if name == "cnn":
-            if kind != "image":
-                raise DataError(
-                    "Expected image data for classifier='cnn'. Received: a table Dataset; use "
-                    "classifier='hgb', 'logreg', 'svm' or 'auto'."
-                )
             return _Runner("cnn", True, lambda shape, k, seed: _build_cnn(shape, k))
         return _Runner(name, False, lambda seed, _n=name: _named_estimator(_n, seed))
     if _is_sklearn_estimator(classifier):
@@ -528,11 +416,9 @@ def _call_factory(factory: Callable[..., Any], shape: tuple[int, ...], k: int) -
     return _compile_if_needed(model)
 
 
-def _features(data: Dataset, encoding: TableEncoding | None) -> tuple[np.ndarray, Any]:
+def _features(data: Dataset, encoding: Any) -> tuple[np.ndarray, Any]:
     """Model input for ``data``: images as they are (Keras) or flattened; tables encoded."""
-    if data.kind == "table":
-        return table_to_matrix(data.frame, encoding)
-    return data.x, None
+    return kind_of(data).model_input(data, encoding)
 
 
 def _fit_predict(
@@ -721,18 +607,7 @@ def evaluate_downstream(
                         else f"{steps or _target_steps()} gradient steps of 32 samples."))
     if classical_augmentation:
         settings.append("real+classical")
-        if train.kind == "image":
-            notes.append(
-                f"real+classical: real + {CLASSICAL_COPIES} augmented copies of every training "
-                f"image (random shift up to 1/8 of the size, rotation up to "
-                f"±{MAX_ROTATION_DEGREES:g}°, bilinear), seeded per run."
-            )
-        else:
-            notes.append(
-                f"real+classical: real + {CLASSICAL_COPIES} SMOTE-like rows per training row "
-                f"(interpolation towards one of the {SMOTE_NEIGHBOURS} nearest same-class rows; "
-                "non-numeric columns from either row), seeded per run."
-            )
+        notes.append(kind_of(train).classical_note(CLASSICAL_COPIES))
     else:
         notes.append("real+classical: skipped (classical_augmentation=False).")
     if synthetic is not None:
@@ -753,9 +628,8 @@ def evaluate_downstream(
         notes.append("real+synthetic, synthetic-only: skipped (no synthetic data given).")
     if wanted is not None:
         settings = [s for s in settings if s in wanted]
-    if train.kind == "table":
-        notes.append("tables: numbers median-imputed and standardised, other columns "
-                     "mode-imputed and one-hot encoded, fitted on each setting's training data.")
+    if kind_of(train).input_note():
+        notes.append(kind_of(train).input_note())
 
     results: dict[str, dict[str, list[float]]] = {
         s: {"accuracy": [], "macro_f1": [], "n_train": []} for s in settings

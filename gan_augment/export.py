@@ -36,6 +36,7 @@ from gan_augment.data.dataset import Dataset
 from gan_augment.data.images import SYNTHETIC_KEY, check_synthetic_mask
 from gan_augment.data.tables import SYNTHETIC_COLUMN
 from gan_augment.errors import DataError
+from gan_augment.kinds import require_kind
 
 __all__ = ["export_csv", "export_npz", "export_parquet", "export_table", "export_tfds"]
 
@@ -248,13 +249,7 @@ def export_tfds(
 
 # ---------------------------------------------------------------------- helpers
 def _require_kind(dataset: Any, kind: str, other: str) -> None:
-    if not isinstance(dataset, Dataset):
-        raise DataError(f"Expected a gan_augment Dataset. Received: {type(dataset).__name__}.")
-    if dataset.kind != kind:
-        raise DataError(
-            f"Expected a Dataset of kind={kind!r} for this export. Received: kind="
-            f"{dataset.kind!r}. Use {other} instead."
-        )
+    require_kind(dataset, kind, what="this export", instead=f"Use {other} instead.")
 
 
 def _provenance_json(dataset: Dataset) -> str:

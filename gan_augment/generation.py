@@ -24,6 +24,7 @@ import numpy as np
 
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError, ValidationFailed
+from gan_augment.kinds import require_kind
 from gan_augment.logs import progress
 
 if TYPE_CHECKING:
@@ -167,9 +168,7 @@ class AugmentedDataset:
         return export_csv(self.combined(), path, synthetic=self.synthetic_mask)
 
     def _require(self, kind: str, method: str, instead: str) -> None:
-        if self.real.kind != kind:
-            raise DataError(f"Expected {kind} data for AugmentedDataset.{method}. Received: "
-                            f"{self.real.kind} data. Use AugmentedDataset.{instead} instead.")
+        require_kind(self.real, kind, what=f"AugmentedDataset.{method}", instead=f"Use AugmentedDataset.{instead} instead.")
 
 
 def generation_plan(class_counts: np.ndarray, per_class: int | None, balance: bool) -> np.ndarray:
@@ -457,7 +456,7 @@ def _check_compatible(dataset: Dataset, gan: TrainedGAN) -> None:
             f"Expected a GAN trained on {dataset.kind} data of shape {dataset.shape}. "
             f"Received: a GAN for {gan.kind} data of shape {gan.sample_shape}."
         )
-    if dataset.kind == "table" and list(gan.columns or []) != list(dataset.frame.columns):
+    if gan.columns is not None and list(gan.columns) != list(dataset.frame.columns):
         raise DataError(
             f"Expected a GAN trained on a table with the columns {list(dataset.frame.columns)}. "
             f"Received: a GAN for the columns {gan.columns}."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -135,3 +135,47 @@ def save_feature_histograms(tables: Mapping[str, pd.DataFrame], path: str | Path
     axes.flat[0].legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
+
+
+#: Width in pixels the image preview is scaled up to (at least), so 8×8 digits stay legible.
+PREVIEW_MIN_WIDTH = 720
+
+
+def save_preview_tiles(ds: Any, path: str | Path, per_class: int = 10) -> Path:
+    """A PNG of up to ``per_class`` images per class, one row per class that has samples, each
+    row labelled with its class name (images only).
+
+    Tiled with numpy and written with Pillow: milliseconds, where a matplotlib grid of 100
+    subplots takes seconds (the Dagster UI shows one for every stored data set)."""
+    from PIL import Image, ImageDraw
+
+    path = Path(path)
+    if ds.y is None:
+        rows = [("", ds.x[i:i + per_class]) for i in range(0, min(len(ds), per_class * per_class), per_class)]
+    else:
+        names = list(ds.class_names) or [str(c) for c in range(ds.num_classes)]
+        rows = [(str(names[c]), ds.x[ds.y == c][:per_class]) for c in range(ds.num_classes)]
+        rows = [(name, images) for name, images in rows if len(images)]  # no empty rows
+    h, w, channels = ds.shape
+    gap = 1
+    grid = np.ones(((h + gap) * len(rows) + gap, (w + gap) * per_class + gap, channels), np.float32)
+    for r, (_, row) in enumerate(rows):
+        for c, image in enumerate(row):
+            top, left = gap + r * (h + gap), gap + c * (w + gap)
+            # grayscale as dark ink on white, like the library's grids
+            grid[top:top + h, left:left + w] = 1.0 - image if channels == 1 else image
+    pixels = np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8)
+    pixels = pixels[..., 0] if channels == 1 else pixels[..., :3]
+    tiles = Image.fromarray(pixels)
+    scale = max(1, -(-PREVIEW_MIN_WIDTH // tiles.width))
+    tiles = tiles.resize((tiles.width * scale, tiles.height * scale), Image.NEAREST)
+    label_width = 12 + 7 * max((len(name) for name, _ in rows), default=0) if ds.y is not None else 0
+    picture = Image.new(tiles.mode, (tiles.width + label_width, tiles.height), 255 if tiles.mode == "L" else (255,) * 3)
+    picture.paste(tiles, (label_width, 0))
+    draw = ImageDraw.Draw(picture)
+    for r, (name, _) in enumerate(rows):
+        top = (gap + r * (h + gap)) * scale
+        draw.text((6, top + (h * scale) // 2 - 6), name, fill=0 if picture.mode == "L" else (0, 0, 0))
+    with atomic_path(path) as tmp:
+        picture.save(tmp, format="PNG")
+    return path

@@ -19,6 +19,7 @@ import numpy as np
 
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
+from gan_augment.kinds import kind_of
 
 #: Ways to choose the samples of a class.
 SELECTIONS: tuple[str, ...] = ("first", "coverage")
@@ -47,7 +48,7 @@ def select_per_class(candidates: Dataset, real: Dataset | None, plan: np.ndarray
         raise DataError(f"Expected one accepted flag per candidate ({len(candidates)}). Received: {len(ok)}.")
     plan = np.asarray(plan, np.int64)
     rng = np.random.default_rng([int(seed), 0x5E1EC7])
-    features = _feature_space(real) if how == "coverage" else None
+    features = kind_of(real).copy_space(real) if how == "coverage" else None
     chosen: list[np.ndarray] = []
     for c, quota in enumerate(plan):
         pool = np.flatnonzero(ok & (candidates.y == c))
@@ -83,13 +84,3 @@ def _round_robin(anchors: np.ndarray, points: np.ndarray, quota: int, rng: np.ra
             if len(picks) == quota:
                 break
     return np.asarray(picks, np.int64)
-
-
-def _feature_space(real: Dataset):
-    """Images: flattened pixels; tables: the numeric encoding fitted on ``real``."""
-    if real.kind == "image":
-        return lambda d: d.x.reshape(len(d), -1).astype(np.float64)
-    from gan_augment.data.matrix import table_to_matrix
-
-    _, encoding = table_to_matrix(real.frame, None)
-    return lambda d: np.asarray(table_to_matrix(d.frame, encoding)[0], np.float64)

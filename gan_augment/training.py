@@ -2,7 +2,7 @@
 output and pictures; `TrainedGAN.sample`, `.save` and `load_gan`.
 
 Images and tables take the same path; what differs per data kind (option defaults, the model's
-build options, the batches, sampling) is looked up in `KINDS` by ``dataset.kind``:
+build options, the batches, sampling) is asked of the data's kind (`gan_augment.kinds`):
 
 * ``"image"``: a conditional DCGAN (`gan_augment.models.build_image_gan`), batches of images;
 * ``"table"``: a CTGAN-style conditional tabular GAN (`gan_augment.models.tabular`) with
@@ -25,7 +25,6 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,8 @@ from gan_augment._io import atomic_path
 from gan_augment._quiet import quiet_tensorflow
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
+from gan_augment.kinds import DataKind, kind_of
+from gan_augment.kinds.table import table_steps  # noqa: F401  (re-exported)
 from gan_augment.logs import progress
 
 quiet_tensorflow()  # before TensorFlow is imported: its C++ chatter stays off the console
@@ -45,7 +46,6 @@ import keras
 import tensorflow as tf
 
 from gan_augment.models import GANBase, build_gan
-from gan_augment.models.regularizers import check_aggregation, check_regularizers
 
 
 @dataclasses.dataclass
@@ -60,20 +60,20 @@ class TrainOptions:
         loss: "non_saturating", "hinge" or "wasserstein_gp" (default: "non_saturating" for
             images, "wasserstein_gp" for tables).
         d_steps: discriminator steps per generator step (default: the loss's own, 5 for WGAN-GP;
-            tables: ``TABLE_D_STEPS``).
+            tables: ``kinds.table.TABLE_D_STEPS``).
         latent_dim: size of the noise vector z.
         width: base number of convolution filters (default by image size); tables: width of
             the hidden layers (default 256).
         pac: tables only: PacGAN pack size, rows the critic judges together (default 10; 1: off).
         moment_weight: tables only: weight of the generator's moment-matching term (batch means
             and covariances of the rows' values match the real batch's; default
-            ``TABLE_MOMENT_WEIGHT``; 0: off). See `TabularGAN.moment_loss`.
+            ``kinds.table.TABLE_MOMENT_WEIGHT``; 0: off). See `TabularGAN.moment_loss`.
         spectral_norm: spectral normalization in the discriminator.
         diffaugment: DiffAugment policy, e.g. "color,translation" (default: on below 1000 samples).
         ema: sample from an exponential moving average of the generator's weights.
         ema_decay: decay of that average.
         learning_rate: Adam learning rate of both players (β₁ = 0.5; default 2e-4 for images,
-            ``TABLE_LEARNING_RATE`` for tables).
+            ``kinds.table.TABLE_LEARNING_RATE`` for tables).
         conditional: condition on labels (default: whenever the data has labels).
         mixed_precision: False, True ("mixed_float16") or "mixed_bfloat16".
         jit_compile: compile the train step with XLA. Off by default: on 2 CPU cores it doubles
@@ -179,7 +179,7 @@ def default_options(dataset: Dataset, **given: Any) -> TrainOptions:
     opts = TrainOptions(**{k: v for k, v in given.items() if v is not None})
     if opts.conditional is None:
         opts.conditional = dataset.labeled
-    kind_support(dataset.kind).defaults(dataset, opts, given)
+    kind_of(dataset).train_defaults(dataset, opts, given)
     if opts.epochs < 0:
         raise DataError(f"Expected epochs >= 0. Received: epochs={opts.epochs}.")
     if opts.time_budget is not None and (isinstance(opts.time_budget, bool)
@@ -191,30 +191,6 @@ def default_options(dataset: Dataset, **given: Any) -> TrainOptions:
     if opts.checkpoint_every is None:
         opts.checkpoint_every = max(1, opts.epochs // 20)
     return opts
-
-
-def _image_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any]) -> None:
-    n = len(dataset)
-    if opts.loss is None:
-        opts.loss = "non_saturating"
-    if opts.learning_rate is None:
-        opts.learning_rate = 2e-4
-    if opts.batch_size is None:
-        opts.batch_size = 64 if n >= 1024 else 32 if n >= 256 else 16
-    opts.batch_size = int(min(opts.batch_size, n))
-    if "diffaugment" not in given and n < 1000:
-        opts.diffaugment = "translation,color"
-    if opts.pac is not None:
-        raise DataError(f"Expected pac only for tables (PacGAN packing of rows). Received: pac={opts.pac} "
-                        "for image data. Remove it.")
-    if opts.moment_weight is not None:
-        raise DataError(f"Expected moment_weight only for tables. Received: moment_weight={opts.moment_weight} "
-                        "for image data. Remove it.")
-    check_aggregation(opts.aggregation)
-    check_regularizers(r1=opts.r1, lecam=opts.lecam, bcr=opts.bcr, ada_target=opts.ada_target,
-                       mode_seeking=opts.mode_seeking)
-    if opts.epochs is None:
-        opts.epochs = int(min(1000, max(10, math.ceil(4000 / max(1, n // opts.batch_size)))))
 
 
 #: ``early_stop``: about this many checks over the longest run ...
@@ -229,96 +205,12 @@ PLATEAU_SAMPLES = 500
 PLATEAU_DIMS = 16
 
 
-#: Tables: default number of generator steps, critic steps per generator step and batch size.
-#: Wider tables get more steps: ``TABLE_STEPS × columns / TABLE_STEPS_COLUMNS`` (at least
-#: TABLE_STEPS, at most ``TABLE_MAX_STEPS``) — breast_cancer's 30 columns left the coverage gate
-#: failing after 1500 steps and passing after 3000 (docs/BENCHMARKS.md).
-TABLE_STEPS = 1500
-TABLE_STEPS_COLUMNS = 15
-TABLE_MAX_STEPS = 6000
-TABLE_D_STEPS = 3
-TABLE_BATCH = 500
-#: Tables: Adam learning rate (bench/tabular.py: 5e-4 beat 2e-4 on marginals, correlations, C2ST
-#: and the label fidelity of rare classes at 1500 steps).
-TABLE_LEARNING_RATE = 5e-4
-#: Tables: weight of the generator's moment-matching term (`TabularGAN.moment_loss`). On fair
-#: (seed 0, 1500 steps) 0 → 10 → 30 took the Fréchet distance from 0.66 to 0.14 and 0.14
-#: (real-vs-real 0.12) and the C2ST AUC from 0.74 to 0.62 and 0.54; 10 is the middle ground
-#: that let every table of the benchmark pass its gates (docs/BENCHMARKS.md).
-TABLE_MOMENT_WEIGHT = 10.0
-#: Tables: an epoch is ``len(data) // batch_size`` steps, but at least this many (rows are drawn
-#: with replacement, so an epoch is a bookkeeping unit; short epochs only add callback overhead).
-TABLE_MIN_STEPS_PER_EPOCH = 50
-
-
-def _image_steps_per_epoch(n: int, batch_size: int) -> int:
-    return max(1, n // batch_size)
-
-
-def _table_steps_per_epoch(n: int, batch_size: int) -> int:
-    return max(TABLE_MIN_STEPS_PER_EPOCH, n // batch_size)
-
-
-def table_steps(columns: int) -> int:
-    """Default generator steps for a table with ``columns`` columns.
-
-    Example:
-        >>> table_steps(8), table_steps(30), table_steps(200)
-        (1500, 3000, 6000)
-    """
-    return int(min(TABLE_MAX_STEPS, max(TABLE_STEPS, round(TABLE_STEPS * columns / TABLE_STEPS_COLUMNS))))
-
-
-def _table_defaults(dataset: Dataset, opts: TrainOptions, given: dict[str, Any]) -> None:
-    from gan_augment.models.tabular import DEFAULT_PAC
-
-    for name, value in (("diffaugment", opts.diffaugment), ("spectral_norm", opts.spectral_norm),
-                        ("mixed_precision", opts.mixed_precision), ("discriminators", opts.discriminators != 1
-                                                                    and opts.discriminators),
-                        ("aggregation", opts.aggregation != "mean" and opts.aggregation),
-                        ("r1", opts.r1), ("lecam", opts.lecam), ("bcr", opts.bcr),
-                        ("ada_target", opts.ada_target), ("mode_seeking", opts.mode_seeking)):
-        if value:
-            raise DataError(f"Expected {name} only for images. Received: {name}={value!r} for a table. "
-                            "Remove it (the tabular GAN uses WGAN-GP and PacGAN instead).")
-    opts.diffaugment = None
-    if opts.loss is None:
-        opts.loss = "wasserstein_gp"
-    if opts.learning_rate is None:
-        opts.learning_rate = TABLE_LEARNING_RATE
-    if opts.d_steps is None:
-        opts.d_steps = TABLE_D_STEPS
-    if opts.pac is None:
-        opts.pac = DEFAULT_PAC
-    if opts.moment_weight is None:
-        opts.moment_weight = TABLE_MOMENT_WEIGHT
-    if isinstance(opts.moment_weight, bool) or not isinstance(opts.moment_weight, (int, float)) \
-            or not opts.moment_weight >= 0:
-        raise DataError(f"Expected moment_weight as a number >= 0 (0: off). Received: "
-                        f"moment_weight={opts.moment_weight!r}.")
-    opts.moment_weight = float(opts.moment_weight)
-    if isinstance(opts.pac, bool) or not isinstance(opts.pac, int) or opts.pac < 1:
-        raise DataError(f"Expected pac as an integer >= 1 (1: no packing). Received: pac={opts.pac!r}.")
-    if opts.batch_size is None:
-        opts.batch_size = TABLE_BATCH - TABLE_BATCH % opts.pac or opts.pac
-    if opts.batch_size % opts.pac:
-        lower = opts.batch_size - opts.batch_size % opts.pac
-        raise DataError(
-            f"Expected batch_size to be a multiple of pac={opts.pac} (the critic judges pac rows "
-            f"at once). Received: batch_size={opts.batch_size}. Use {max(lower, opts.pac)} or "
-            f"{lower + opts.pac}, or pass pac=1."
-        )
-    if opts.epochs is None:
-        opts.epochs = int(max(1, math.ceil(table_steps(dataset.frame.shape[1])
-                                           / _table_steps_per_epoch(len(dataset), opts.batch_size))))
-
-
 # ---------------------------------------------------------------------- the trained model
 class TrainedGAN:
     """A trained GAN plus what it was trained on: samples come back as a `Dataset`.
 
     Attributes:
-        model: the `ConditionalGAN` (generator, discriminator, EMA generator).
+        model: the GAN (a `GANBase`: generator, discriminator, EMA generator).
         history: per-epoch mean of d_loss, g_loss, d_real, d_fake (and of the weighted r1, lecam,
             bcr terms when those are on; ADA's p at the end of each epoch as ada_p); per check,
             ``plateau_fd`` / ``plateau_epoch`` with ``early_stop``; per training call,
@@ -385,7 +277,7 @@ class TrainedGAN:
         label_array = self._labels(n, labels)
         count = len(label_array) if label_array is not None else int(n if n is not None else 1000)
         seed = self.model.seed if seed is None else int(seed)
-        return kind_support(self.kind).sample(self, label_array, count, seed)
+        return kind_of(self).sample(self, label_array, count, seed)
 
     def _labels(self, n: int | None, labels: Any) -> np.ndarray | None:
         if not self.conditional:
@@ -420,17 +312,16 @@ class TrainedGAN:
 
     def save_pictures(self, directory: str | os.PathLike, *, seed: int = 0, per_class: int = 10) -> dict[str, Path]:
         """Write ``samples.png`` (a row per class) and ``training_curves.png`` into ``directory``."""
-        from gan_augment.plots import save_history_plot, save_image_grid
+        from gan_augment.plots import save_history_plot
 
         directory = Path(directory)
         out = {}
-        if self.kind == "image":  # tables: the curves only
+        kind = kind_of(self)
+        if kind.has_grid:  # tables: the curves only
             n = per_class * self.num_classes if self.conditional else per_class * per_class
             ds = self.sample(n, seed=seed)
-            order = np.argsort(ds.y, kind="stable") if ds.y is not None else np.arange(len(ds))
-            out["samples"] = save_image_grid(ds.x[order], directory / "samples.png",
-                                             labels=None if ds.y is None else ds.y[order],
-                                             class_names=self.class_names, title="generated samples")
+            out["samples"] = kind.sample_grid(ds, directory / "samples.png", title="generated samples",
+                                              per_class=per_class)
         if self.history.get("d_loss"):
             out["curves"] = save_history_plot(self.history, directory / "training_curves.png")
         return out
@@ -480,7 +371,7 @@ def train_gan(
             again with the same directory resumes from the last checkpoint.
         output_dir: where sample grids (every few epochs) and the loss curves go.
         strategy: a `tf.distribute.Strategy` (e.g. MirroredStrategy over GPUs).
-        callbacks: extra Keras callbacks (they see the `ConditionalGAN` as ``self.model``).
+        callbacks: extra Keras callbacks (they see the GAN as ``self.model``).
         verbose: 0 silent, 1 a progress bar over epochs.
         **options: the other `TrainOptions` fields (loss, spectral_norm, diffaugment, …).
 
@@ -493,7 +384,7 @@ def train_gan(
         )
     opts = default_options(dataset, epochs=epochs, batch_size=batch_size, **options)
     _check_trainable(dataset, opts)
-    support = kind_support(dataset.kind)
+    kind = kind_of(dataset)
     strategy = strategy or tf.distribute.get_strategy()
     num_classes = dataset.num_classes if opts.conditional else 0
     fingerprint = {
@@ -512,7 +403,7 @@ def train_gan(
         **({"target": dataset.target} if dataset.target is not None else {}),
     }
     with strategy.scope():
-        gan = build_gan(dataset.kind, dataset.shape, num_classes, **support.build_options(dataset, opts, seed),
+        gan = build_gan(dataset.kind, dataset.shape, num_classes, **kind.build_options(dataset, opts, seed),
                         seed=seed, metadata=metadata)
         gan.compile(loss=opts.loss, d_steps=opts.d_steps, ema_decay=opts.ema_decay,
                     learning_rate=opts.learning_rate, jit_compile=opts.jit_compile)
@@ -528,13 +419,13 @@ def train_gan(
         elif verbose:
             progress(f"Resuming from {checkpoint_dir}: epoch {initial_epoch}, step {gan.steps_taken}.")
 
-    steps_per_epoch = support.steps_per_epoch(len(dataset), opts.batch_size)
+    steps_per_epoch = kind.steps_per_epoch(len(dataset), opts.batch_size)
     stop_reason = (f"already trained: {finished}" if finished else
                    f"already trained: the checkpoint holds all {opts.epochs} epochs")
     if initial_epoch < opts.epochs:
-        batches = support.batches(gan, dataset, opts.batch_size, seed, initial_epoch, opts.epochs, num_classes > 0)
+        batches = kind.batches(gan, dataset, opts.batch_size, seed, initial_epoch, opts.epochs, num_classes > 0)
         guard = _NaNGuard()
-        plateau = (_Plateau(dataset, support, every=max(1, opts.epochs // PLATEAU_CHECKS),
+        plateau = (_Plateau(dataset, kind, every=max(1, opts.epochs // PLATEAU_CHECKS),
                             patience=opts.early_stop_patience,
                             min_epoch=int(PLATEAU_MIN_SHARE * opts.epochs), history=history, seed=seed)
                    if opts.early_stop else None)
@@ -584,7 +475,7 @@ def train_gan(
 
 
 def _check_trainable(dataset: Dataset, opts: TrainOptions) -> None:
-    kind_support(dataset.kind).check(dataset, opts)
+    kind_of(dataset).check_trainable(dataset, opts)
     if opts.conditional:
         if not dataset.labeled:
             raise DataError("Expected labels to train a conditional GAN. Received: y=None. Pass conditional=False.")
@@ -596,147 +487,6 @@ def _check_trainable(dataset: Dataset, opts: TrainOptions) -> None:
             )
     if len(dataset) < 2:
         raise DataError(f"Expected at least 2 samples to train on. Received: {len(dataset)}.")
-
-
-def _epoch_batches(dataset: Dataset, batch_size: int, seed: int, first_epoch: int, epochs: int,
-                   with_labels: bool) -> tf.data.Dataset:
-    """Batches for epochs first_epoch..epochs-1; epoch e's order depends only on (seed, e), so a
-    resumed run sees exactly the batches the uninterrupted run would have seen."""
-    x = tf.constant(dataset.x)
-    y = tf.constant(dataset.y.astype(np.int32)) if with_labels else None
-    n = len(dataset)
-    steps = n // batch_size
-
-    def epoch_indices(epoch: tf.Tensor) -> tf.data.Dataset:
-        perm = tf.random.experimental.stateless_shuffle(
-            tf.range(n), seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
-        return tf.data.Dataset.from_tensor_slices(tf.reshape(perm[: steps * batch_size], [steps, batch_size]))
-
-    def gather(idx: tf.Tensor) -> Any:
-        return (tf.gather(x, idx), tf.gather(y, idx)) if with_labels else tf.gather(x, idx)
-
-    return (tf.data.Dataset.range(first_epoch, epochs)
-            .flat_map(epoch_indices)
-            .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-            .prefetch(tf.data.AUTOTUNE))
-
-
-def _table_sampler(gan: Any, dataset: Dataset, with_labels: bool) -> Any:
-    """The training-by-sampling sampler of a table (see `TrainingSampler`)."""
-    from gan_augment.models.table_encoding import TrainingSampler
-
-    encoder = gan.encoder if hasattr(gan, "encoder") else gan
-    blocks = encoder.condition_blocks()
-    return TrainingSampler(encoder.condition_codes(dataset.frame), [b.size for b in blocks],
-                           dataset.y if with_labels else None,
-                           dataset.num_classes if with_labels else 0,
-                           p_category=getattr(gan, "condition_rate", 1.0),
-                           missing_last=encoder.condition_missing())
-
-
-def _table_batches(gan: Any, dataset: Dataset, batch_size: int, seed: int, first_epoch: int, epochs: int,
-                   with_labels: bool) -> tf.data.Dataset:
-    """Training-by-sampling batches ``(encoded rows, conditional vectors)`` for epochs
-    first_epoch..epochs-1; epoch e's batches depend only on (seed, e), so a resumed run sees
-    exactly the batches the uninterrupted run would have seen."""
-    rows = gan.encoder.transform(dataset.frame, seed=seed)
-    sampler = _table_sampler(gan, dataset, with_labels)
-    steps = _table_steps_per_epoch(len(dataset), batch_size)
-    pad = gan.cond_dim - sampler.cond_dim  # a table with nothing to condition on gets one zero
-
-    def batches() -> Any:
-        for epoch in range(first_epoch, epochs):
-            rng = np.random.default_rng([seed, epoch])
-            for _ in range(steps):
-                idx, cond = sampler.sample(rng, batch_size)
-                yield rows[idx], (np.pad(cond, ((0, 0), (0, pad))) if pad else cond)
-
-    signature = (tf.TensorSpec((batch_size, rows.shape[1]), tf.float32),
-                 tf.TensorSpec((batch_size, gan.cond_dim), tf.float32))
-    return tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(4)
-
-
-def _check_table(dataset: Dataset, opts: TrainOptions) -> None:
-    from gan_augment.data.tables import check_trainable_table
-
-    check_trainable_table(dataset, conditional=bool(opts.conditional))
-
-
-def _image_build_options(dataset: Dataset, opts: TrainOptions, seed: int) -> dict[str, Any]:
-    return {"latent_dim": opts.latent_dim, "width": opts.width, "spectral_norm": opts.spectral_norm,
-            "diffaugment": opts.diffaugment, "ema": opts.ema, "mixed_precision": opts.mixed_precision,
-            "discriminators": opts.discriminators, "aggregation": opts.aggregation, "r1": opts.r1,
-            "lecam": opts.lecam, "bcr": opts.bcr, "ada_target": opts.ada_target,
-            "mode_seeking": opts.mode_seeking}
-
-
-def _table_build_options(dataset: Dataset, opts: TrainOptions, seed: int) -> dict[str, Any]:
-    """Fits the per-column encoders on the real frame (seeded): they become part of the model."""
-    from gan_augment.models.table_encoding import TableEncoder
-
-    encoder = TableEncoder().fit(dataset.frame, seed=seed)
-    sampler = _table_sampler(encoder, dataset, bool(opts.conditional))
-    return {"encoder": encoder, "condition_counts": sampler.condition_counts(),
-            "condition_weights": sampler.condition_weights(), "latent_dim": opts.latent_dim,
-            "width": opts.width, "pac": opts.pac, "moment_weight": opts.moment_weight, "ema": opts.ema}
-
-
-def _sample_images(gan: TrainedGAN, labels: np.ndarray | None, count: int, seed: int) -> Dataset:
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((count, gan.model.latent_dim)).astype(np.float32)
-    x = gan.model.generate(z, labels)
-    return Dataset.from_arrays(x, labels, gan.class_names or None, source="gan", seed=seed)
-
-
-def _sample_table(gan: TrainedGAN, labels: np.ndarray | None, count: int, seed: int) -> Dataset:
-    frame = gan.model.sample_frame(labels, n=count, seed=seed)
-    return Dataset(kind="table", frame=frame, y=labels, class_names=gan.class_names if labels is not None else (),
-                   target=gan.target, provenance={"source": "gan", "seed": seed})
-
-
-@dataclasses.dataclass(frozen=True)
-class KindSupport:
-    """What training and sampling do differently for one data kind.
-
-    Attributes:
-        defaults: ``(dataset, options, given)`` fills the kind's option defaults in place.
-        check: ``(dataset, options)`` raises `DataError` for data the kind's GAN cannot learn.
-        steps_per_epoch: ``(n, batch_size)`` → generator steps in one epoch.
-        build_options: ``(dataset, options, seed)`` → keyword arguments of the kind's builder in
-            `gan_augment.models.BUILDERS` (tables: fits the column encoders here).
-        batches: ``(gan, dataset, batch_size, seed, first_epoch, epochs, with_labels)`` → the
-            ``tf.data.Dataset`` that ``fit`` consumes.
-        sample: ``(trained_gan, labels or None, count, seed)`` → a Dataset of the kind.
-        numeric: ``(gan, dataset)`` → a float matrix, one row per sample (the space the
-            ``early_stop`` criterion measures in, after a PCA fitted on the real data).
-    """
-
-    defaults: Callable[[Dataset, TrainOptions, dict[str, Any]], None]
-    check: Callable[[Dataset, TrainOptions], None]
-    steps_per_epoch: Callable[[int, int], int]
-    build_options: Callable[[Dataset, TrainOptions, int], dict[str, Any]]
-    batches: Callable[..., tf.data.Dataset]
-    sample: Callable[[TrainedGAN, np.ndarray | None, int, int], Dataset]
-    numeric: Callable[[Any, Dataset], np.ndarray]
-
-
-#: Per data kind: option defaults, model build options, batches and sampling.
-KINDS: dict[str, KindSupport] = {
-    "image": KindSupport(_image_defaults, lambda dataset, opts: None, _image_steps_per_epoch,
-                         _image_build_options, lambda gan, *args: _epoch_batches(*args), _sample_images,
-                         lambda gan, data: data.x.reshape(len(data), -1).astype(np.float64)),
-    "table": KindSupport(_table_defaults, _check_table, _table_steps_per_epoch, _table_build_options,
-                         _table_batches, _sample_table,
-                         lambda gan, data: np.asarray(gan.encoder.transform(data.frame, seed=0), np.float64)),
-}
-
-
-def kind_support(kind: str) -> KindSupport:
-    """The `KindSupport` of a data kind (a key of `KINDS`)."""
-    try:
-        return KINDS[kind]
-    except KeyError:
-        raise DataError(f"Expected data of a kind the GANs support: {sorted(KINDS)}. Received: kind={kind!r}.") from None
 
 
 # ---------------------------------------------------------------------- callbacks
@@ -824,7 +574,7 @@ class _Plateau(keras.callbacks.Callback):
     the mean over classes; stops when it has not improved by ``PLATEAU_MIN_DELTA`` for
     ``patience`` checks (not before ``min_epoch``) and puts back the generator of the best check."""
 
-    def __init__(self, dataset: Dataset, support: KindSupport, *, every: int, patience: int,
+    def __init__(self, dataset: Dataset, support: DataKind, *, every: int, patience: int,
                  min_epoch: int, history: dict[str, list[float]], seed: int) -> None:
         super().__init__()
         self.dataset, self.support = dataset, support

@@ -35,6 +35,7 @@ import numpy as np
 
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
+from gan_augment.kinds import kind_of
 from gan_augment.logs import progress
 
 #: Settings without synthetic samples: the baselines the GAN has to beat.
@@ -245,10 +246,10 @@ def measure_utility(
     )
 
     _check_inputs(fit, holdout, synthetic)
-    if fit.kind == "table":  # the same column order as `fit`
-        holdout = dataclasses.replace(holdout, frame=holdout.frame[list(fit.frame.columns)])
-        if synthetic is not None:
-            synthetic = dataclasses.replace(synthetic, frame=synthetic.frame[list(fit.frame.columns)])
+    kind = kind_of(fit)  # the same layout (tables: column order) as `fit`
+    holdout = kind.align(holdout, fit, "holdout")
+    if synthetic is not None:
+        synthetic = kind.align(synthetic, fit, "synthetic")
     if len(holdout) < 1:
         raise DataError("Expected a non-empty holdout to measure utility on. Received: 0 samples.")
     seed_list = _resolve_seeds(seeds)

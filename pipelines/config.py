@@ -242,10 +242,13 @@ class ThresholdsConfig(dg.Config):
     """Tables only: slack of the derived GX suite."""
 
     def overrides(self, kind: str = "image") -> dict[str, Any]:
-        """The fields that are set and apply to ``kind`` data ("image" or "table")."""
-        table_only = {"marginals_ratio", "correlation_ratio", "gx_tolerance"}
-        return {k: v for k, v in self.model_dump().items()
-                if v is not None and (kind == "table" or k not in table_only)}
+        """The fields that are set and apply to ``kind`` data (the fields of its thresholds class)."""
+        import dataclasses
+
+        from gan_augment.kinds import kind_of
+
+        applies = {f.name for f in dataclasses.fields(kind_of(kind).thresholds)}
+        return {k: v for k, v in self.model_dump().items() if v is not None and k in applies}
 
 
 class SyntheticConfig(dg.Config):
@@ -339,10 +342,13 @@ TABLE_SMOKE_CONFIG: dict[str, dict[str, Any]] = {
 }
 
 
+#: The small configuration of each data kind.
+SMOKE_CONFIGS: dict[str, dict[str, dict[str, Any]]] = {"image": SMOKE_CONFIG, "table": TABLE_SMOKE_CONFIG}
+
+
 def smoke_config(kind: str) -> dict[str, dict[str, Any]]:
     """A fresh copy of the small configuration for ``kind`` data ("image" or "table")."""
-    chosen = TABLE_SMOKE_CONFIG if kind == "table" else SMOKE_CONFIG
-    return {step: dict(fields) for step, fields in chosen.items()}
+    return {step: dict(fields) for step, fields in SMOKE_CONFIGS[kind].items()}
 
 
 def build_run_config(config: Mapping[str, Any] | None = None,

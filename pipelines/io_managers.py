@@ -31,6 +31,7 @@ import dagster as dg
 import numpy as np
 
 from gan_augment.data.dataset import Dataset
+from gan_augment.kinds import kind_of
 from pipelines.resources import StorageRoot
 
 MANIFEST = "manifest.json"
@@ -85,11 +86,8 @@ def _read_manifest(folder: Path, expected: tuple[str, ...]) -> dict[str, Any]:
 
 def _write_dataset(ds: Dataset, folder: Path, name: str, synthetic: np.ndarray | None = None) -> str:
     """Write ``ds`` as ``folder/name.npz`` (images) or ``.parquet`` (tables); the file name."""
-    from gan_augment.export import export_npz, export_parquet
-
-    if ds.kind == "image":
-        return export_npz(ds, folder / f"{name}.npz", synthetic=synthetic).name
-    return export_parquet(ds, folder / f"{name}.parquet", synthetic=synthetic).name
+    kind = kind_of(ds)
+    return kind.export_samples(ds, folder / f"{name}{kind.sample_suffixes[0]}", synthetic=synthetic).name
 
 
 def _read_dataset(path: Path, target: str | None) -> tuple[Dataset, np.ndarray | None]:
@@ -100,64 +98,7 @@ def _read_dataset(path: Path, target: str | None) -> tuple[Dataset, np.ndarray |
 
 
 def _table_target(ds: Dataset) -> str | None:
-    return (ds.target or "target") if ds.kind == "table" else None
-
-
-#: Width in pixels the image preview is scaled up to (at least), so 8×8 digits stay legible.
-PREVIEW_MIN_WIDTH = 720
-
-
-def _preview(ds: Dataset, path: Path, per_class: int = 10) -> Path | None:
-    """A PNG of up to ``per_class`` images per class, one row per class that has samples, each
-    row labelled with its class name (images only).
-
-    Tiled with numpy and written with Pillow: milliseconds, where a matplotlib grid of 100
-    subplots takes seconds (the library's own grids are in the report and under gan/)."""
-    if ds.kind != "image":
-        return None
-    from PIL import Image, ImageDraw
-
-    if ds.y is None:
-        rows = [("", ds.x[i:i + per_class]) for i in range(0, min(len(ds), per_class * per_class), per_class)]
-    else:
-        names = list(ds.class_names) or [str(c) for c in range(ds.num_classes)]
-        rows = [(str(names[c]), ds.x[ds.y == c][:per_class]) for c in range(ds.num_classes)]
-        rows = [(name, images) for name, images in rows if len(images)]  # no empty rows
-    h, w, channels = ds.shape
-    gap = 1
-    grid = np.ones(((h + gap) * len(rows) + gap, (w + gap) * per_class + gap, channels), np.float32)
-    for r, (_, row) in enumerate(rows):
-        for c, image in enumerate(row):
-            top, left = gap + r * (h + gap), gap + c * (w + gap)
-            # grayscale as dark ink on white, like the library's grids
-            grid[top:top + h, left:left + w] = 1.0 - image if channels == 1 else image
-    pixels = np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8)
-    pixels = pixels[..., 0] if channels == 1 else pixels[..., :3]
-    tiles = Image.fromarray(pixels)
-    scale = max(1, -(-PREVIEW_MIN_WIDTH // tiles.width))
-    tiles = tiles.resize((tiles.width * scale, tiles.height * scale), Image.NEAREST)
-    label_width = 12 + 7 * max((len(name) for name, _ in rows), default=0) if ds.y is not None else 0
-    picture = Image.new(tiles.mode, (tiles.width + label_width, tiles.height), 255 if tiles.mode == "L" else (255,) * 3)
-    picture.paste(tiles, (label_width, 0))
-    draw = ImageDraw.Draw(picture)
-    for r, (name, _) in enumerate(rows):
-        top = (gap + r * (h + gap)) * scale
-        draw.text((6, top + (h * scale) // 2 - 6), name, fill=0 if picture.mode == "L" else (0, 0, 0))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    picture.save(tmp, format="PNG")
-    os.replace(tmp, path)
-    return path
-
-
-def _table_preview(ds: Dataset, per_class: int = 3) -> str:
-    """A Markdown table of the first ``per_class`` rows of every class (tables only)."""
-    frame = ds.frame
-    if ds.y is not None:
-        rows = np.concatenate([np.flatnonzero(ds.y == c)[:per_class] for c in range(ds.num_classes)])
-        frame = frame.iloc[rows].assign(**{ds.target or "target": [ds.class_names[c] for c in ds.y[rows]]})
-    else:
-        frame = frame.head(per_class * 3)
-    return frame.to_markdown(index=False, floatfmt=".4g")
+    return kind_of(ds).read_options(ds).get("target")
 
 
 class _StorageIOManager(dg.ConfigurableIOManager):
@@ -193,13 +134,14 @@ class DatasetIOManager(_StorageIOManager):
             "counts": {name: len(ds) for name, ds in parts.items()},
         })
         metadata: dict[str, Any] = {"path": dg.MetadataValue.path(str(folder))}
-        preview = _preview(first, folder / "preview.png")
+        preview = kind_of(first).preview_picture(first, folder / "preview.png")
         if preview is not None:
             what = "train split" if isinstance(obj, Splits) else "samples"
             classes = ", ".join(first.class_names)
             metadata["sample_grid"] = png_markdown(preview, f"{what}: one row per class ({classes})")
-        if first.kind == "table":
-            metadata["preview"] = dg.MetadataValue.md(_table_preview(first))
+        rows = kind_of(first).preview_markdown(first)
+        if rows is not None:
+            metadata["preview"] = dg.MetadataValue.md(rows)
         context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> Dataset | Splits:
@@ -295,17 +237,17 @@ class AugmentedDatasetIOManager(_StorageIOManager):
     Folders written before these keys existed load as real + synthetic by the mask."""
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        from gan_augment.export import export_tfds
-
         folder = self._location(context)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / MANIFEST).unlink(missing_ok=True)
-        combined, mask = obj.combined(), obj.synthetic_mask
-        file = _write_dataset(combined, folder, "augmented", synthetic=mask)
+        combined = obj.combined()
+        written = kind_of(combined).export_augmented(obj, folder, f"{context.asset_partition_key}_augmented")
+        file = written["augmented data"].name
+        tfds_dir = written.get("TFDS dataset")
         utility = getattr(obj, "utility", None)
         manifest: dict[str, Any] = {
             "type": "augmented", "kind": combined.kind, "target": _table_target(combined),
-            "file": file, "tfds": None, "requested": list(obj.requested), "dropped": obj.dropped,
+            "file": file, "tfds": None if tfds_dir is None else str(tfds_dir.relative_to(folder)), "requested": list(obj.requested), "dropped": obj.dropped,
             "parts": {"real": len(obj.real), "classical": obj.n_classical, "synthetic": obj.n_synthetic},
             "synthetic_weight": float(obj.synthetic_weight),
             "utility": None if utility is None else utility.to_dict(),
@@ -318,10 +260,7 @@ class AugmentedDatasetIOManager(_StorageIOManager):
         else:
             (folder / "utility.md").unlink(missing_ok=True)
         metadata: dict[str, Any] = {"path": dg.MetadataValue.path(str(folder / file))}
-        if combined.kind == "image":
-            tfds_dir = export_tfds(combined, folder / "tfds", name=f"{context.asset_partition_key}_augmented",
-                                   synthetic=mask)
-            manifest["tfds"] = str(tfds_dir.relative_to(folder))
+        if tfds_dir is not None:
             metadata["tfds_directory"] = dg.MetadataValue.path(str(tfds_dir))
         _write_json(folder / MANIFEST, manifest)
         context.add_output_metadata(metadata)

@@ -6,6 +6,8 @@ import ast
 from pathlib import Path
 
 import gan_augment
+import gan_augment.kinds
+import gan_augment.validation.gates
 from gan_augment import cli
 
 PACKAGE = Path(gan_augment.__file__).parent
@@ -49,3 +51,37 @@ def test_both_gans_share_a_base_and_the_table_gan_is_not_an_image_gan():
 
     assert not issubclass(TabularGAN, ConditionalGAN)
     assert issubclass(TabularGAN, GANBase) and issubclass(ConditionalGAN, GANBase)
+
+
+def _kind_literal_comparisons(path: Path) -> list[int]:
+    """Lines comparing something's ``.kind`` (a Dataset's, a GAN's) with a data kind's name."""
+    names = set(gan_augment.kinds.KIND_NAMES)
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            on_kind = any(isinstance(s, ast.Attribute) and s.attr == "kind" for s in sides)
+            literals = {s.value for s in sides if isinstance(s, ast.Constant)}
+            literals |= {e.value for s in sides if isinstance(s, (ast.Tuple, ast.Set, ast.List))
+                         for e in s.elts if isinstance(e, ast.Constant)}
+            if on_kind and literals & names:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_kind_modules_branch_on_the_data_kind():
+    # everything else asks kind_of(data) (gan_augment/kinds/)
+    roots = [PACKAGE, PACKAGE.parent / "pipelines"]
+    offenders = [f"{path.relative_to(PACKAGE.parent)}:{line}" for root in roots for path in root.rglob("*.py")
+                 if "kinds" not in path.relative_to(root).parts for line in _kind_literal_comparisons(path)]
+    assert not offenders
+
+
+def test_every_kind_implements_the_whole_protocol():
+    from gan_augment.kinds import KIND_NAMES, DataKind, kind_of
+
+    for name in KIND_NAMES:
+        kind = kind_of(name)
+        assert isinstance(kind, DataKind) and kind.name == name
+        assert not getattr(type(kind), "__abstractmethods__", None)
+        assert kind.gates == gan_augment.validation.gates.GATES_BY_KIND[name]

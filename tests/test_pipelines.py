@@ -599,11 +599,11 @@ def test_a_non_editable_install_runs_the_pipeline_command(tmp_path):
 def test_image_preview_labels_rows_and_skips_classes_without_samples(tmp_path):
     from PIL import Image
 
-    from pipelines.io_managers import PREVIEW_MIN_WIDTH, _preview
+    from gan_augment.plots import PREVIEW_MIN_WIDTH, save_preview_tiles
 
     digits = ga.load_dataset("digits")
     without_four = digits.take(np.flatnonzero(digits.y != 4)[:300])
-    with Image.open(_preview(without_four, tmp_path / "p.png")) as picture:
+    with Image.open(save_preview_tiles(without_four, tmp_path / "p.png")) as picture:
         width, height = picture.size
         pixels = np.asarray(picture)
     assert width >= PREVIEW_MIN_WIDTH

@@ -500,3 +500,9 @@ def test_time_budget_ends_training_at_an_epoch_end(penguins):
     assert len(gan.history["d_loss"]) == 1 and gan.stop_reason.startswith("time_budget: ")
     with pytest.raises(DataError, match="time_budget as seconds > 0"):
         ga.train_gan(penguins, epochs=1, time_budget=0, verbose=0)
+
+
+def test_marginals_leave_identifier_columns_out():
+    # a row number has no distribution to compare: every row its own value
+    a = pd.DataFrame({"row": np.arange(100), "x": np.arange(100.0)})
+    assert set(marginal_distances(a, a.assign(row=np.arange(100, 200)))) == {"x"}

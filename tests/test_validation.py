@@ -172,7 +172,7 @@ def test_a_users_own_keras_feature_extractor(run, splits):
 @pytest.mark.parametrize("evaluated, failed, passes", [(217, 1, True), (217, 2, True), (217, 3, False),
                                                         (50, 1, False), (50, 0, True)])
 def test_gx_gate_allows_one_percent_of_a_large_suite_to_fail(evaluated, failed, passes):
-    from gan_augment.validation.validate import _gx_gate
+    from gan_augment.validation.gx_gate import gx_gate as _gx_gate
 
     gx = {"statistics": {"evaluated_expectations": evaluated, "unsuccessful_expectations": failed,
                          "success_percent": 100.0 * (evaluated - failed) / evaluated},

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from gan_augment.errors import DataError
+from gan_augment.kinds import kind_of
 
-Kind = Literal["image", "table"]
+Kind = Literal["image", "table"]  # the names in gan_augment.kinds.KIND_NAMES
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -51,18 +52,7 @@ class Dataset:
 
     # ------------------------------------------------------------------ construction
     def __post_init__(self) -> None:
-        if self.kind == "image":
-            _check_images(self.x)
-            if self.frame is not None:
-                raise DataError("An image Dataset takes `x`, not `frame`. Received: frame=DataFrame.")
-            n = len(self.x)
-        elif self.kind == "table":
-            _check_frame(self.frame)
-            if self.x is not None:
-                raise DataError("A table Dataset takes `frame`, not `x`. Received: x=array.")
-            n = len(self.frame)
-        else:
-            raise DataError(f"Expected kind='image' or kind='table'. Received: kind={self.kind!r}.")
+        n = kind_of(self.kind).check_payload(self.x, self.frame)
         if self.y is not None:
             y = _check_labels(self.y, n, self.class_names)
             object.__setattr__(self, "y", y)
@@ -106,17 +96,17 @@ class Dataset:
 
     # ------------------------------------------------------------------ properties
     def __len__(self) -> int:
-        return len(self.x) if self.kind == "image" else len(self.frame)
+        return len(kind_of(self.kind).payload(self))
 
     def __repr__(self) -> str:
-        what = f"shape={self.shape}" if self.kind == "image" else f"columns={list(self.frame.columns)}"
+        what = kind_of(self.kind).describe(self)
         src = self.provenance.get("source", "?")
         return f"Dataset(kind={self.kind!r}, n={len(self)}, {what}, classes={self.num_classes}, source={src!r})"
 
     @property
     def shape(self) -> tuple[int, ...]:
         """Shape of one sample: (h, w, c) for images, (n_columns,) for tables."""
-        return tuple(self.x.shape[1:]) if self.kind == "image" else (self.frame.shape[1],)
+        return tuple(kind_of(self.kind).payload(self).shape[1:])
 
     @property
     def num_classes(self) -> int:
@@ -136,10 +126,7 @@ class Dataset:
         """A short hash of the samples (pixels or rows), the labels, the class names and the
         shape: equal for equal data, whatever the kind (cache and checkpoint keys)."""
         h = hashlib.sha256(f"{self.kind}|{self.shape}|{self.class_names}".encode())
-        if self.kind == "image":
-            h.update(np.ascontiguousarray(self.x).tobytes())
-        else:
-            h.update(pd.util.hash_pandas_object(self.frame, index=False).to_numpy().tobytes())
+        h.update(kind_of(self.kind).content_bytes(self))
         if self.y is not None:
             h.update(np.ascontiguousarray(self.y).tobytes())
         return h.hexdigest()[:16]
@@ -212,7 +199,7 @@ class Dataset:
                 "Expected both datasets to have the same classes to concatenate. "
                 f"Received: {self.class_names} and {other.class_names}."
             )
-        if self.kind == "table" and list(self.frame.columns) != list(other.frame.columns):
+        if kind_of(self.kind).align(other, self, "other") is not other:
             raise DataError("Expected the same table columns, in the same order, to concatenate.")
         return dataclasses.replace(
             self,
@@ -231,46 +218,6 @@ class Dataset:
 
 
 # ---------------------------------------------------------------------- checks
-def _check_images(x: Any) -> None:
-    if not isinstance(x, np.ndarray):
-        raise DataError(f"Expected images as a numpy array. Received: x of type {type(x).__name__}.")
-    if x.ndim != 4:
-        raise DataError(
-            "Expected images of shape (n, height, width, channels). "
-            f"Received: x.shape={x.shape}. Add a channel axis with x[..., None] for grayscale."
-        )
-    if x.dtype != np.float32:
-        raise DataError(
-            f"Expected float32 images in [0, 1]. Received: x.dtype={x.dtype}. "
-            "Use Dataset.from_arrays, which converts uint8 and float64."
-        )
-    if len(x) == 0:
-        raise DataError("Expected at least one image. Received: an empty array (0 samples).")
-    if x.shape[-1] not in (1, 3, 4):
-        raise DataError(
-            f"Expected 1, 3 or 4 channels in the last axis (NHWC). Received: x.shape={x.shape}. "
-            "Channels-first data needs np.moveaxis(x, 1, -1)."
-        )
-    if not np.isfinite(x).all():
-        bad = int((~np.isfinite(x)).reshape(len(x), -1).any(axis=1).sum())
-        raise DataError(f"Expected finite pixel values. Received: NaN or inf in {bad} images.")
-    lo, hi = float(x.min()), float(x.max())
-    if lo < 0.0 or hi > 1.0:
-        raise DataError(
-            f"Expected pixel values in [0, 1]. Received: values in [{lo:g}, {hi:g}]. "
-            "Divide by 255 (uint8) or by the maximum value."
-        )
-
-
-def _check_frame(frame: Any) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(
-            f"Expected a table as a pandas DataFrame. Received: frame of type {type(frame).__name__}."
-        )
-    if len(frame) == 0 or frame.shape[1] == 0:
-        raise DataError(f"Expected a non-empty table. Received: frame.shape={frame.shape}.")
-
-
 def _check_labels(y: Any, n: int, class_names: Sequence[str]) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1:

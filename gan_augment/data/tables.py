@@ -229,10 +229,10 @@ def check_trainable_table(dataset: Dataset, *, conditional: bool = True) -> None
     Example:
         >>> check_trainable_table(load_sklearn_table("wine"))  # passes silently
     """
+    from gan_augment.kinds import require_kind
     from gan_augment.models.table_encoding import check_column
 
-    if dataset.kind != "table":
-        raise DataError(f"Expected a table Dataset. Received: kind={dataset.kind!r}.")
+    require_kind(dataset, "table", what="a table GAN")
     for col in dataset.frame.columns:
         check_column(dataset.frame[col], col)
     if not conditional or dataset.y is None:

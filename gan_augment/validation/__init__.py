@@ -3,8 +3,9 @@
 * `features`: the domain encoder (feature space, label predictions) and the per-sample table;
 * `metrics`: Fréchet distance, KID, precision/recall/density/coverage, C2ST, memorization, …;
 * `expectations`: Great Expectations suites derived from real data;
-* `gates`: the gate names (light); `validate`: the gates, `validate()` and `curate()`;
-  `report`: `ValidationReport`.
+* `gates`: the gate registry (light); `gate_checks`: how each gate is computed; `gx_gate`: the
+  GX suite gate; `validate`: `validate()` (one loop over the gates) and `curate()`;
+  `report`: `ValidationReport`, `Thresholds`, `TableThresholds`.
 
 Submodules import TensorFlow/GX lazily; import what you need from here.
 """
@@ -22,6 +23,7 @@ _LAZY = {
     "ALL_GATES": "gan_augment.validation.gates",
     "ValidationReport": "gan_augment.validation.report",
     "Thresholds": "gan_augment.validation.report",
+    "TableThresholds": "gan_augment.validation.report",
     "Check": "gan_augment.validation.report",
     "DomainEncoder": "gan_augment.validation.features",
     "fit_domain_encoder": "gan_augment.validation.features",

@@ -27,6 +27,7 @@ import pandas as pd
 
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
+from gan_augment.kinds import require_kind
 
 ENCODER_VERSION = 1  # bump when the encoder architecture or training recipe changes
 
@@ -118,8 +119,7 @@ def fit_domain_encoder(
         >>> enc.features(x).shape                             # doctest: +SKIP
         (100, 64)
     """
-    if real.kind != "image":
-        raise DataError(f"Expected image data for the domain encoder. Received: kind={real.kind!r}.")
+    require_kind(real, "image", what="the domain encoder")
     if not real.labeled or real.num_classes < 2:
         raise DataError("Expected labelled data with at least 2 classes to train the domain encoder.")
     import keras
@@ -207,8 +207,7 @@ class TableDomain:
     @classmethod
     def fit(cls, real: Dataset, *, seed: int = 0) -> TableDomain:
         """Fit the encoding (and, with labels, the classifier) on the real training rows."""
-        if real.kind != "table":
-            raise DataError(f"Expected table data for the table domain. Received: kind={real.kind!r}.")
+        require_kind(real, "table", what="the table domain")
         from gan_augment.data.matrix import table_to_matrix
 
         matrix, encoding = table_to_matrix(real.frame)

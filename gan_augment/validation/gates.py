@@ -3,18 +3,23 @@ Expectations), so the Dagster definitions can declare one check per gate without
 validation code.
 
 `GATE_REGISTRY` is the one list: every gate's name, the data kinds it applies to, the threshold
-field of `Thresholds` / `TableThresholds` it reads and what it guards against. The report order,
-the per-kind gate lists (`GATES_BY_KIND`), the Dagster check specs (``pipelines/checks.py``) and
-their descriptions are all derived from it. `gan_augment.validation.validate.validate` computes
-the gates that ``applies_to(data.kind)``.
+field of `Thresholds` / `TableThresholds` it reads, what it guards against and how it is computed
+(`Gate.compute`, which calls the function of the same name in ``gate_checks.py``). The report
+order, the per-kind gate lists (`GATES_BY_KIND`), the Dagster check specs
+(``pipelines/checks.py``) and their descriptions are all derived from it; `MEASURES` lists the
+informative metrics reported beside some gates. `gan_augment.validation.validate.validate` is one
+loop over the gates that ``applies_to(data.kind)``.
 
 Two rules hold for every gate:
 
-* **Small samples**: below ``validate.MIN_DECIDABLE`` (20) samples per set a distribution gate
-  (and the GX suite's mean / stdev / histogram checks) cannot tell a good set from a bad one; it
-  reports its value, passes, and says why in ``Check.undecided`` ("too few samples to decide").
-  The C2ST gate also stays undecided while its limit lies within ``C2ST_DECIDE_Z`` chance standard
-  errors of 0.5, and label fidelity while the judge is below ``MIN_JUDGE_ACCURACY`` on real data.
+* **Small samples**: below `MIN_DECIDABLE` (20) samples per set a distribution gate (and the GX
+  suite's mean / stdev / histogram checks) cannot tell a good set from a bad one; it reports its
+  value, passes, and says why in ``Check.undecided`` ("too few samples to decide"). Below the
+  fewest samples its metric can be computed at (``gate_checks.MIN_COMPUTABLE``) it reports no
+  value, undecided. The C2ST gate also stays undecided while its limit lies within
+  ``C2ST_DECIDE_Z`` chance standard errors of 0.5, label fidelity while the judge is below
+  ``MIN_JUDGE_ACCURACY`` on real data, and memorization while the holdout is too small to tell a
+  copying generator from chance.
 * **Baselines**: every distance is compared with the same distance between the real training
   data and a real holdout of the same size (real-vs-real), so a threshold is a multiple of what
   real unseen data scores, not an absolute number.
@@ -23,9 +28,14 @@ Two rules hold for every gate:
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
-#: The data kinds the gates know.
-KINDS: tuple[str, ...] = ("image", "table")
+from gan_augment.kinds import KIND_NAMES as KINDS
+
+#: Below this many samples per set (class-matched rows for tables), the distribution gates
+#: (Fréchet distance, coverage; tables also marginals, correlation) are reported but undecided:
+#: their real-vs-real baselines would be noise.
+MIN_DECIDABLE = 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +56,26 @@ class Gate:
 
     def applies_to(self, kind: str) -> bool:
         return kind in self.kinds
+
+    def compute(self, ctx: Any) -> Any:
+        """The gate's `Check` on a `gate_checks.GateContext` (None when it does not apply to
+        these samples, e.g. label gates of unlabelled samples)."""
+        from gan_augment.validation import gate_checks
+
+        return getattr(gate_checks, self.name)(ctx)
+
+
+@dataclasses.dataclass(frozen=True)
+class Measure:
+    """An informative metric (``Check.gate`` False), reported right after the gate ``after``."""
+
+    name: str
+    after: str
+
+    def compute(self, ctx: Any) -> Any:
+        from gan_augment.validation import gate_checks
+
+        return getattr(gate_checks, self.name)(ctx)
 
 
 #: Every gate, in report order.
@@ -73,6 +103,10 @@ GATE_REGISTRY: tuple[Gate, ...] = (
          "Tables: the correlation matrix of the synthetic rows stays close to the real one "
          "(relative to the real-vs-real difference)."),
 )
+
+#: The informative metrics, each after its gate.
+MEASURES: tuple[Measure, ...] = (Measure("kid", "frechet_distance"), Measure("precision", "coverage"),
+                                 Measure("recall", "coverage"), Measure("density", "coverage"))
 
 #: The gates of each data kind, in report order.
 GATES_BY_KIND: dict[str, tuple[str, ...]] = {
