@@ -247,7 +247,12 @@ def _check_labels(y: Any, n: int, class_names: Sequence[str]) -> np.ndarray:
 
 
 def _stratified_pick(y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """Indices of about ``fraction`` of each class (at least one where a class has two or more)."""
+    """Indices of about ``fraction`` of each class (at least one where a class has two or more).
+
+    Not scikit-learn's ``train_test_split(stratify=y)``: it refuses a class with a single sample
+    and a test side smaller than the number of classes — the rare classes this package exists to
+    fill up. Here a lone sample stays on the training side and every class with two or more has
+    one on each side."""
     picks = []
     for c in np.unique(y):
         members = rng.permutation(np.flatnonzero(y == c))
