@@ -59,7 +59,7 @@ def test_import_does_not_import_tensorflow_or_sklearn():
 
 
 def test_list_sources_names_the_builtins():
-    assert list_sources() == ["digits", "breast_cancer", "wine", "penguins"]
+    assert list_sources() == ["digits", "breast_cancer", "wine", "penguins", "rendered_digits"]
 
 
 def test_source_kind_without_reading_the_data(tmp_path):
@@ -580,3 +580,12 @@ def test_table_to_matrix_imputes_booleans_with_their_mode_and_drops_empty_text()
     with pytest.raises(DataError, match="at least one row"):
         table_to_matrix(frame.iloc[:0])
     assert table_to_matrix(frame.iloc[:0], enc)[0].shape == (0, 2)
+
+
+def test_rendered_digits_is_a_builtin_source_with_its_options():
+    ds = load_dataset("rendered_digits", per_class=2, seed=3)
+    assert ds.shape == (8, 8, 1) and ds.num_classes == 10 and len(ds) == 20
+    np.testing.assert_array_equal(ds.x, load_dataset("rendered_digits", per_class=2, seed=3).x)
+    assert "rendered_digits" in list_sources()
+    with pytest.raises(DataError, match="split"):
+        load_dataset("rendered_digits", split="train")

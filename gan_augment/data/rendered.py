@@ -4,8 +4,7 @@ A labelled, offline, *related* domain for handwritten digits: many fonts (DejaVu
 Mono and STIX in regular, bold, oblique; Computer Modern), each glyph drawn on a 32×32 canvas
 with random rotation, shear, scale, offset and stroke width, then reduced the way scikit-learn's
 ``digits`` were made (the mean of 4×4 blocks of a 32×32 bitmap gives 8×8) or resized to any other
-size. Used to pre-train GANs before they are fine-tuned on a few real images (see
-``train_gan(..., pretrain=...)``) and as a source domain for translation.
+size. A source domain for translation to handwritten digits (``load_dataset("rendered_digits")``).
 
 Example:
     >>> from gan_augment.data.rendered import render_digits

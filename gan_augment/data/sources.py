@@ -4,7 +4,9 @@ Accepted sources:
 
 * built-in names: ``"digits"`` (default; scikit-learn's 1797 real 8x8 digits), ``"breast_cancer"``
   and ``"wine"`` (scikit-learn tables), ``"penguins"`` (the Palmer penguins table from the
-  ``palmerpenguins`` package: numeric, categorical and missing values);
+  ``palmerpenguins`` package: numeric, categorical and missing values), ``"rendered_digits"``
+  (digits drawn with matplotlib's fonts: a labelled source domain for translation; options
+  ``per_class``, ``image_size``, ``seed``);
 * ``"tfds:<name>"``: a TensorFlow Datasets catalog data set, e.g. ``"tfds:mnist"`` (prepared in
   ``data_dir``; nothing is downloaded unless ``download=True``);
 * ``"tfds_dir:<path>"`` or a directory holding ``dataset_info.json``: a prepared TFDS directory,
@@ -38,6 +40,8 @@ _BUILTIN: dict[str, str] = {
     "breast_cancer": "scikit-learn's breast cancer table (569 rows, 30 features, 2 classes)",
     "wine": "scikit-learn's wine table (178 rows, 13 features, 3 classes)",
     "penguins": "Palmer penguins table (344 rows, 6 mixed features with missing values, 3 species)",
+    "rendered_digits": "digits 0-9 drawn with the fonts inside matplotlib, randomly jittered (8x8 images, "
+                       "10 classes, 500 per class; a labelled source domain for translation)",
 }
 
 _NPZ_SUFFIXES = (".npz",)
@@ -53,6 +57,7 @@ _ACCEPTED_FORMS = (
 # options each kind of source takes (besides `synthetic`, which all take)
 _OPTIONS: dict[str, tuple[str, ...]] = {
     "digits": ("image_size",),
+    "rendered_digits": ("image_size", "per_class", "seed"),
     "sklearn_table": (),
     "penguins": (),
     "tfds": (
@@ -205,6 +210,8 @@ def _resolve(source: Any) -> tuple[str, Any, Reader]:
     if isinstance(source, str):
         if text == "digits":
             return "digits", None, _read_digits
+        if text == "rendered_digits":
+            return "rendered_digits", None, _read_rendered_digits
         if text in ("breast_cancer", "wine"):
             return "sklearn_table", text, _read_sklearn_table
         if text == "penguins":
@@ -276,6 +283,12 @@ def _read_digits(_: Any, options: dict[str, Any], source: str) -> Loaded:
     from gan_augment.data.images import load_digits
 
     return load_digits(source=source, **options), None
+
+
+def _read_rendered_digits(_: Any, options: dict[str, Any], source: str) -> Loaded:
+    from gan_augment.data.rendered import render_digits
+
+    return render_digits(**options), None
 
 
 def _read_sklearn_table(name: str, options: dict[str, Any], source: str) -> Loaded:
