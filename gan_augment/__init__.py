@@ -13,6 +13,7 @@ first used, so ``import gan_augment`` and ``gan-augment --help`` stay fast.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gan_augment._quiet import quiet_tensorflow
@@ -101,13 +102,26 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gan_augment.validation.validate import curate, validate
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'gan_augment' has no attribute {name!r}")
+def _lazy_exports(namespace: dict[str, Any], lazy: dict[str, str]) -> tuple[Callable, Callable]:
+    """The module ``__getattr__`` and ``__dir__`` (PEP 562) of a package whose names in ``lazy``
+    (name -> module that defines it) are imported on first access and then kept in
+    ``namespace``, the package's ``globals()`` (which also holds its ``__all__``).
+
+    Example:
+        >>> __getattr__, __dir__ = _lazy_exports(globals(), {"load_gan": "gan_augment.training"})  # doctest: +SKIP
+    """
+
+    def __getattr__(name: str) -> Any:
+        if name in lazy:
+            value = getattr(importlib.import_module(lazy[name]), name)
+            namespace[name] = value
+            return value
+        raise AttributeError(f"module {namespace['__name__']!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted(set(namespace) | set(namespace["__all__"]))
+
+    return __getattr__, __dir__
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_exports(globals(), _LAZY)

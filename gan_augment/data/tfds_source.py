@@ -116,32 +116,19 @@ def load_tfds(
             "and prepare it (needs internet)."
         )
 
-    provenance: dict[str, Any] = {
-        "source": source,
-        "reader": "tfds",
-        "name": name,
-        "split": split,
-        "version": str(builder.version),
-        "data_dir": None if data_dir is None else str(data_dir),
-    }
-    return builder_to_dataset(
-        builder,
-        split=split,
-        image_key=image_key,
-        label_key=label_key,
-        max_examples=max_examples,
-        image_size=image_size,
-        provenance=provenance,
-        on_missing=not_prepared,
-    )
+    provenance: dict[str, Any] = {"source": source, "reader": "tfds", "name": name, "split": split,
+                                  "version": str(builder.version),
+                                  "data_dir": None if data_dir is None else str(data_dir)}
+    return builder_to_dataset(builder, split=split, image_key=image_key, label_key=label_key,
+                              max_examples=max_examples, image_size=image_size,
+                              provenance=provenance, on_missing=not_prepared)
 
 
 def load_tfds_dir(
     path: str | Path,
     *,
     split: str = "train",
-    image_key: str = "image",
-    label_key: str | None = "label",
+    image_key: str = "image", label_key: str | None = "label",
     max_examples: int | None = None,
     image_size: ImageSize | None = None,
     source: str | None = None,
@@ -183,24 +170,11 @@ def load_tfds_dir(
             f"Expected the data files of the TFDS dataset in '{found}'. Received: none ({exc})."
         )
 
-    provenance: dict[str, Any] = {
-        "source": source,
-        "reader": "tfds_dir",
-        "path": str(found),
-        "name": builder.name,
-        "split": split,
-        "version": str(builder.version),
-    }
-    return builder_to_dataset(
-        builder,
-        split=split,
-        image_key=image_key,
-        label_key=label_key,
-        max_examples=max_examples,
-        image_size=image_size,
-        provenance=provenance,
-        on_missing=missing,
-    )
+    provenance: dict[str, Any] = {"source": source, "reader": "tfds_dir", "path": str(found),
+                                  "name": builder.name, "split": split, "version": str(builder.version)}
+    return builder_to_dataset(builder, split=split, image_key=image_key, label_key=label_key,
+                              max_examples=max_examples, image_size=image_size,
+                              provenance=provenance, on_missing=missing)
 
 
 def builder_to_dataset(

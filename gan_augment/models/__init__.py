@@ -12,9 +12,10 @@ TensorFlow is imported on first use of a name that needs it, so light modules su
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from gan_augment import _lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover
     from gan_augment.models.base import GANBase
@@ -100,23 +101,10 @@ def build_image_gan(
                                          spectral_norm=spectral_norm, dtype=dtype,
                                          name=f"discriminator_{k}" if k else "discriminator")
                for k in range(discriminators)]
-    return ConditionalGAN(
-        generator,
-        critics[0],
-        latent_dim=latent_dim,
-        num_classes=num_classes,
-        ema=ema,
-        diffaugment=diffaugment,
-        seed=seed,
-        metadata=metadata,
-        extra_discriminators=critics[1:],
-        aggregation=aggregation,
-        r1=r1,
-        lecam=lecam,
-        bcr=bcr,
-        ada_target=ada_target,
-        mode_seeking=mode_seeking,
-    )
+    return ConditionalGAN(generator, critics[0], latent_dim, num_classes, ema=ema, diffaugment=diffaugment,
+                          seed=seed, metadata=metadata, extra_discriminators=critics[1:],
+                          aggregation=aggregation, r1=r1, lecam=lecam, bcr=bcr, ada_target=ada_target,
+                          mode_seeking=mode_seeking)
 
 
 def build_table_gan(sample_shape: tuple[int, ...], num_classes: int = 0, **options: Any) -> TabularGAN:
@@ -168,17 +156,7 @@ def build_gan(kind: str, sample_shape: tuple[int, ...], num_classes: int, **opti
     return builder(sample_shape, num_classes, **options)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'gan_augment.models' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
+__getattr__, __dir__ = _lazy_exports(globals(), _LAZY)
 
 __all__ = [
     "BUILDERS",

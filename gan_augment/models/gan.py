@@ -76,28 +76,20 @@ class ConditionalGAN(GANBase):
     NETWORKS = (*GANBase.NETWORKS, "extra_discriminators")
 
     def __init__(
-        self,
-        generator: keras.Model,
-        discriminator: keras.Model,
-        latent_dim: int,
-        num_classes: int = 0,
+        self, generator: keras.Model, discriminator: keras.Model, latent_dim: int, num_classes: int = 0,
         *,
         ema: bool = True,
         diffaugment: str | None = None,
-        seed: int = 0,
-        metadata: dict[str, Any] | None = None,
         ema_generator: keras.Model | None = None,
         extra_discriminators: list[keras.Model] | None = None,
         aggregation: str = "mean",
-        r1: float = 0.0,
-        lecam: float = 0.0,
-        bcr: float = 0.0,
+        r1: float = 0.0, lecam: float = 0.0, bcr: float = 0.0,
         ada_target: float | None = None,
         mode_seeking: float = 0.0,
-        **kwargs: Any,
+        **base_options: Any,
     ) -> None:
-        super().__init__(generator, discriminator, latent_dim, num_classes, seed=seed, metadata=metadata,
-                         **kwargs)
+        """``seed``, ``metadata`` (see Args) and Keras's own options go to `GANBase` as they are."""
+        super().__init__(generator, discriminator, latent_dim, num_classes, **base_options)
         reg.check_regularizers(r1=r1, lecam=lecam, bcr=bcr, ada_target=ada_target,
                                mode_seeking=mode_seeking)
         self.mode_seeking = float(mode_seeking)

@@ -45,6 +45,18 @@ def default_width(height: int, width: int) -> int:
     return 32 if side <= 32 else 64
 
 
+def network_plan(image_shape: tuple[int, int, int], width: int | None) -> tuple[int, int, int, int]:
+    """(start_height, start_width, n_doublings, base filters) of both networks for images of
+    ``image_shape`` = (h, w, c): `upsampling_plan` and ``width`` (default `default_width`).
+
+    Example:
+        >>> network_plan((28, 28, 1), None), network_plan((64, 64, 3), 16)
+        ((7, 7, 2, 32), (4, 4, 4, 16))
+    """
+    h, w, _ = image_shape
+    return (*upsampling_plan(h, w), width or default_width(h, w))
+
+
 def build_image_generator(
     image_shape: tuple[int, int, int],
     latent_dim: int = 64,
@@ -56,9 +68,7 @@ def build_image_generator(
     name: str = "generator",
 ) -> keras.Model:
     """DCGAN-style generator for ``image_shape`` = (h, w, c); conditional when num_classes > 0."""
-    h, w, c = image_shape
-    h0, w0, k = upsampling_plan(h, w)
-    width = width or default_width(h, w)
+    h0, w0, k, width = network_plan(image_shape, width)
     ch = width * 2 ** max(k, 1)
     z = keras.Input((latent_dim,), name="z")
     inputs = [z]
@@ -78,7 +88,7 @@ def build_image_generator(
                                    name=f"up{i}", dtype=dtype)(t)
         t = layers.BatchNormalization(name=f"up{i}_bn", dtype=dtype)(t)
         t = layers.LeakyReLU(0.2, dtype=dtype)(t)
-    t = layers.Conv2D(c, 3, padding="same", name="to_pixels", dtype=dtype)(t)
+    t = layers.Conv2D(image_shape[2], 3, padding="same", name="to_pixels", dtype=dtype)(t)
     out = layers.Activation("tanh", dtype="float32", name="image")(t)
     return keras.Model(inputs if num_classes else z, out, name=name)
 
@@ -94,9 +104,7 @@ def build_image_discriminator(
     name: str = "discriminator",
 ) -> keras.Model:
     """Strided-conv discriminator with a projection head; conditional when num_classes > 0."""
-    h, w, _ = image_shape
-    _, _, k = upsampling_plan(h, w)
-    width = width or default_width(h, w)
+    _, _, k, width = network_plan(image_shape, width)
 
     def sn(layer):
         return layers.SpectralNormalization(layer, dtype=dtype) if spectral_norm else layer

@@ -298,11 +298,7 @@ class TabularGAN(GANBase):
     NETWORKS = (*GANBase.NETWORKS, "classifier")
 
     def __init__(
-        self,
-        generator: keras.Model,
-        discriminator: keras.Model,
-        latent_dim: int,
-        num_classes: int = 0,
+        self, generator: keras.Model, discriminator: keras.Model, latent_dim: int, num_classes: int = 0,
         *,
         encoder: TableEncoder | dict[str, Any],
         pac: int = DEFAULT_PAC,
@@ -314,13 +310,12 @@ class TabularGAN(GANBase):
         aux_weight: float = 1.0,
         moment_weight: float = 0.0,
         ema: bool = True,
-        seed: int = 0,
-        metadata: dict[str, Any] | None = None,
         ema_generator: keras.Model | None = None,
-        **kwargs: Any,
+        **base_options: Any,
     ) -> None:
-        super().__init__(generator, discriminator, latent_dim, num_classes, seed=seed, metadata=metadata,
-                         **kwargs)
+        """``seed``, ``metadata`` (see `build_table_gan`) and Keras's own options go to `GANBase`
+        as they are."""
+        super().__init__(generator, discriminator, latent_dim, num_classes, **base_options)
         self._track_ema_generator(ema, ema_generator)
         self.encoder = encoder if isinstance(encoder, TableEncoder) else TableEncoder.from_config(encoder)
         self.pac = _check_pac(pac)
