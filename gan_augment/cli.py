@@ -29,10 +29,8 @@ Example:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import importlib.metadata
-import io
 import json
 import re
 import sys
@@ -44,6 +42,7 @@ from typing import Any
 
 from gan_augment.data.sources import list_sources
 from gan_augment.errors import DataError, GanAugmentError
+from gan_augment.kinds import kind_of
 
 PROG = "gan-augment"
 EXIT_OK = 0
@@ -189,6 +188,18 @@ def _add_training_arguments(parser: argparse.ArgumentParser, *, default_out: str
                        help="no progress output; print only the results")
 
 
+def _add_command(commands: Any, name: str, handler: Callable[[argparse.Namespace], int], *,
+                 help: str, description: str, examples: str) -> argparse.ArgumentParser:
+    """Add the subcommand ``name``, run by ``handler``, with the CLI's help formatter; its epilog
+    lists ``examples`` (one command line each, without the program name)."""
+    lines = examples.splitlines()
+    epilog = "\n".join([f"example{'s' if len(lines) > 1 else ''}:", *(f"  {PROG} {line}" for line in lines)])
+    command = commands.add_parser(name, help=help, formatter_class=_Formatter, description=description,
+                                  epilog=epilog)
+    command.set_defaults(handler=handler)
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``gan-augment`` (building it imports nothing heavy)."""
     from gan_augment import __version__
@@ -214,10 +225,9 @@ Run `{PROG} COMMAND --help` for the options of a command.""",
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
     # ------------------------------------------------------------------ augment
-    augment = commands.add_parser(
-        "augment",
+    augment = _add_command(
+        commands, "augment", _cmd_augment,
         help="train a GAN on a data set and fill every class up with generated samples",
-        formatter_class=_Formatter,
         description="Train a class-conditional GAN on the data set, then add generated samples "
                     "so that every class reaches the same count (or add --per-class samples to "
                     "every class with --no-balance). The generated samples are validated against "
@@ -233,15 +243,14 @@ Run `{PROG} COMMAND --help` for the options of a command.""",
                     "summary.json; for tables augmented.parquet and augmented.csv instead of "
                     "augmented.npz and tfds/, and no sample pictures. Re-running the same command after an interruption resumes "
                     "training from the checkpoint.",
-        epilog=f"""\
-examples:
-  {PROG} augment --dataset digits
-  {PROG} augment --dataset digits --per-class 300 --epochs 100 -o runs/digits300
-  {PROG} augment --dataset digits --on-fail warn      # keep curated samples if a gate fails
-  {PROG} augment --dataset tfds:mnist --data-dir ~/tensorflow_datasets --epochs 20
-  {PROG} augment --dataset my_images/ --image-size 32 --loss hinge --spectral-norm
-  {PROG} augment --dataset penguins                   # a mixed-type table with missing values
-  {PROG} augment --dataset churn.csv --target churned""",
+        examples="""\
+augment --dataset digits
+augment --dataset digits --per-class 300 --epochs 100 -o runs/digits300
+augment --dataset digits --on-fail warn      # keep curated samples if a gate fails
+augment --dataset tfds:mnist --data-dir ~/tensorflow_datasets --epochs 20
+augment --dataset my_images/ --image-size 32 --loss hinge --spectral-norm
+augment --dataset penguins                   # a mixed-type table with missing values
+augment --dataset churn.csv --target churned""",
     )
     _add_data_arguments(augment)
     _add_training_arguments(augment, default_out="data/outputs/<dataset name>")
@@ -271,43 +280,37 @@ examples:
                        help="when a validation gate fails: raise (default; stop with an error, "
                             "write no data set), warn (keep the curated samples and say so) or "
                             "ignore")
-    augment.set_defaults(handler=_cmd_augment)
 
     # ------------------------------------------------------------------ train
-    train = commands.add_parser(
-        "train",
+    train = _add_command(
+        commands, "train", _cmd_train,
         help="train a GAN and save it as model.keras (resumable)",
-        formatter_class=_Formatter,
         description="Train a (class-conditional) GAN on the data set and save it as "
                     "OUTPUT_DIR/model.keras, together with samples.png, training_curves.png and "
                     "progress/ (sample grids during training). The training state is saved in "
                     "the checkpoint folder every few epochs: re-run the same command to resume, "
                     "or raise --epochs to train on.",
-        epilog=f"""\
-examples:
-  {PROG} train --dataset digits --epochs 50
-  {PROG} train --dataset tfds:fashion_mnist --data-dir ~/tensorflow_datasets -o runs/fashion
-  {PROG} train --dataset my_images/ --image-size 32 --loss wasserstein_gp""",
+        examples="""\
+train --dataset digits --epochs 50
+train --dataset tfds:fashion_mnist --data-dir ~/tensorflow_datasets -o runs/fashion
+train --dataset my_images/ --image-size 32 --loss wasserstein_gp""",
     )
     _add_data_arguments(train)
     _add_training_arguments(train, default_out="data/outputs/<dataset name>")
-    train.set_defaults(handler=_cmd_train)
 
     # ------------------------------------------------------------------ generate
-    generate = commands.add_parser(
-        "generate",
+    generate = _add_command(
+        commands, "generate", _cmd_generate,
         help="draw samples from a saved GAN into an .npz (images) or .parquet/.csv (tables) file",
-        formatter_class=_Formatter,
         description="Load a GAN saved by `train` or `augment` and generate samples. Images: an "
                     ".npz file (x, y, class_names, synthetic) that `--dataset` and numpy read, "
                     "and a picture of some of the samples next to it (<name>_grid.png). Tables: "
                     "a .parquet (default) or .csv file with the training columns, the class "
                     "column and a _synthetic flag.",
-        epilog=f"""\
-examples:
-  {PROG} generate --model data/outputs/digits/model.keras --n 500
-  {PROG} generate --model data/outputs/digits --n 100 --labels 3,5 --out fives.npz
-  {PROG} generate --model data/outputs/penguins/model.keras --labels Chinstrap --out c.csv""",
+        examples="""\
+generate --model data/outputs/digits/model.keras --n 500
+generate --model data/outputs/digits --n 100 --labels 3,5 --out fives.npz
+generate --model data/outputs/penguins/model.keras --labels Chinstrap --out c.csv""",
     )
     generate.add_argument("--model", "-m", required=True, metavar="PATH.keras",
                           help="the saved GAN: a .keras file, or an output folder holding model.keras (train, augment) "
@@ -322,17 +325,14 @@ examples:
     generate.add_argument("--out", metavar="PATH",
                           help="the file to write: .npz for images, .parquet or .csv for tables "
                                "(default: samples.npz / samples.parquet next to the model)")
-    generate.set_defaults(handler=_cmd_generate)
 
     # ------------------------------------------------------------------ sources
-    sources = commands.add_parser(
-        "sources",
+    _add_command(
+        commands, "sources", _cmd_sources,
         help="list the built-in data sets and the accepted --dataset forms",
-        formatter_class=_Formatter,
         description="List the built-in data sets and every form that --dataset accepts.",
-        epilog=f"example:\n  {PROG} sources",
+        examples="sources",
     )
-    sources.set_defaults(handler=_cmd_sources)
 
     # ------------------------------------------------------------------ plugins (e.g. run)
     for name, entry in plugin_commands().items():
@@ -616,8 +616,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     model_path = saved_model_path(Path(args.model).expanduser())
 
-    from gan_augment.export import export_npz, export_table
-    from gan_augment.plots import save_image_grid
+    from gan_augment.kinds import kind_of
     from gan_augment.training import load_gan
 
     gan = load_gan(model_path)
@@ -630,22 +629,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     else:
         samples = gan.sample(args.n, seed=args.seed)
 
-    flags = np.ones(len(samples), bool)
-    if samples.kind == "image":
-        npz_path = export_npz(samples, out, synthetic=flags)
-    else:
-        npz_path = export_table(samples, out, synthetic=flags)
-    paths = {"samples": npz_path}
-    if samples.kind == "image":
-        if samples.y is not None:
-            picks = np.concatenate([np.flatnonzero(samples.y == c)[:10] for c in np.unique(samples.y)])
-        else:
-            picks = np.arange(min(len(samples), 100))
-        paths["grid"] = save_image_grid(
-            samples.x[picks], npz_path.with_name(npz_path.stem + "_grid.png"),
-            labels=None if samples.y is None else samples.y[picks],
-            class_names=samples.class_names, title=f"generated by {model_path.name}",
-        )
+    kind = kind_of(samples)
+    paths = {"samples": kind.export_samples(samples, out, synthetic=np.ones(len(samples), bool))}
+    grid = kind.sample_grid(samples, paths["samples"].with_name(paths["samples"].stem + "_grid.png"),
+                            title=f"generated by {model_path.name}")
+    if grid is not None:
+        paths["grid"] = grid
     if samples.y is not None:
         counts = samples.class_counts()
         per_class = ", ".join(f"{samples.class_names[c]}: {int(counts[c])}"
@@ -657,14 +646,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-#: File types `generate` writes, per data kind.
-SAMPLE_SUFFIXES = {"image": (".npz",), "table": (".parquet", ".csv")}
-
-
 def _sample_path(path: Path, kind: str) -> Path:
     """``path`` with the default suffix of ``kind`` added when it has none; a suffix of another
     file type is refused."""
-    allowed = SAMPLE_SUFFIXES[kind]
+    allowed = kind_of(kind).sample_suffixes
     if not path.suffix:
         return path.with_name(path.name + allowed[0])
     if path.suffix.lower() not in allowed:
@@ -716,14 +701,7 @@ def _cmd_augment(args: argparse.Namespace) -> int:
         ) from exc
     seconds = time.perf_counter() - start
     say("Writing the outputs…")
-    if dataset.kind == "image":
-        data_paths = {
-            "augmented data": result.export_npz(out / "augmented.npz"),
-            "TFDS dataset": _export_tfds(result, out / "tfds", _tfds_name(dataset_name(args.dataset))),
-        }
-    else:
-        data_paths = {"augmented data": result.export_parquet(out / "augmented.parquet"),
-                      "augmented data (CSV)": result.export_csv(out / "augmented.csv")}
+    data_paths = kind_of(dataset).export_augmented(result, out, _tfds_name(dataset_name(args.dataset)))
     paths: dict[str, Path] = {
         **data_paths,
         "model": result.gan.save(out / "model.keras"),
@@ -755,16 +733,6 @@ def _validation_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.on_fail is not None:
         options["on_fail"] = args.on_fail
     return options
-
-
-def _export_tfds(result: Any, directory: Path, name: str) -> Path:
-    # TFDS prints "Downloading and preparing dataset … to <staging folder>" on stdout although
-    # nothing is downloaded; the path printed at the end is the one that counts.
-    import tensorflow_datasets as tfds
-
-    tfds.disable_progress_bar()  # its bars show the staging folder, not the result
-    with contextlib.redirect_stdout(io.StringIO()):
-        return result.export_tfds(directory, name=name)
 
 
 def _summary(args: argparse.Namespace, dataset: Any, result: Any, options: dict[str, Any],
