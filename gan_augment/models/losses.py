@@ -39,6 +39,16 @@ def _wasserstein_d(real: Tensor, fake: Tensor) -> Tensor:
     return tf.reduce_mean(fake) - tf.reduce_mean(real)
 
 
+def _least_squares_d(real: Tensor, fake: Tensor) -> Tensor:
+    # LSGAN (Mao et al. 2017) with targets 1 (real) and 0 (fake), halved as in CycleGAN.
+    return 0.5 * (tf.reduce_mean(tf.square(real - 1.0)) + tf.reduce_mean(tf.square(fake)))
+
+
+def _least_squares_g(fake: Tensor) -> Tensor:
+    # The generator pulls D(G(z)) towards the real target 1 (no sigmoid: outputs are scores).
+    return tf.reduce_mean(tf.square(fake - 1.0))
+
+
 def _critic_g(fake: Tensor) -> Tensor:
     # Hinge and Wasserstein generators both maximise the critic's score of fakes.
     return -tf.reduce_mean(fake)
@@ -59,6 +69,7 @@ LOSSES: dict[str, GANLoss] = {
     "non_saturating": GANLoss("non_saturating", _ns_d, _ns_g),
     "hinge": GANLoss("hinge", _hinge_d, _critic_g),
     "wasserstein_gp": GANLoss("wasserstein_gp", _wasserstein_d, _critic_g, 10.0, 5),
+    "least_squares": GANLoss("least_squares", _least_squares_d, _least_squares_g),
 }
 
 
