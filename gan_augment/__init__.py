@@ -54,6 +54,9 @@ _LAZY = {
     "UtilityReport": "gan_augment.utility",
     "render_digits": "gan_augment.data.rendered",
     "log_to": "gan_augment.logs",
+    "train_cyclegan": "gan_augment.translation",
+    "load_translator": "gan_augment.translation",
+    "TrainedTranslator": "gan_augment.translation",
 }
 
 __all__ = [
@@ -65,6 +68,7 @@ __all__ = [
     "GanAugmentError",
     "Thresholds",
     "TrainedGAN",
+    "TrainedTranslator",
     "TrainingError",
     "UnknownSourceError",
     "UtilityFailed",
@@ -81,9 +85,11 @@ __all__ = [
     "list_sources",
     "load_dataset",
     "load_gan",
+    "load_translator",
     "log_to",
     "measure_utility",
     "render_digits",
+    "train_cyclegan",
     "train_gan",
     "validate",
 ]
@@ -96,6 +102,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gan_augment.generation import AugmentedDataset, augment
     from gan_augment.logs import log_to
     from gan_augment.training import TrainedGAN, load_gan, train_gan
+    from gan_augment.translation import TrainedTranslator, load_translator, train_cyclegan
     from gan_augment.utility import UtilityReport, measure_utility
     from gan_augment.validation.features import DomainEncoder
     from gan_augment.validation.report import Thresholds, ValidationReport

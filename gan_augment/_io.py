@@ -7,6 +7,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def _umask() -> int:
@@ -48,3 +49,15 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def save_keras(model: Any, path: str | os.PathLike) -> Path:
+    """Save a Keras model as one ``.keras`` file at ``path``, atomically (`atomic_path`)."""
+    from gan_augment.errors import DataError
+
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise DataError(f"Expected a path ending in .keras. Received: path={str(path)!r}.")
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    return path

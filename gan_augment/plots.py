@@ -50,15 +50,7 @@ def save_image_grid(
                              squeeze=False)
     for r, (row, name) in enumerate(zip(rows, row_names)):
         for c in range(n_cols):
-            ax = axes[r][c]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for side in ax.spines.values():
-                side.set_visible(False)
-            if c < len(row):
-                img = row[c]
-                ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray_r" if img.shape[-1] == 1 else None,
-                          vmin=0.0, vmax=1.0, interpolation="nearest")
+            _show(axes[r][c], row[c] if c < len(row) else None)
         if name:
             axes[r][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
     if title:
@@ -76,19 +68,19 @@ def save_history_plot(history: Mapping[str, Sequence[float]], path: str | Path, 
     fig, axes = plt.subplots(1, 3 if criterion else 2, figsize=(15 if criterion else 10, 3.6))
     ax_loss, ax_d = axes[0], axes[1]
     epochs = np.arange(1, len(history.get("d_loss", next(iter(history.values()), []))) + 1)
-    for key in ("d_loss", "g_loss"):
-        if key in history:
-            ax_loss.plot(epochs, history[key], label=key)
+    for key in [k for k in history if k.endswith("_loss")]:  # d_loss, g_loss, cycle_loss, …
+        ax_loss.plot(epochs, history[key], label=key)
     ax_loss.set_xlabel("epoch")
     ax_loss.set_title("losses")
     ax_loss.legend()
-    for key in ("d_real", "d_fake"):
-        if key in history:
-            ax_d.plot(epochs, history[key], label=f"mean D({key[2:]})")
+    outputs = [k for k in history if k.startswith("d_") and k.endswith(("real", "fake"))]
+    for key in outputs:  # d_real, d_fake; a CycleGAN's d_a_real, d_b_fake, …
+        ax_d.plot(epochs, history[key], label=f"mean D({key[2:]})")
     ax_d.axhline(0.5, color="gray", linestyle="--", linewidth=1, label="equilibrium ½")
-    ax_d.set_ylim(0, 1)
+    if all(0.0 <= v <= 1.0 for k in outputs for v in history[k]):
+        ax_d.set_ylim(0, 1)
     ax_d.set_xlabel("epoch")
-    ax_d.set_title("discriminator outputs (probability)")
+    ax_d.set_title("discriminator outputs")
     ax_d.legend()
     if criterion:
         fd, at = history["plateau_fd"], history.get("plateau_epoch", range(1, len(history["plateau_fd"]) + 1))
@@ -102,6 +94,40 @@ def save_history_plot(history: Mapping[str, Sequence[float]], path: str | Path, 
         fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def save_translation_grid(columns: Sequence[np.ndarray], path: str | Path, *, labels: np.ndarray,
+                          class_names: Sequence[str] = (), titles: Sequence[str] = ()) -> Path:
+    """One row per class; in it, for each image of that class, its panels side by side, one per
+    array of ``columns`` (e.g. source | translated | translated back, titled ``titles``)."""
+    plt = _pyplot()
+    classes = list(dict.fromkeys(int(c) for c in labels))
+    rows = [np.flatnonzero(labels == c) for c in classes]
+    k, per_row = len(columns), max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), k * per_row, figsize=(k * per_row * 0.7 + 0.8, len(rows) * 0.75 + 0.6),
+                             squeeze=False)
+    for r, (c, members) in enumerate(zip(classes, rows)):
+        for e in range(per_row):
+            for j, images in enumerate(columns):
+                _show(axes[r][e * k + j], images[members[e]] if e < len(members) else None)
+                if r == 0 and j < len(titles):
+                    axes[0][e * k + j].set_title(titles[j], fontsize=6)
+        name = class_names[c] if c < len(class_names) else str(c)
+        axes[r][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _show(ax: Any, image: np.ndarray | None) -> None:
+    """One image (grayscale as dark ink on white) in a panel without ticks or frame; None: empty."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if image is not None:
+        gray = image.shape[-1] == 1
+        ax.imshow(image[..., 0] if gray else image, cmap="gray_r" if gray else None, vmin=0.0, vmax=1.0,
+                  interpolation="nearest")
 
 
 def _save(fig, path: str | Path) -> Path:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from gan_augment import checkpoint as ckpt
-from gan_augment._io import atomic_path
+from gan_augment._io import save_keras
 from gan_augment._quiet import quiet_tensorflow
 from gan_augment.callbacks import Checkpoint, History, NaNGuard, Progress, TimeBudget
 from gan_augment.data.dataset import Dataset
@@ -301,13 +301,8 @@ class TrainedGAN:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Save as a single ``.keras`` file (atomically); read it back with `load_gan`."""
-        path = Path(path)
-        if path.suffix != ".keras":
-            raise DataError(f"Expected a path ending in .keras. Received: path={str(path)!r}.")
         self.model.metadata["history"] = self.history
-        with atomic_path(path) as tmp:
-            self.model.save(tmp)
-        return path
+        return save_keras(self.model, path)
 
     def save_pictures(self, directory: str | os.PathLike, *, seed: int = 0, per_class: int = 10) -> dict[str, Path]:
         """Write ``samples.png`` (a row per class) and ``training_curves.png`` into ``directory``."""

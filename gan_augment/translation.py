@@ -1,0 +1,349 @@
+"""Unpaired domain translation as augmentation: `train_cyclegan(source, target)` →
+`TrainedTranslator`, whose `translate` turns labelled images of a *source* domain (rendered,
+simulated, another scanner) into images of the *target* domain, labels carried over.
+
+A translator also answers ``sample(labels=...)`` like a `TrainedGAN` (source images of those
+labels, translated), so `augment(target, translate_from=source)` fills a small labelled target
+set with translated source images and judges them with the same gates and utility test.
+
+Example:
+    >>> import gan_augment as ga
+    >>> translator = ga.train_cyclegan("rendered_digits", "digits", epochs=20)   # doctest: +SKIP
+    >>> handwritten = translator.translate(ga.load_dataset("rendered_digits"))    # doctest: +SKIP
+    >>> translator.save("rendered2digits.keras")                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gan_augment import checkpoint as ckpt
+from gan_augment._io import save_keras
+from gan_augment.data.dataset import Dataset
+from gan_augment.errors import DataError
+from gan_augment.kinds import require_kind
+from gan_augment.logs import progress
+
+#: Default generator steps of a translation run (epochs are chosen to give about this many).
+TRANSLATION_STEPS = 3000
+#: Default batch size (halved until both domains hold at least one batch).
+TRANSLATION_BATCH = 32
+#: ``translate``'s directions: source → target (G) and target → source (F).
+DIRECTIONS = ("a2b", "b2a")
+
+
+@dataclasses.dataclass
+class TranslationOptions:
+    """Options of `train_cyclegan` (see its docstring); `None` means "from the data"."""
+
+    epochs: int | None = None
+    batch_size: int | None = None
+    learning_rate: float = 2e-4
+    cycle_weight: float = 10.0
+    identity_weight: float | None = None
+    pool_size: int = 50
+    width: int | None = None
+    blocks: int | None = None
+    ema: bool = True
+    loss: str = "least_squares"
+    checkpoint_every: int | None = None
+
+    #: The options that shape the networks (a checkpoint of other values is refused).
+    ARCHITECTURE = ("cycle_weight", "identity_weight", "pool_size", "width", "blocks", "ema", "loss")
+
+
+class TrainedTranslator:
+    """A trained `CycleGAN` between a labelled source domain (A) and a target domain (B).
+
+    Attributes:
+        model: the `CycleGAN`.
+        history: per-epoch means of the training metrics.
+        source: the source images (kept to answer `sample`; not saved with the model).
+    """
+
+    kind = "image"
+    conditional = True
+    columns = None
+
+    def __init__(self, model: Any, history: dict[str, list[float]] | None = None,
+                 source: Dataset | None = None) -> None:
+        self.model = model
+        self.history = history if history is not None else dict(model.metadata.get("history", {}))
+        self.source = source
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(self.model.metadata.get("class_names", ()))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(self.model.image_shape)
+
+    @property
+    def steps_taken(self) -> int:
+        return self.model.steps_taken
+
+    # ------------------------------------------------------------------ translating
+    def translate(self, dataset: Dataset, direction: str = "a2b", *, use_ema: bool = True) -> Dataset:
+        """``dataset``'s images translated (``"a2b"``: source → target, ``"b2a"``: back), with
+        their labels; the provenance says ``translated``.
+
+        Example:
+            >>> translator.translate(load_dataset("rendered_digits", per_class=10))  # doctest: +SKIP
+        """
+        require_kind(dataset, "image", what="translation")
+        if direction not in DIRECTIONS:
+            raise DataError(f"Expected direction in {list(DIRECTIONS)}. Received: direction={direction!r}.")
+        if dataset.shape != self.sample_shape:
+            raise DataError(f"Expected images of shape {self.sample_shape} (the translator's). Received: "
+                            f"{dataset.shape}. Load them with image_size={self.sample_shape[:2]}.")
+        x = self.model.translate(dataset.x, direction, use_ema=use_ema)
+        return dataclasses.replace(dataset, x=x, provenance={
+            **dataset.provenance, "translated": {"direction": direction, "steps": self.steps_taken}})
+
+    def sample(self, n: int | None = None, *, labels: Any = None, seed: int = 0) -> Dataset:
+        """Translated source images of the given ``labels`` (one per label, source images drawn
+        at random per class, with replacement only when a class has fewer than asked for): the
+        `TrainedGAN.sample` contract, so `augment` can use a translator like a GAN."""
+        if self.source is None:
+            raise DataError("Expected a translator that knows its source images to sample from. Received: "
+                            "one loaded from a file; pass source= to load_translator.")
+        if labels is None:
+            labels = np.arange(int(n or 0)) % self.num_classes
+        labels = np.broadcast_to(np.asarray(labels, np.int64), (int(n),)) if np.ndim(labels) == 0 \
+            else np.asarray(labels, np.int64)
+        rng = np.random.default_rng([int(seed), 0x7A])
+        picks = np.empty(len(labels), np.int64)
+        for c in np.unique(labels):
+            members = np.flatnonzero(self.source.y == c)
+            if not len(members):
+                raise DataError(f"Expected source images of class {self.class_names[c]!r} to translate. "
+                                "Received: none in the source domain.")
+            want = np.flatnonzero(labels == c)
+            picks[want] = rng.choice(members, len(want), replace=len(want) > len(members))
+        chosen = self.source.take(picks)
+        out = self.translate(chosen)
+        return dataclasses.replace(out, provenance={**out.provenance, "source": "translator", "seed": int(seed)})
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save as one ``.keras`` file (atomically); read it back with `load_translator`."""
+        self.model.metadata["history"] = self.history
+        return save_keras(self.model, path)
+
+    def save_pictures(self, directory: str | os.PathLike, *, per_class: int = 4, seed: int = 0) -> dict[str, Path]:
+        """``translations.png`` (per class: source | G(source) | F(G(source))) and
+        ``training_curves.png`` in ``directory``."""
+        from gan_augment.plots import save_history_plot, save_translation_grid
+
+        directory = Path(directory)
+        out: dict[str, Path] = {}
+        if self.source is not None:
+            rng = np.random.default_rng(seed)
+            picks = np.concatenate([rng.permutation(np.flatnonzero(self.source.y == c))[:per_class]
+                                    for c in range(self.source.num_classes)])
+            a = self.source.take(picks)
+            b = self.translate(a)
+            back = self.translate(b, "b2a")
+            out["translations"] = save_translation_grid(
+                [a.x, b.x, back.x], directory / "translations.png", labels=a.y, class_names=a.class_names,
+                titles=("A", "G(A)", "F(G(A))"))
+        if self.history.get("d_loss"):
+            out["curves"] = save_history_plot(self.history, directory / "training_curves.png",
+                                              title="CycleGAN training")
+        return out
+
+    def __repr__(self) -> str:
+        return (f"TrainedTranslator(shape={self.sample_shape}, classes={self.num_classes}, "
+                f"steps={self.steps_taken}, source={self.model.metadata.get('source', '?')!r})")
+
+
+def train_cyclegan(
+    source: Dataset | str,
+    target: Dataset | str,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    checkpoint_dir: str | os.PathLike | None = None,
+    output_dir: str | os.PathLike | None = None,
+    verbose: int = 1,
+    **options: Any,
+) -> TrainedTranslator:
+    """Train a CycleGAN between a labelled ``source`` domain and a ``target`` domain (labels of
+    the target, if any, are not used) and return the `TrainedTranslator`.
+
+    Args:
+        source, target: Datasets, or sources `load_dataset` reads (e.g. "rendered_digits",
+            "digits"); images of one shape and channel count.
+        epochs, batch_size: default: about `TRANSLATION_STEPS` steps of `TRANSLATION_BATCH`.
+        seed: seeds weights, the pools, the batch order; the same seed gives the same run.
+        checkpoint_dir: where the full state is saved every few epochs; a rerun resumes there.
+        output_dir: where ``translations.png`` and ``training_curves.png`` go.
+        **options: `TranslationOptions` fields (cycle_weight, identity_weight, pool_size, width,
+            blocks, ema, learning_rate, loss, checkpoint_every).
+
+    Example:
+        >>> t = train_cyclegan("rendered_digits", load_dataset("digits"), epochs=5)  # doctest: +SKIP
+    """
+    from gan_augment.data.sources import load_dataset
+
+    source = load_dataset(source) if isinstance(source, (str, os.PathLike)) else source
+    target = load_dataset(target) if isinstance(target, (str, os.PathLike)) else target
+    _check_domains(source, target)
+    unknown = sorted(set(options) - {f.name for f in dataclasses.fields(TranslationOptions)})
+    if unknown:
+        raise TypeError(f"Unknown translation option(s) {unknown}. Expected some of: "
+                        f"{[f.name for f in dataclasses.fields(TranslationOptions)]}.")
+    opts = TranslationOptions(epochs=epochs, batch_size=batch_size, **options)
+    n = max(len(source), len(target))
+    if opts.batch_size is None:
+        opts.batch_size = TRANSLATION_BATCH
+        while opts.batch_size > 1 and opts.batch_size > min(len(source), len(target)):
+            opts.batch_size //= 2
+    steps_per_epoch = max(1, n // opts.batch_size)
+    if opts.epochs is None:
+        opts.epochs = int(max(1, math.ceil(TRANSLATION_STEPS / steps_per_epoch)))
+    if opts.checkpoint_every is None:
+        opts.checkpoint_every = max(1, opts.epochs // 10)
+    fingerprint = {"kind": "translation", "shape": list(source.shape), "n_source": len(source),
+                   "n_target": len(target), "seed": seed, "batch_size": opts.batch_size,
+                   "learning_rate": opts.learning_rate,
+                   **{k: getattr(opts, k) for k in TranslationOptions.ARCHITECTURE}}
+    model = _build(source, target, opts, seed, total_steps=opts.epochs * steps_per_epoch)
+
+    history: dict[str, list[float]] = {}
+    initial_epoch = 0
+    if ckpt.has_checkpoint(checkpoint_dir):
+        record = ckpt.load_checkpoint(checkpoint_dir, model, fingerprint)
+        initial_epoch, history = int(record["epoch"]), record["history"]
+        if verbose:
+            progress(f"Resuming from {checkpoint_dir}: epoch {initial_epoch}, step {model.steps_taken}.")
+    if initial_epoch < opts.epochs:
+        _fit(model, source, target, opts, seed, initial_epoch, steps_per_epoch, history, fingerprint,
+             checkpoint_dir, verbose)
+    trained = TrainedTranslator(model, history, source)
+    if output_dir is not None:
+        for what, path in trained.save_pictures(output_dir, seed=seed).items():
+            if verbose:
+                progress(f"  {what}: {path}")
+    return trained
+
+
+def load_translator(path: str | os.PathLike, *, source: Dataset | str | None = None) -> TrainedTranslator:
+    """Load a translator saved with `TrainedTranslator.save` (Keras safe mode: no code in the file
+    runs). ``source``: the source images `sample` draws from (default: the built-in source it
+    was trained on, when it has one; else `sample` is unavailable, `translate` works)."""
+    import keras
+
+    from gan_augment.data.sources import list_sources, load_dataset
+    from gan_augment.models.cyclegan import CycleGAN
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Expected a saved translator (.keras file). Received: '{path}', which does not exist.")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except (ValueError, OSError, TypeError) as exc:
+        raise DataError(f"Expected a translator saved by gan_augment in '{path}'. Received: a file Keras "
+                        f"cannot load ({exc}).") from exc
+    if not isinstance(model, CycleGAN):
+        raise DataError(f"Expected a translator (CycleGAN) in '{path}'. Received: {type(model).__name__}; "
+                        "a GAN loads with load_gan.")
+    meta = model.metadata
+    if source is None and meta.get("source") in list_sources():
+        source = load_dataset(meta["source"], **meta.get("source_options", {}))
+    elif isinstance(source, (str, os.PathLike)):
+        source = load_dataset(source)
+    return TrainedTranslator(model, source=source)
+
+
+# ---------------------------------------------------------------------- internals
+def _check_domains(source: Any, target: Any) -> None:
+    for name, ds in (("source", source), ("target", target)):
+        require_kind(ds, "image", what=f"the {name} domain of a translation")
+    if not source.labeled:
+        raise DataError("Expected a labelled source domain (its labels are carried over). Received: y=None.")
+    if source.shape[-1] != target.shape[-1]:
+        raise DataError(f"Expected both domains with the same number of channels. Received: source "
+                        f"{source.shape}, target {target.shape}. Convert one (e.g. grayscale → RGB).")
+    if source.shape != target.shape:
+        raise DataError(f"Expected both domains at one image size. Received: source {source.shape}, target "
+                        f"{target.shape}. Load one with image_size={target.shape[:2]}.")
+    if len(source) < 2 or len(target) < 2:
+        raise DataError(f"Expected at least 2 images in each domain. Received: source {len(source)}, "
+                        f"target {len(target)}.")
+
+
+def _build(source: Dataset, target: Dataset, opts: TranslationOptions, seed: int, *, total_steps: int) -> Any:
+    import keras
+
+    from gan_augment.models.cyclegan import build_cyclegan
+
+    keras.utils.set_random_seed(seed)  # weight initialisation follows the seed
+    source_name = str(source.provenance.get("source", ""))
+    metadata = {
+        "class_names": list(source.class_names), "source": source_name,
+        "source_options": {k: source.provenance[k] for k in ("per_class", "seed", "image_size")
+                           if k in source.provenance},
+        "target": str(target.provenance.get("source", "")), "options": dataclasses.asdict(opts),
+    }
+    model = build_cyclegan(source.shape, width=opts.width, blocks=opts.blocks, cycle_weight=opts.cycle_weight,
+                           identity_weight=opts.identity_weight, pool_size=opts.pool_size,
+                           total_steps=total_steps, ema=opts.ema, seed=seed, metadata=metadata)
+    model.compile(loss=opts.loss, learning_rate=opts.learning_rate)
+    return model
+
+
+def _batches(source: Dataset, target: Dataset, batch_size: int, seed: int, first_epoch: int, epochs: int,
+             steps: int) -> Any:
+    """Unpaired batches ``(a, b)``: per epoch, a permutation of each domain (cycled when one is
+    shorter), depending only on ``(seed, epoch)`` so a resumed run sees the same batches."""
+    import tensorflow as tf
+
+    a_all, b_all = source.x, target.x
+
+    def epochs_of_batches() -> Any:
+        for epoch in range(first_epoch, epochs):
+            rng = np.random.default_rng([seed, epoch, 0xCC])
+            need = steps * batch_size
+            ia = np.resize(rng.permutation(len(a_all)), need)
+            ib = np.resize(rng.permutation(len(b_all)), need)
+            for s in range(steps):
+                part = slice(s * batch_size, (s + 1) * batch_size)
+                yield a_all[ia[part]], b_all[ib[part]]
+
+    spec = tf.TensorSpec((batch_size, *source.shape), tf.float32)
+    return tf.data.Dataset.from_generator(epochs_of_batches, output_signature=(spec, spec)).prefetch(2)
+
+
+def _fit(model: Any, source: Dataset, target: Dataset, opts: TranslationOptions, seed: int, initial_epoch: int,
+         steps_per_epoch: int, history: dict, fingerprint: dict, checkpoint_dir: Any, verbose: int) -> None:
+    from gan_augment.callbacks import Checkpoint, History, NaNGuard, Progress
+
+    guard = NaNGuard()
+    callbacks = [guard, History(history),
+                 *([Checkpoint(checkpoint_dir, fingerprint, history, opts.checkpoint_every, opts.epochs)]
+                   if checkpoint_dir is not None else []),
+                 *([Progress(opts.epochs, what="CycleGAN")] if verbose else [])]
+    start = time.perf_counter()
+    model.fit(_batches(source, target, opts.batch_size, seed, initial_epoch, opts.epochs, steps_per_epoch),
+              epochs=opts.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch, shuffle=False,
+              verbose=0, callbacks=callbacks)
+    seconds = time.perf_counter() - start
+    history.setdefault("train_seconds", []).append(seconds)
+    if verbose:
+        progress(f"Trained CycleGAN epochs {initial_epoch + 1}–{len(history.get('d_loss', []))} "
+                 f"({model.steps_taken} steps in all) in {seconds:.1f} s.")
