@@ -233,6 +233,7 @@ def augment(
     balance: bool = True,
     seed: int = 0,
     gan: TrainedGAN | None = None,
+    translate_from: Any = None,
     validate: bool = True,
     on_fail: str = "raise",
     thresholds: Any = None,
@@ -267,6 +268,10 @@ def augment(
         gan: an already trained GAN for this data (skips training; with the utility gate it
             should not have seen the held-out part, i.e. be trained on
             ``dataset.split(utility_holdout, seed=seed)[0]``).
+        translate_from: fill the classes with *translated* images of another, labelled domain
+            instead of GAN samples: a source `load_dataset` reads (e.g. "rendered_digits"), a
+            Dataset (a CycleGAN is trained between it and ``dataset``'s fit part, with
+            ``train_options`` as `train_cyclegan` options) or a `TrainedTranslator`.
         validate: run `gan_augment.validate` and drop near-copies of training samples and samples
             whose label the domain encoder disputes (``OVERSAMPLE`` × the plan is generated, and
             up to ``TOP_UP_ROUNDS`` more rounds for classes left short).
@@ -288,7 +293,8 @@ def augment(
             spread over the neighbourhoods of the real samples the GAN trained on; see
             `gan_augment.selection`).
         verbose: 0 silent, 1 progress output.
-        **train_options: passed to `train_gan` (epochs, batch_size, loss, output_dir, …).
+        **train_options: passed to `train_gan` (epochs, batch_size, loss, output_dir, …), or to
+            `train_cyclegan` with ``translate_from``.
 
     Example:
         >>> aug = augment(load_dataset("digits").subsample(per_class=20))  # doctest: +SKIP
@@ -314,6 +320,11 @@ def augment(
     plan = generation_plan(dataset.class_counts(), per_class, balance)
     if utility and per_class is None and not plan.any():
         plan = np.ceil(BALANCED_RATIO * dataset.class_counts()).astype(np.int64)
+    if translate_from is not None:
+        if gan is not None:
+            raise DataError("Expected gan= or translate_from=, not both. Received: both.")
+        gan = _translator(translate_from, fit, seed, verbose, train_options)
+        train_options = {}
     if gan is None:
         from gan_augment.training import train_gan
 
@@ -339,7 +350,7 @@ def augment(
     if pool is not None:
         pool = dataclasses.replace(pool, provenance={
             "source": "gan", "seed": seed + 1, "trained_on": dataset.provenance.get("source"),
-            "curated": validate})
+            "curated": validate, **{k: pool.provenance[k] for k in ("translated",) if k in pool.provenance}})
     dropped = int((~keep).sum())
     requested = tuple(plan.tolist())
     if not utility or pool is None:
@@ -448,6 +459,23 @@ def _top_up(gan: TrainedGAN, dataset: Dataset, generated: Dataset, keep: np.ndar
             progress(f"Top-up round {round_}: {int(missing.sum())} samples missing, "
                   f"{int(accepted.sum())} of {len(extra)} new ones accepted.")
     return generated, keep
+
+
+def _translator(source: Any, fit: Dataset, seed: int, verbose: int, options: dict[str, Any]) -> Any:
+    """A `TrainedTranslator` from ``source`` into the domain of ``fit`` (trained here unless it
+    is one already), checked to carry ``fit``'s classes."""
+    from gan_augment.translation import TrainedTranslator, train_cyclegan
+
+    if isinstance(source, TrainedTranslator):
+        if options:
+            raise TypeError(f"Training options {sorted(options)} have no effect with a trained translator. Remove them.")
+        translator = source
+    else:
+        translator = train_cyclegan(source, fit, seed=seed, verbose=verbose, **options)
+    if translator.class_names != fit.class_names:
+        raise DataError(f"Expected a source domain with the classes {list(fit.class_names)} to translate from. "
+                        f"Received: {list(translator.class_names)}.")
+    return translator
 
 
 def _check_compatible(dataset: Dataset, gan: TrainedGAN) -> None:

@@ -75,3 +75,21 @@ def test_bad_domains_raise_clear_errors(domains):
         train_cyclegan(source, ga.load_dataset("wine"), **TINY)
     with pytest.raises(TypeError, match="Unknown translation option"):
         train_cyclegan(source, target, cycle=3.0, **TINY)
+
+
+def test_augment_fills_classes_with_translated_source_images(translator, domains):
+    _, target = domains
+    result = ga.augment(target, per_class=6, translate_from=translator, utility=False, on_fail="ignore",
+                        verbose=0, seed=0)
+    assert result.synthetic is not None and "translated" in result.synthetic.provenance
+    assert (result.synthetic.class_counts() <= 2).all()  # filled up to 6 from 4 real per class
+    assert result.report is not None and result.report.check("label_fidelity") is not None
+    with pytest.raises(DataError, match="not both"):
+        ga.augment(target, gan=translator, translate_from=translator, verbose=0)
+
+
+def test_augment_trains_a_translator_from_a_source_name(domains):
+    _, target = domains
+    result = ga.augment(target, per_class=5, translate_from="rendered_digits", utility=False, validate=False,
+                        verbose=0, epochs=1, **{k: v for k, v in TINY.items() if k != "verbose"})
+    assert result.n_synthetic == 10 and type(result.gan).__name__ == "TrainedTranslator"
