@@ -58,7 +58,7 @@ ON_NO_GAIN_CHOICES = ("classical", "warn", "raise", "ignore")
 ON_FAIL_CHOICES = ("raise", "warn", "ignore")
 DEFAULT_DATASET = "digits"
 #: The CLI's own subcommands (a plugin of the same name is ignored).
-BUILTIN_COMMANDS = ("augment", "train", "generate", "sources")
+BUILTIN_COMMANDS = ("augment", "train", "generate", "translate", "sources")
 DEFAULT_OUTPUT_ROOT = Path("data") / "outputs"
 
 #: Errors that are the user's to fix: printed as one line, no traceback. The package raises its
@@ -326,6 +326,33 @@ generate --model data/outputs/penguins/model.keras --labels Chinstrap --out c.cs
                           help="the file to write: .npz for images, .parquet or .csv for tables "
                                "(default: samples.npz / samples.parquet next to the model)")
 
+    # ------------------------------------------------------------------ translate
+    translate = _add_command(
+        commands, "translate", _cmd_translate,
+        help="train a CycleGAN from a labelled source domain to a target domain; translate the source",
+        description="Train a CycleGAN between a labelled SOURCE domain (e.g. rendered digits) and a "
+                    "TARGET domain (e.g. handwritten digits; its labels are not used), save it as "
+                    "OUTPUT_DIR/translator.keras with translations.png (per class: source | translated "
+                    "| translated back) and training_curves.png, and write the source images "
+                    "translated into the target domain, labels kept, to OUTPUT_DIR/translated.npz. "
+                    "Re-run the same command to resume from the checkpoint folder.",
+        examples="""\
+translate --source rendered_digits --target digits
+translate --source rendered_digits --target my_scans/ --epochs 50 -o runs/r2scans""",
+    )
+    translate.add_argument("--source", "-s", default="rendered_digits", metavar="SOURCE",
+                           help="the labelled domain to translate from (default: rendered_digits); any "
+                                "--dataset form of images")
+    translate.add_argument("--target", "-t", default=DEFAULT_DATASET, metavar="SOURCE",
+                           help=f"the domain to translate into (default: {DEFAULT_DATASET})")
+    translate.add_argument("--epochs", type=_positive_int, help="training epochs (default: about 3000 steps)")
+    translate.add_argument("--batch-size", type=_positive_int, help="images of each domain per step (default 32)")
+    translate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    translate.add_argument("--output-dir", "-o", metavar="DIR",
+                           help="where the translator, pictures and translated.npz go (default: "
+                                "data/outputs/<source>_to_<target>)")
+    translate.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+
     # ------------------------------------------------------------------ sources
     _add_command(
         commands, "sources", _cmd_sources,
@@ -537,6 +564,39 @@ def _cmd_train(args: argparse.Namespace) -> int:
     model_path = gan.save(out / "model.keras")
     say(f"Done in {time.perf_counter() - start:.1f} s: {gan!r}; {gan.stop_reason}.")
     _print_paths({"model": model_path, "checkpoints": checkpoints, **_training_pictures(out)})
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- translate
+def _cmd_translate(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    say = _say(args.quiet)
+    from gan_augment.data.sources import load_dataset
+    from gan_augment.translation import train_cyclegan
+
+    source, target = load_dataset(args.source), load_dataset(args.target)
+    say(f"Loaded source {source!r} and target {target!r}.")
+    out = Path(args.output_dir).expanduser() if args.output_dir else \
+        DEFAULT_OUTPUT_ROOT / f"{dataset_name(args.source)}_to_{dataset_name(args.target)}"
+    if out.exists() and not out.is_dir():
+        raise DataError(f"Expected --output-dir to be a folder. Received: '{out}', which is a file.")
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    translator = train_cyclegan(source, target, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                                checkpoint_dir=out / "checkpoints", output_dir=out, verbose=0 if args.quiet else 1)
+    import numpy as np
+
+    from gan_augment.export import export_npz
+
+    translated = translator.translate(source)
+    paths = {"translator": translator.save(out / "translator.keras"),
+             "translated source": export_npz(translated, out / "translated.npz",
+                                             synthetic=np.ones(len(translated), bool)),
+             "checkpoints": out / "checkpoints",
+             **{name: out / f for name, f in (("translations", "translations.png"),
+                                              ("curves", "training_curves.png")) if (out / f).is_file()}}
+    say(f"Done in {time.perf_counter() - start:.1f} s: {translator!r}.")
+    _print_paths(paths)
     return EXIT_OK
 
 

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import gan_augment as ga
 from gan_augment import cli
 from gan_augment.errors import DataError
 
-COMMANDS = ("augment", "train", "generate", "sources")
+COMMANDS = ("augment", "train", "generate", "translate", "sources")
 
 
 def _console_script() -> str:
@@ -400,3 +401,15 @@ def test_verbose_shows_tensorflow_messages_and_tracebacks(monkeypatch):
     import logging
 
     logging.getLogger("tensorflow").addFilter(_quiet._FILTER)  # leave the other tests as they were
+
+
+def test_translate_trains_saves_and_writes_the_translated_source(tmp_path, capsys):
+    out = tmp_path / "r2d"
+    assert cli.main(["translate", "--source", "rendered_digits", "--target", "digits", "--epochs", "1",
+                     "--batch-size", "64", "-o", str(out), "-q"]) == 0
+    assert {"translator.keras", "translated.npz", "translations.png"} <= {p.name for p in out.iterdir()}
+    translated = ga.load_dataset(out / "translated.npz", synthetic="keep")
+    assert len(translated) == 5000 and translated.num_classes == 10
+    assert "translated.npz" in capsys.readouterr().out
+    assert cli.main(["translate", "--target", "wine", "-o", str(tmp_path / "bad"), "-q"]) == 2
+    assert "kind='image'" in capsys.readouterr().err
