@@ -61,7 +61,7 @@ with warnings.catch_warnings():
             gate.name, asset=SAMPLES_KEY, blocking=True, partitions_def=DATASETS,
             description=gate.why + ("" if len(gate.kinds) > 1 else f" ({' and '.join(gate.kinds)} data only)"),
         )
-        for gate in GATE_REGISTRY
+        for gate in GATE_REGISTRY if "generated" in gate.origins
     ]
     #: The utility gate on augmented_dataset, partitioned like it; blocking, but only an
     #: ERROR-severity failure (on_no_gain="raise") stops downstream_evaluation.
@@ -81,11 +81,12 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def gate_results(report: Any, log: Any = None) -> Iterator[dg.AssetCheckResult]:
-    """One `AssetCheckResult` per gate of ``report`` (a `ValidationReport`); a failed gate's
-    description is the report's reason (`Check.why`), and it is logged as an error."""
+def gate_results(report: Any, log: Any = None, origin: str = "generated") -> Iterator[dg.AssetCheckResult]:
+    """One `AssetCheckResult` per gate of ``report`` (a `ValidationReport`) for samples of
+    ``origin`` ("generated", "translated"); a failed gate's description is the report's reason
+    (`Check.why`), and it is logged as an error."""
     present = {c.name: c for c in report.checks}
-    for gate in (g.name for g in GATE_REGISTRY):
+    for gate in (g.name for g in GATE_REGISTRY if origin in g.origins):
         check = present.get(gate)
         if check is None:
             # not a gate of this data (the table-only gates on images; label gates on unlabelled

@@ -232,6 +232,8 @@ class ThresholdsConfig(dg.Config):
     coverage_ratio: float | None = None
     near_copy_share: float | None = None
     label_fidelity_ratio: float | None = None
+    label_preservation: float | None = None
+    """Translated samples only."""
     class_share_error: float | None = None
     gx: bool | None = None
     marginals_ratio: float | None = None

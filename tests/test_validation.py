@@ -202,5 +202,21 @@ def test_every_registered_gate_names_a_threshold_of_its_kinds():
               "table": set(dataclasses.asdict(TableThresholds()))}
     for gate in GATE_REGISTRY:
         assert all(gate.threshold in fields[kind] for kind in gate.kinds), gate
-        assert all(gate.name in GATES_BY_KIND[kind] for kind in gate.kinds)
+        assert all(gate.name in GATES_BY_KIND[kind] for kind in gate.kinds) or "generated" not in gate.origins
     assert set(GATES_BY_KIND["image"]) < set(GATES_BY_KIND["table"])
+
+
+def test_translated_samples_get_the_label_preservation_gate(run, splits):
+    import dataclasses
+
+    from gan_augment.validation.gates import TRANSLATION_GATES
+
+    stand_in = splits[2]
+    translated = dataclasses.replace(stand_in, provenance={**stand_in.provenance, "translated": {"direction": "a2b"}})
+    report = run(translated)
+    assert {c.name for c in report.checks if c.gate} == set(TRANSLATION_GATES)
+    kept = report.check("label_preservation")
+    assert kept.passed and kept.value >= 0.9 and kept.threshold == 0.9
+    relabelled = translated.with_labels((translated.y + 1) % translated.num_classes)  # labels lost in translation
+    assert "label_preservation" in _failed(run(relabelled))
+    assert "label_preservation" not in {c.name for c in run(stand_in).checks}  # GAN samples: no such gate

@@ -202,6 +202,23 @@ def label_fidelity(ctx: GateContext) -> Check | None:
         f"({per_class[weakest]:.0%}).", undecided=weak)
 
 
+def label_preservation(ctx: GateContext) -> Check | None:
+    """Translated samples: the share whose carried label the judge (trained on real target data)
+    predicts, against the absolute ``label_preservation``; undecided while the judge itself is
+    less accurate than that on real holdout samples at the synthetic class mix."""
+    if ctx.judge is None:
+        return None
+    predicted, base_acc, matched_acc = ctx.judge
+    kept = float(np.mean(predicted == ctx.synthetic.y)) if len(predicted) else 0.0
+    limit = ctx.limits.label_preservation
+    weak = (f"the judge is right on only {matched_acc:.0%} of real holdout {ctx.kind.noun} at this class "
+            f"mix, below the {limit:.0%} asked of the translations" if matched_acc < limit else "")
+    return Check("label_preservation", kept, matched_acc, limit, kept >= limit or bool(weak),
+                 f"{ctx.space.judge} predicts the carried label of {kept:.1%} of the translated {ctx.kind.noun} "
+                 f"(limit {limit:.0%}; it is {matched_acc:.1%} accurate on real holdout {ctx.kind.noun} at "
+                 "the same class mix).", undecided=weak)
+
+
 def class_coverage(ctx: GateContext) -> Check | None:
     real, synthetic = ctx.real, ctx.synthetic
     if not synthetic.labeled:

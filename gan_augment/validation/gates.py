@@ -32,6 +32,10 @@ from typing import Any
 
 from gan_augment.kinds import KIND_NAMES as KINDS
 
+#: Where synthetic samples come from: a GAN ("generated") or a translation of another domain's
+#: labelled samples ("translated"; their provenance has a ``translated`` entry).
+ORIGINS: tuple[str, ...] = ("generated", "translated")
+
 #: Below this many samples per set (class-matched rows for tables), the distribution gates
 #: (Fréchet distance, coverage; tables also marginals, correlation) are reported but undecided:
 #: their real-vs-real baselines would be noise.
@@ -47,15 +51,17 @@ class Gate:
         kinds: the data kinds it applies to.
         threshold: the field of `Thresholds` (or `TableThresholds`) that sets its limit.
         why: what it guards against (one sentence; the Dagster check's description).
+        origins: where the samples it judges come from (`ORIGINS`): a GAN, a translation.
     """
 
     name: str
     kinds: tuple[str, ...]
     threshold: str
     why: str
+    origins: tuple[str, ...] = ORIGINS
 
-    def applies_to(self, kind: str) -> bool:
-        return kind in self.kinds
+    def applies_to(self, kind: str, origin: str = "generated") -> bool:
+        return kind in self.kinds and origin in self.origins
 
     def compute(self, ctx: Any) -> Any:
         """The gate's `Check` on a `gate_checks.GateContext` (None when it does not apply to
@@ -94,6 +100,9 @@ GATE_REGISTRY: tuple[Gate, ...] = (
     Gate("memorization", KINDS, "near_copy_share", "Few samples are near-copies of training samples."),
     Gate("label_fidelity", KINDS, "label_fidelity_ratio",
          "A classifier trained on real data agrees with the labels the samples were generated for."),
+    Gate("label_preservation", ("image",), "label_preservation",
+         "Translations keep their label: a classifier trained on real target data predicts the "
+         "label carried over from the source for most translated samples.", origins=("translated",)),
     Gate("class_coverage", KINDS, "class_share_error",
          "Every requested class is present, in the requested proportions."),
     Gate("marginals", ("table",), "marginals_ratio",
@@ -108,16 +117,26 @@ GATE_REGISTRY: tuple[Gate, ...] = (
 MEASURES: tuple[Measure, ...] = (Measure("kid", "frechet_distance"), Measure("precision", "coverage"),
                                  Measure("recall", "coverage"), Measure("density", "coverage"))
 
-#: The gates of each data kind, in report order.
+#: The gates of each data kind for generated samples, in report order.
 GATES_BY_KIND: dict[str, tuple[str, ...]] = {
     kind: tuple(g.name for g in GATE_REGISTRY if g.applies_to(kind)) for kind in KINDS}
+
+
+def origin_of(samples: Any) -> str:
+    """``"translated"`` for samples a translator made (their provenance says so), else
+    ``"generated"``."""
+    return "translated" if "translated" in getattr(samples, "provenance", {}) else "generated"
 #: Gate names of image data (the Dagster asset checks use the same names).
 GATES: tuple[str, ...] = GATES_BY_KIND["image"]
 #: Gate names of table data: every image gate (on the encoded rows) plus the per-column marginals
 #: and the correlation structure.
 TABLE_GATES: tuple[str, ...] = GATES_BY_KIND["table"]
-#: Every gate name there is, in report order.
-ALL_GATES: tuple[str, ...] = tuple(g.name for g in GATE_REGISTRY)
+#: Every gate of generated samples (any kind), in report order: the checks of the pipeline's
+#: ``synthetic_samples``.
+ALL_GATES: tuple[str, ...] = tuple(g.name for g in GATE_REGISTRY if "generated" in g.origins)
+#: The gates of translated images (`gan_augment.translation`): the image gates plus
+#: ``label_preservation``.
+TRANSLATION_GATES: tuple[str, ...] = tuple(g.name for g in GATE_REGISTRY if g.applies_to("image", "translated"))
 #: What each gate guards against (one line; shown in the Dagster UI next to the check).
 GATE_DESCRIPTIONS: dict[str, str] = {g.name: g.why for g in GATE_REGISTRY}
 

@@ -34,6 +34,8 @@ class Thresholds:
         coverage_ratio: coverage ≥ this × the real holdout's coverage (mode collapse drops it).
         near_copy_share: share of synthetic samples closer to a training sample than 99% of
             real unseen samples are ≤ this.
+        label_preservation: translated samples only: the share whose carried label the encoder
+            predicts ≥ this (undecided while the encoder is less accurate than this on real data).
         label_fidelity_ratio: encoder agreement with the conditioning labels ≥ this × the
             encoder's accuracy on real holdout data.
         class_share_error: every requested class present, and |observed − requested| share ≤ this.
@@ -46,6 +48,7 @@ class Thresholds:
     coverage_ratio: float = 0.5
     near_copy_share: float = 0.05
     label_fidelity_ratio: float = 0.9
+    label_preservation: float = 0.9
     class_share_error: float = 0.05
     gx: bool = True
 

@@ -56,6 +56,7 @@ from gan_augment.validation.gates import (  # noqa: F401  (re-exported)
     MEASURES,
     MIN_DECIDABLE,
     TABLE_GATES,
+    origin_of,
 )
 from gan_augment.validation.gx_gate import GX_FAILURE_SHARE, gx_gate  # noqa: F401  (re-exported)
 from gan_augment.validation.report import Check, TableThresholds, Thresholds, ValidationReport  # noqa: F401
@@ -114,8 +115,9 @@ def validate(
     ctx = GateContext.build(kind, space, real, reference, synthetic, limits, requested, seed)
 
     checks: list[Check] = []
+    origin = origin_of(synthetic)
     for gate in GATE_REGISTRY:
-        if not gate.applies_to(kind.name):
+        if not gate.applies_to(kind.name, origin):
             continue
         for step in (gate, *(m for m in MEASURES if m.after == gate.name)):
             check = step.compute(ctx)
