@@ -208,7 +208,7 @@ def label_preservation(ctx: GateContext) -> Check | None:
     less accurate than that on real holdout samples at the synthetic class mix."""
     if ctx.judge is None:
         return None
-    predicted, base_acc, matched_acc = ctx.judge
+    predicted, _, matched_acc = ctx.judge
     kept = float(np.mean(predicted == ctx.synthetic.y)) if len(predicted) else 0.0
     limit = ctx.limits.label_preservation
     weak = (f"the judge is right on only {matched_acc:.0%} of real holdout {ctx.kind.noun} at this class "
