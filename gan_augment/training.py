@@ -327,17 +327,35 @@ def load_gan(path: str | os.PathLike) -> TrainedGAN:
     Example:
         >>> gan = load_gan("data/outputs/penguins/gan.keras")  # doctest: +SKIP
     """
-    from gan_augment.models import tabular  # noqa: F401  (registers TabularGAN for loading)
+    from gan_augment.models import load_model
+    from gan_augment.models.cyclegan import CycleGAN
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"Expected a saved GAN (.keras file). Received: {str(path)!r}, which does not exist.")
-    try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:  # keras raises many types for a bad archive
-        raise DataError(f"Expected a .keras file written by TrainedGAN.save. Received: {str(path)!r} ({exc}).") from exc
+    model = load_model(path, what="a GAN written by TrainedGAN.save")
+    if isinstance(model, CycleGAN):
+        raise DataError(f"Expected a GAN in {str(path)!r}. Received: a translator (CycleGAN); load it with "
+                        "load_translator, or either kind with load_trained.")
     if not isinstance(model, GANBase):
         raise DataError(f"Expected a gan_augment GAN in {str(path)!r}. Received: a {type(model).__name__}.")
+    return TrainedGAN(model)
+
+
+def load_trained(path: str | os.PathLike) -> Any:
+    """A `TrainedGAN` or a `TrainedTranslator`, whichever ``path`` holds (the pipeline's model
+    store and ``gan-augment generate`` take both).
+
+    Example:
+        >>> load_trained("data/outputs/digits/model.keras")  # doctest: +SKIP
+    """
+    from gan_augment.models import load_model
+    from gan_augment.models.cyclegan import CycleGAN
+
+    model = load_model(path, what="a GAN or a translator")
+    if isinstance(model, CycleGAN):
+        from gan_augment.translation import translator_for
+
+        return translator_for(model)
+    if not isinstance(model, GANBase):
+        raise DataError(f"Expected a gan_augment GAN or translator in {str(path)!r}. Received: a {type(model).__name__}.")
     return TrainedGAN(model)
 
 

@@ -77,6 +77,8 @@ class TrainedTranslator:
         self.model = model
         self.history = history if history is not None else dict(model.metadata.get("history", {}))
         self.source = source
+        self.options: dict[str, Any] = dict(model.metadata.get("options", {}))
+        self.stop_reason: str = str(model.metadata.get("stop_reason", ""))
 
     # ------------------------------------------------------------------ facts
     @property
@@ -234,6 +236,7 @@ def train_cyclegan(
     if initial_epoch < opts.epochs:
         _fit(model, source, target, opts, seed, initial_epoch, steps_per_epoch, history, fingerprint,
              checkpoint_dir, verbose)
+    model.metadata.setdefault("stop_reason", f"already trained: the checkpoint holds all {opts.epochs} epochs")
     trained = TrainedTranslator(model, history, source)
     if output_dir is not None:
         for what, path in trained.save_pictures(output_dir, seed=seed).items():
@@ -246,24 +249,24 @@ def load_translator(path: str | os.PathLike, *, source: Dataset | str | None = N
     """Load a translator saved with `TrainedTranslator.save` (Keras safe mode: no code in the file
     runs). ``source``: the source images `sample` draws from (default: the built-in source it
     was trained on, when it has one; else `sample` is unavailable, `translate` works)."""
-    import keras
-
-    from gan_augment.data.sources import list_sources, load_dataset
+    from gan_augment.models import load_model
     from gan_augment.models.cyclegan import CycleGAN
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"Expected a saved translator (.keras file). Received: '{path}', which does not exist.")
-    try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except (ValueError, OSError, TypeError) as exc:
-        raise DataError(f"Expected a translator saved by gan_augment in '{path}'. Received: a file Keras "
-                        f"cannot load ({exc}).") from exc
+    model = load_model(path, what="a translator saved by TrainedTranslator.save")
     if not isinstance(model, CycleGAN):
         raise DataError(f"Expected a translator (CycleGAN) in '{path}'. Received: {type(model).__name__}; "
                         "a GAN loads with load_gan.")
+    return translator_for(model, source)
+
+
+def translator_for(model: Any, source: Dataset | str | None = None) -> TrainedTranslator:
+    """A loaded `CycleGAN` as a `TrainedTranslator`, with ``source`` (default: the source it was
+    trained on, when that is a built-in name or a path that still exists) to draw `sample`'s
+    images from."""
+    from gan_augment.data.sources import list_sources, load_dataset
+
     meta = model.metadata
-    if source is None and meta.get("source") in list_sources():
+    if source is None and (meta.get("source") in list_sources() or Path(str(meta.get("source", ""))).exists()):
         source = load_dataset(meta["source"], **meta.get("source_options", {}))
     elif isinstance(source, (str, os.PathLike)):
         source = load_dataset(source)
@@ -344,6 +347,10 @@ def _fit(model: Any, source: Dataset, target: Dataset, opts: TranslationOptions,
               verbose=0, callbacks=callbacks)
     seconds = time.perf_counter() - start
     history.setdefault("train_seconds", []).append(seconds)
+    done = len(history.get("d_loss", []))
+    model.metadata["stop_reason"] = (
+        f"diverged in epoch {guard.good_epoch + 1}; the weights of epoch {guard.good_epoch} were restored"
+        if guard.tripped else f"reached epochs={opts.epochs} ({model.steps_taken} steps)")
     if verbose:
-        progress(f"Trained CycleGAN epochs {initial_epoch + 1}–{len(history.get('d_loss', []))} "
+        progress(f"Trained CycleGAN epochs {initial_epoch + 1}–{done} "
                  f"({model.steps_taken} steps in all) in {seconds:.1f} s.")

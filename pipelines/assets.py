@@ -26,6 +26,7 @@ import numpy as np
 from gan_augment import log_to
 from gan_augment.checkpoint import checkpoint_epoch
 from gan_augment.data.dataset import Dataset
+from gan_augment.validation.gates import origin_of
 from pipelines.checks import GATE_CHECK_SPECS, UTILITY_CHECK_SPEC, gate_results, utility_result
 from pipelines.config import (
     DATASET_SPECS,
@@ -35,6 +36,7 @@ from pipelines.config import (
     GanConfig,
     SourceConfig,
     SyntheticConfig,
+    translation_options,
 )
 from pipelines.io_managers import Splits, png_markdown
 from pipelines.resources import StorageRoot
@@ -105,15 +107,21 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
     import gan_augment as ga
 
     train = source_dataset.train
-    options = config.train_options(DATASET_SPECS[context.partition_key].gan)
+    spec = DATASET_SPECS[context.partition_key]
+    options = config.train_options(spec.gan)
     folder = storage.dataset_dir(context.partition_key)
-    checkpoints = folder / "checkpoints" / _training_key(train, options)
+    checkpoints = folder / "checkpoints" / _training_key(train, {**options, "translate_from": spec.translate_from})
     resumed_at = checkpoint_epoch(checkpoints)
     if resumed_at:
         context.log.info(f"Resuming from the checkpoint in {checkpoints} (epoch {resumed_at}).")
     started = time.perf_counter()
     with log_to(context.log.info):  # the library's progress lines (about 10 epoch lines) → the run log
-        gan = ga.train_gan(train, checkpoint_dir=checkpoints, output_dir=folder / "gan", **options)
+        if spec.translate_from is None:
+            gan = ga.train_gan(train, checkpoint_dir=checkpoints, output_dir=folder / "gan", **options)
+        else:  # a translator from another labelled domain stands in for the GAN
+            source = ga.load_dataset(spec.translate_from["source"], **spec.translate_from["options"])
+            gan = ga.train_cyclegan(source, train, checkpoint_dir=checkpoints, output_dir=folder / "gan",
+                                    **translation_options(options, context.log))
     seconds = time.perf_counter() - started
     history = gan.history
     metadata: dict[str, Any] = {
@@ -129,6 +137,7 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
         if history.get(key):
             metadata[f"final_{key}"] = float(history[key][-1])
     for name, title in (("samples.png", "generated samples, one row per class"),
+                        ("translations.png", "per class: source | translated | translated back"),
                         ("training_curves.png", "losses, mean D outputs and the early-stop criterion per epoch")):
         if (folder / "gan" / name).is_file():
             metadata[name.removesuffix(".png")] = png_markdown(folder / "gan" / name, title)
@@ -140,8 +149,9 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
     outs={
         "synthetic_samples": dg.AssetOut(
             io_manager_key="dataset_io_manager", kinds={"tensorflow"},
-            description="Class-balanced generated samples (generation_plan × oversampling), all "
-                        "of them, before curation. One blocking check per validation gate (9)."),
+            description="Class-balanced generated samples (generation_plan × oversampling) — or, for a "
+                        "partition with translate_from, translated images of the source domain — all "
+                        "of them, before curation. One blocking check per validation gate."),
         "validation_report": dg.AssetOut(
             io_manager_key="report_io_manager", kinds={"great_expectations"},
             description="gan_augment.validate of the synthetic samples against the holdout: gates "
@@ -200,7 +210,8 @@ def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConf
             "validation_seconds": report.seconds,
         })
     selected_checks = {key.name for key in context.selected_asset_check_keys}
-    yield from (result for result in gate_results(report, context.log) if result.check_name in selected_checks)
+    yield from (result for result in gate_results(report, context.log, origin_of(synthetic))
+                if result.check_name in selected_checks)
 
 
 @dg.asset(

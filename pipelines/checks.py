@@ -2,7 +2,8 @@
 (``utility_gain``) on `augmented_dataset`.
 
 The gates are `gan_augment.validation.gates.GATE_REGISTRY`; a gate that does not apply to a
-partition's data (the table-only gates on images) gets no result, so the UI shows it as skipped
+partition's data (the table-only gates on images; label preservation on GAN samples, it judges
+translations) gets no result, so the UI shows it as skipped
 in that run rather than as a pass. Their verdicts come from one
 `gan_augment.validate` call. That call runs in the step that also writes `synthetic_samples` and
 `validation_report` (`assets.sample_and_validate`), and the step reports every gate as an
@@ -28,7 +29,7 @@ from typing import Any
 
 import dagster as dg
 
-from gan_augment.validation.gates import GATE_REGISTRY, KINDS
+from gan_augment.validation.gates import GATE_REGISTRY, KINDS, ORIGINS
 from pipelines.config import DATASETS
 
 SAMPLES_KEY = dg.AssetKey("synthetic_samples")
@@ -40,7 +41,7 @@ class _SkippedGateNotice(logging.Filter):
     skipped (`gate_results`), and the run's log already says so."""
 
     PARTIAL = tuple(f"'synthetic_samples:{g.name}' emitted no result" for g in GATE_REGISTRY
-                    if set(g.kinds) != set(KINDS))
+                    if set(g.kinds) != set(KINDS) or set(g.origins) != set(ORIGINS))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -59,9 +60,10 @@ with warnings.catch_warnings():
     GATE_CHECK_SPECS: list[dg.AssetCheckSpec] = [
         dg.AssetCheckSpec(
             gate.name, asset=SAMPLES_KEY, blocking=True, partitions_def=DATASETS,
-            description=gate.why + ("" if len(gate.kinds) > 1 else f" ({' and '.join(gate.kinds)} data only)"),
+            description=gate.why + ("" if len(gate.kinds) > 1 else f" ({' and '.join(gate.kinds)} data only)")
+            + ("" if len(gate.origins) > 1 else f" ({' and '.join(gate.origins)} samples only)"),
         )
-        for gate in GATE_REGISTRY if "generated" in gate.origins
+        for gate in GATE_REGISTRY
     ]
     #: The utility gate on augmented_dataset, partitioned like it; blocking, but only an
     #: ERROR-severity failure (on_no_gain="raise") stops downstream_evaluation.

@@ -73,7 +73,7 @@ REPO_ROOT = find_project_dir()
 DATASETS_FILE = REPO_ROOT / DATASETS_RELATIVE
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_SPEC_KEYS = {"source", "options", "gan", "description", "train_per_class"}
+_SPEC_KEYS = {"source", "options", "gan", "description", "train_per_class", "translate_from"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +91,11 @@ class DatasetSpec:
     """Keep this many training samples per class after the split (a low-data partition such as
     ``digits_low``); the holdout and test splits stay those of the full data set. The run's
     `SourceConfig.max_per_class` wins over it."""
+
+    translate_from: Mapping[str, Any] | None = None
+    """``{source: ..., options: {...}}``: fill the classes with images of this labelled domain
+    translated into the data set's (`gan_augment.train_cyclegan`) instead of GAN samples; the
+    ``gan_model`` asset then holds the translator."""
 
     def resolved_source(self) -> str:
         """The source for `gan_augment.load_dataset`, with relative paths made repo-relative."""
@@ -151,8 +156,17 @@ def load_dataset_specs(path: str | Path = DATASETS_FILE) -> dict[str, DatasetSpe
                                       or per_class < 1):
             raise ValueError(f"Expected `train_per_class` as an integer >= 1 in {where}. "
                              f"Received: {per_class!r}.")
+        translate = entry.get("translate_from")
+        if isinstance(translate, str):
+            translate = {"source": translate}
+        if translate is not None and (not isinstance(translate, dict) or "source" not in translate
+                                      or not isinstance(translate.get("options", {}), dict)):
+            raise ValueError(f"Expected `translate_from` as a source (e.g. rendered_digits) or "
+                             f"`{{source: ..., options: {{...}}}}` in {where}. Received: {translate!r}.")
         specs[name] = DatasetSpec(name, str(entry["source"]), dict(options),
-                                  str(entry.get("description", "")), dict(gan), per_class)
+                                  str(entry.get("description", "")), dict(gan), per_class,
+                                  None if translate is None else {"source": str(translate["source"]),
+                                                                  "options": dict(translate.get("options") or {})})
     return specs
 
 
@@ -222,6 +236,17 @@ class GanConfig(dg.Config):
         if self.diffaugment is not None:
             options["diffaugment"] = None if self.diffaugment.lower() == "none" else self.diffaugment
         return options
+
+
+def translation_options(options: Mapping[str, Any], log: Any = None) -> dict[str, Any]:
+    """The `train_gan` options (`GanConfig.train_options`) that `train_cyclegan` takes too (seed,
+    epochs, batch size, learning rate); the others are GAN options and are left out (``log``
+    says which)."""
+    kept = {"seed", "epochs", "batch_size", "learning_rate"}
+    dropped = sorted(set(options) - kept)
+    if dropped and log is not None:
+        log.info(f"Translation partition: the GAN options {dropped} do not apply to the translator.")
+    return {k: v for k, v in options.items() if k in kept}
 
 
 class ThresholdsConfig(dg.Config):

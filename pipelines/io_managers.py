@@ -154,7 +154,7 @@ class DatasetIOManager(_StorageIOManager):
 
 # ---------------------------------------------------------------------- Keras models
 class KerasModelIOManager(_StorageIOManager):
-    """`TrainedGAN` ↔ ``<asset name>.keras`` (loaded in Keras safe mode)."""
+    """`TrainedGAN` (or `TrainedTranslator`) ↔ ``<asset name>.keras`` (loaded in Keras safe mode)."""
 
     def _file(self, context: dg.OutputContext | dg.InputContext) -> Path:
         return self._location(context).with_suffix(".keras")
@@ -167,13 +167,13 @@ class KerasModelIOManager(_StorageIOManager):
         })
 
     def load_input(self, context: dg.InputContext) -> Any:
-        from gan_augment import load_gan
+        from gan_augment.training import load_trained
 
         path = self._file(context)
         if not path.is_file():
             raise FileNotFoundError(f"Expected a saved GAN at '{path}'. Received: none; "
                                     "materialize gan_model for this data set first.")
-        return load_gan(path)
+        return load_trained(path)  # a TrainedGAN, or a TrainedTranslator for a translate_from partition
 
 
 # ---------------------------------------------------------------------- reports

@@ -156,6 +156,26 @@ def build_gan(kind: str, sample_shape: tuple[int, ...], num_classes: int, **opti
     return builder(sample_shape, num_classes, **options)
 
 
+def load_model(path: Any, *, what: str = "a model saved by gan_augment") -> Any:
+    """The Keras model in the ``.keras`` file ``path``, loaded in safe mode (no code in the file
+    runs), with every model class of this package registered; `DataError` naming ``what`` was
+    expected when the file is missing or Keras cannot read it."""
+    from pathlib import Path
+
+    import keras
+
+    from gan_augment.errors import DataError
+    from gan_augment.models import cyclegan, tabular  # noqa: F401  (register the classes for loading)
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Expected {what} (a .keras file). Received: {str(path)!r}, which does not exist.")
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # keras raises many types for a bad archive
+        raise DataError(f"Expected {what} in {str(path)!r}. Received: a file Keras cannot load ({exc}).") from exc
+
+
 __getattr__, __dir__ = _lazy_exports(globals(), _LAZY)
 
 __all__ = [
@@ -174,4 +194,5 @@ __all__ = [
     "build_table_gan",
     "build_table_generator",
     "get_loss",
+    "load_model",
 ]

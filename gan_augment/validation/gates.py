@@ -131,9 +131,8 @@ GATES: tuple[str, ...] = GATES_BY_KIND["image"]
 #: Gate names of table data: every image gate (on the encoded rows) plus the per-column marginals
 #: and the correlation structure.
 TABLE_GATES: tuple[str, ...] = GATES_BY_KIND["table"]
-#: Every gate of generated samples (any kind), in report order: the checks of the pipeline's
-#: ``synthetic_samples``.
-ALL_GATES: tuple[str, ...] = tuple(g.name for g in GATE_REGISTRY if "generated" in g.origins)
+#: Every gate name there is, in report order (the checks of the pipeline's ``synthetic_samples``).
+ALL_GATES: tuple[str, ...] = tuple(g.name for g in GATE_REGISTRY)
 #: The gates of translated images (`gan_augment.translation`): the image gates plus
 #: ``label_preservation``.
 TRANSLATION_GATES: tuple[str, ...] = tuple(g.name for g in GATE_REGISTRY if g.applies_to("image", "translated"))
