@@ -313,8 +313,8 @@ generate --model data/outputs/digits --n 100 --labels 3,5 --out fives.npz
 generate --model data/outputs/penguins/model.keras --labels Chinstrap --out c.csv""",
     )
     generate.add_argument("--model", "-m", required=True, metavar="PATH.keras",
-                          help="the saved GAN: a .keras file, or an output folder holding model.keras (train, augment) "
-                               "or gan_model.keras (run)")
+                          help="the saved GAN (or translator): a .keras file, or an output folder holding "
+                               "model.keras (train, augment), gan_model.keras (run) or translator.keras (translate)")
     generate.add_argument("--n", "-n", type=_positive_int, metavar="N",
                           help="how many samples (default: 100 per class, or per --labels entry)")
     generate.add_argument("--labels", metavar="L1,L2,...",
@@ -648,7 +648,7 @@ def split_evenly(n: int, parts: int) -> list[int]:
 
 #: The file names a saved GAN has in an output folder: `train` / `augment` write the first, the
 #: pipeline (`run`) the second (its asset's name).
-MODEL_FILE_NAMES = ("model.keras", "gan_model.keras")
+MODEL_FILE_NAMES = ("model.keras", "gan_model.keras", "translator.keras")
 
 
 def saved_model_path(path: Path) -> Path:
@@ -676,10 +676,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     model_path = saved_model_path(Path(args.model).expanduser())
 
-    from gan_augment.kinds import kind_of
-    from gan_augment.training import load_gan
+    from gan_augment.training import load_trained
 
-    gan = load_gan(model_path)
+    gan = load_trained(model_path)  # a GAN, or a translator (translated source images)
     out = _sample_path(Path(args.out).expanduser() if args.out else model_path.parent / "samples", gan.kind)
     if args.labels is not None:
         chosen = parse_labels(args.labels, gan.class_names if gan.conditional else ())

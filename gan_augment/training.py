@@ -283,21 +283,7 @@ class TrainedGAN:
             if labels is not None:
                 raise DataError("This GAN is unconditional (trained without labels). Received: labels=...; omit them.")
             return None
-        k = self.num_classes
-        if labels is None:
-            count = 100 * k if n is None else int(n)
-            return (np.arange(count) % k).astype(np.int64)
-        arr = np.asarray(labels)
-        if arr.ndim == 0:
-            arr = np.full(100 if n is None else int(n), int(arr))
-        elif n is not None and len(arr) != n:
-            raise DataError(f"Expected n to match len(labels). Received: n={n}, len(labels)={len(arr)}.")
-        if arr.dtype.kind not in "iu" or (len(arr) and (arr.min() < 0 or arr.max() >= k)):
-            raise DataError(
-                f"Expected integer labels in 0..{k - 1} ({', '.join(self.class_names)}). "
-                f"Received: labels with values {np.unique(arr)[:10].tolist()}."
-            )
-        return arr.astype(np.int64)
+        return sample_labels(n, labels, self.class_names)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Save as a single ``.keras`` file (atomically); read it back with `load_gan`."""
@@ -319,6 +305,27 @@ class TrainedGAN:
         if self.history.get("d_loss"):
             out["curves"] = save_history_plot(self.history, directory / "training_curves.png")
         return out
+
+
+def sample_labels(n: int | None, labels: Any, class_names: tuple[str, ...]) -> np.ndarray:
+    """The labels ``sample(n, labels=...)`` generates: every class in turn (``labels=None``; 100
+    per class without ``n``), ``n`` times one label, or the given labels, checked against the
+    classes."""
+    k = len(class_names)
+    if labels is None:
+        count = 100 * k if n is None else int(n)
+        return (np.arange(count) % k).astype(np.int64)
+    arr = np.asarray(labels)
+    if arr.ndim == 0:
+        arr = np.full(100 if n is None else int(n), int(arr))
+    elif n is not None and len(arr) != n:
+        raise DataError(f"Expected n to match len(labels). Received: n={n}, len(labels)={len(arr)}.")
+    if arr.dtype.kind not in "iu" or (len(arr) and (arr.min() < 0 or arr.max() >= k)):
+        raise DataError(
+            f"Expected integer labels in 0..{k - 1} ({', '.join(class_names)}). "
+            f"Received: labels with values {np.unique(arr)[:10].tolist()}."
+        )
+    return arr.astype(np.int64)
 
 
 def load_gan(path: str | os.PathLike) -> TrainedGAN:

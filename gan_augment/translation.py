@@ -115,17 +115,17 @@ class TrainedTranslator:
         return dataclasses.replace(dataset, x=x, provenance={
             **dataset.provenance, "translated": {"direction": direction, "steps": self.steps_taken}})
 
-    def sample(self, n: int | None = None, *, labels: Any = None, seed: int = 0) -> Dataset:
+    def sample(self, n: int | None = None, *, labels: Any = None, seed: int | None = 0) -> Dataset:
         """Translated source images of the given ``labels`` (one per label, source images drawn
         at random per class, with replacement only when a class has fewer than asked for): the
         `TrainedGAN.sample` contract, so `augment` can use a translator like a GAN."""
         if self.source is None:
             raise DataError("Expected a translator that knows its source images to sample from. Received: "
                             "one loaded from a file; pass source= to load_translator.")
-        if labels is None:
-            labels = np.arange(int(n or 0)) % self.num_classes
-        labels = np.broadcast_to(np.asarray(labels, np.int64), (int(n),)) if np.ndim(labels) == 0 \
-            else np.asarray(labels, np.int64)
+        from gan_augment.training import sample_labels
+
+        labels = sample_labels(n, labels, self.class_names)
+        seed = 0 if seed is None else int(seed)
         rng = np.random.default_rng([int(seed), 0x7A])
         picks = np.empty(len(labels), np.int64)
         for c in np.unique(labels):

@@ -413,3 +413,16 @@ def test_translate_trains_saves_and_writes_the_translated_source(tmp_path, capsy
     assert "translated.npz" in capsys.readouterr().out
     assert cli.main(["translate", "--target", "wine", "-o", str(tmp_path / "bad"), "-q"]) == 2
     assert "kind='image'" in capsys.readouterr().err
+
+
+def test_generate_from_a_translator_writes_translated_samples(tmp_path):
+    import gan_augment.translation as tr
+
+    source = ga.load_dataset("rendered_digits", per_class=3)
+    translator = tr.train_cyclegan(source, ga.load_dataset("digits").subsample(per_class=3), epochs=1,
+                                   width=8, blocks=1, batch_size=16, verbose=0)
+    translator.save(tmp_path / "translator.keras")
+    assert cli.main(["generate", "--model", str(tmp_path), "--labels", "3", "--n", "4",
+                     "--out", str(tmp_path / "threes.npz")]) == 0
+    threes = ga.load_dataset(tmp_path / "threes.npz", synthetic="keep")
+    assert len(threes) == 4 and set(threes.y) == {3}
