@@ -21,7 +21,13 @@ on their own columns and in the `table_to_matrix` encoding of the real training 
 Real and synthetic tables are compared *class-matched*: every distribution metric uses, per
 class the synthetic set contains, the same number of real training, real holdout and synthetic
 rows, so a class-balanced synthetic set is not judged against the imbalanced real one (class
-proportions are the ``class_coverage`` gate's job).
+proportions are the ``class_coverage`` gate's job). Translated samples (`gan_augment.translation`)
+get the image gates plus ``label_preservation``.
+
+`validate` itself is one loop: the data's kind (`gan_augment.kinds`) gives the feature space, the
+near-copy space, the label judge and the GX suite (`ValidationSpace`); `GateContext` computes
+what several gates share once; every `Gate` of the registry (``gates.py``) that applies to the
+kind and the samples' origin computes its `Check` (``gate_checks.py``).
 """
 
 from __future__ import annotations
@@ -39,10 +45,7 @@ from gan_augment.logs import progress
 from gan_augment.validation import metrics as M
 from gan_augment.validation.features import DomainEncoder
 from gan_augment.validation.gate_checks import (  # noqa: F401  (re-exported)
-    C2ST_DECIDE_Z,
-    MEMORIZATION_ALPHA,
     MIN_JUDGE_ACCURACY,
-    NEAR_COPY_QUANTILE,
     GateContext,
     class_matched_accuracy,
     correlation_difference,
@@ -58,11 +61,7 @@ from gan_augment.validation.gates import (  # noqa: F401  (re-exported)
     TABLE_GATES,
     origin_of,
 )
-from gan_augment.validation.gx_gate import GX_FAILURE_SHARE, gx_gate  # noqa: F401  (re-exported)
 from gan_augment.validation.report import Check, TableThresholds, Thresholds, ValidationReport  # noqa: F401
-
-#: The name tables used first for `MIN_DECIDABLE`.
-MIN_MATCHED_ROWS = MIN_DECIDABLE
 
 
 def validate(
