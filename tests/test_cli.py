@@ -384,7 +384,7 @@ def test_run_delegates_to_the_dagster_pipeline(capsys):
 def test_verbose_shows_tensorflow_messages_and_tracebacks(monkeypatch):
     from gan_augment import _quiet
 
-    monkeypatch.delenv("GAN_AUGMENT_DEBUG", raising=False)
+    monkeypatch.setenv("GAN_AUGMENT_DEBUG", "")  # restored (unset) afterwards: --verbose sets it
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     assert not _quiet.debugging()
 
@@ -404,12 +404,14 @@ def test_verbose_shows_tensorflow_messages_and_tracebacks(monkeypatch):
 
 
 def test_translate_trains_saves_and_writes_the_translated_source(tmp_path, capsys):
-    out = tmp_path / "r2d"
-    assert cli.main(["translate", "--source", "rendered_digits", "--target", "digits", "--epochs", "1",
+    from gan_augment.export import export_npz
+
+    out, source = tmp_path / "r2d", export_npz(ga.load_dataset("rendered_digits", per_class=4), tmp_path / "r.npz")
+    assert cli.main(["translate", "--source", str(source), "--target", "digits", "--epochs", "1",
                      "--batch-size", "64", "-o", str(out), "-q"]) == 0
     assert {"translator.keras", "translated.npz", "translations.png"} <= {p.name for p in out.iterdir()}
     translated = ga.load_dataset(out / "translated.npz", synthetic="keep")
-    assert len(translated) == 5000 and translated.num_classes == 10
+    assert len(translated) == 40 and translated.num_classes == 10
     assert "translated.npz" in capsys.readouterr().out
     assert cli.main(["translate", "--target", "wine", "-o", str(tmp_path / "bad"), "-q"]) == 2
     assert "kind='image'" in capsys.readouterr().err

@@ -165,7 +165,7 @@ def load_model(path: Any, *, what: str = "a model saved by gan_augment") -> Any:
     import keras
 
     from gan_augment.errors import DataError
-    from gan_augment.models import cyclegan, tabular  # noqa: F401  (register the classes for loading)
+    from gan_augment.models import cyclegan, srgan, tabular  # noqa: F401  (register the classes for loading)
 
     path = Path(path)
     if not path.is_file():
