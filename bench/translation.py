@@ -5,8 +5,9 @@ Target domain B: scikit-learn's handwritten ``digits`` (8×8).
 
 For every CycleGAN run g (``--cyclegan-seeds``): ``digits`` is split 70 / 30 (seed g) into a
 target-train side and a test split that nothing is trained or tuned on. `train_cyclegan` learns
-A → B with the target-train side as domain B (its labels unused) and translates every rendered
-digit (labels carried). Then, for every classifier seed s (``--seeds``), the same CNN
+A → B with the target-train side as domain B (its labels used only by the frozen classifier of
+the semantic-consistency term, ``--semantic-weight``) and translates every rendered digit (labels
+carried). Then, for every classifier seed s (``--seeds``), the same CNN
 (`evaluate_downstream`'s ``"cnn"``) with the same number of gradient steps (``--classifier-steps``)
 is trained on
 
@@ -37,7 +38,7 @@ Targets (issue 12): (b) ≥ (a) + 10 points and label preservation ≥ 0.90; (d)
 Usage (from bench/):
     python translation.py [--steps 3000] [--seeds 3] [--cyclegan-seeds 1] [--per-class 10]
                           [--source-per-class 500] [--classifier-steps 600] [--identity-weight W]
-                          [--cycle-weight W] [--no-ema] [--quick]
+                          [--cycle-weight W] [--semantic-weight W] [--no-ema] [--quick]
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def one_cyclegan(g: int, digits: ga.Dataset, source: ga.Dataset, args, options: 
     batch = args.batch_size or TRANSLATION_BATCH
     steps_per_epoch = max(1, max(len(source), len(target_train)) // batch)
     epochs = max(1, math.ceil(args.steps / steps_per_epoch))
-    progress(f"[g={g}] CycleGAN {len(source)} rendered → {len(target_train)} handwritten (labels unused), "
+    progress(f"[g={g}] CycleGAN {len(source)} rendered → {len(target_train)} handwritten, "
              f"{epochs} epochs × {steps_per_epoch} steps of {batch}, options={options or 'defaults'}")
     start = time.perf_counter()
     translator = train_cyclegan(source, target_train, epochs=epochs, batch_size=batch, seed=g,
@@ -193,6 +194,8 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=None, help=f"CycleGAN batch size (default {TRANSLATION_BATCH})")
     p.add_argument("--cycle-weight", type=float, default=None)
     p.add_argument("--identity-weight", type=float, default=None)
+    p.add_argument("--semantic-weight", type=float, default=None,
+                   help="weight of CyCADA's semantic-consistency term (0: off; default train_cyclegan's)")
     p.add_argument("--width", type=int, default=None)
     p.add_argument("--blocks", type=int, default=None)
     p.add_argument("--no-ema", dest="ema", action="store_false", help="translate with the raw generator, not its EMA")
@@ -202,7 +205,7 @@ def main() -> None:
     if args.quick:
         args.steps, args.seeds, args.cyclegan_seeds = 60, 1, 1
         args.source_per_class, args.classifier_steps = 30, 60
-    options = {k: getattr(args, k) for k in ("cycle_weight", "identity_weight", "width", "blocks")
+    options = {k: getattr(args, k) for k in ("cycle_weight", "identity_weight", "semantic_weight", "width", "blocks")
                if getattr(args, k) is not None}
 
     print(f"CPU cores: {os.cpu_count()}; CycleGAN steps {args.steps}, runs {args.cyclegan_seeds}, "

@@ -37,6 +37,10 @@ TRANSLATION_STEPS = 3000
 TRANSLATION_BATCH = 32
 #: ``translate``'s directions: source → target (G) and target → source (F).
 DIRECTIONS = ("a2b", "b2a")
+#: Gradient steps of the frozen classifier of the semantic-consistency term.
+SEMANTIC_STEPS = 500
+#: Default weight of the semantic-consistency term.
+SEMANTIC_WEIGHT = 1.0
 
 
 @dataclasses.dataclass
@@ -54,9 +58,11 @@ class TranslationOptions:
     ema: bool = True
     loss: str = "least_squares"
     checkpoint_every: int | None = None
+    semantic_weight: float = SEMANTIC_WEIGHT
 
     #: The options that shape the networks (a checkpoint of other values is refused).
-    ARCHITECTURE = ("cycle_weight", "identity_weight", "pool_size", "width", "blocks", "ema", "loss")
+    ARCHITECTURE = ("cycle_weight", "identity_weight", "pool_size", "width", "blocks", "ema", "loss",
+                    "semantic_weight")
 
 
 class TrainedTranslator:
@@ -184,8 +190,14 @@ def train_cyclegan(
     verbose: int = 1,
     **options: Any,
 ) -> TrainedTranslator:
-    """Train a CycleGAN between a labelled ``source`` domain and a ``target`` domain (labels of
-    the target, if any, are not used) and return the `TrainedTranslator`.
+    """Train a CycleGAN between a labelled ``source`` domain and a ``target`` domain and return
+    the `TrainedTranslator`.
+
+    With ``semantic_weight`` > 0 (CyCADA's semantic consistency) a CNN classifier is first
+    trained (seeded, `SEMANTIC_STEPS` steps) on the labelled source images and, when the target
+    is labelled with the same classes, on the target images too (so it knows the target style);
+    frozen, it makes the translators keep each image's class (`CycleGAN`'s module doc). The
+    target's labels are used for nothing else, and not at all with ``semantic_weight=0``.
 
     Args:
         source, target: Datasets, or sources `load_dataset` reads (e.g. "rendered_digits",
@@ -195,7 +207,7 @@ def train_cyclegan(
         checkpoint_dir: where the full state is saved every few epochs; a rerun resumes there.
         output_dir: where ``translations.png`` and ``training_curves.png`` go.
         **options: `TranslationOptions` fields (cycle_weight, identity_weight, pool_size, width,
-            blocks, ema, learning_rate, loss, checkpoint_every).
+            blocks, ema, learning_rate, loss, checkpoint_every, semantic_weight).
 
     Example:
         >>> t = train_cyclegan("rendered_digits", load_dataset("digits"), epochs=5)  # doctest: +SKIP
@@ -229,7 +241,8 @@ def train_cyclegan(
     history: dict[str, list[float]] = {}
     initial_epoch = 0
     if ckpt.has_checkpoint(checkpoint_dir):
-        record = ckpt.load_checkpoint(checkpoint_dir, model, fingerprint)
+        # A checkpoint written before the semantic term existed resumes when it is off.
+        record = ckpt.load_checkpoint(checkpoint_dir, model, fingerprint, defaults={"semantic_weight": 0.0})
         initial_epoch, history = int(record["epoch"]), record["history"]
         if verbose:
             progress(f"Resuming from {checkpoint_dir}: epoch {initial_epoch}, step {model.steps_taken}.")
@@ -295,6 +308,7 @@ def _build(source: Dataset, target: Dataset, opts: TranslationOptions, seed: int
 
     from gan_augment.models.cyclegan import build_cyclegan
 
+    semantic = _semantic_classifier(source, target, seed) if opts.semantic_weight else None
     keras.utils.set_random_seed(seed)  # weight initialisation follows the seed
     source_name = str(source.provenance.get("source", ""))
     metadata = {
@@ -305,18 +319,43 @@ def _build(source: Dataset, target: Dataset, opts: TranslationOptions, seed: int
     }
     model = build_cyclegan(source.shape, width=opts.width, blocks=opts.blocks, cycle_weight=opts.cycle_weight,
                            identity_weight=opts.identity_weight, pool_size=opts.pool_size,
-                           total_steps=total_steps, ema=opts.ema, seed=seed, metadata=metadata)
+                           total_steps=total_steps, ema=opts.ema, seed=seed, metadata=metadata,
+                           semantic=semantic, semantic_weight=opts.semantic_weight)
     model.compile(loss=opts.loss, learning_rate=opts.learning_rate)
     return model
 
 
+def _semantic_classifier(source: Dataset, target: Dataset, seed: int) -> Any:
+    """The frozen classifier of the semantic term: `build_classifier_cnn` fitted (seeded,
+    `SEMANTIC_STEPS` steps) on the source images and, when the target is labelled with the
+    source's classes, the target images, then cut to logits (images in [0, 1] → class logits)."""
+    import keras
+
+    from gan_augment.models.classifier import build_classifier_cnn, fit_classifier
+
+    x, y = source.x, source.y
+    if target.labeled and tuple(target.class_names) == tuple(source.class_names):
+        x, y = np.concatenate([x, target.x]), np.concatenate([y, target.y])
+    keras.utils.set_random_seed(seed)
+    cnn = build_classifier_cnn(source.shape, source.num_classes, name="semantic_cnn")
+    fit_classifier(cnn, x, y, seed=seed, steps=SEMANTIC_STEPS)
+    # The same last layer without its softmax: the loss takes logits.
+    probabilities = cnn.get_layer("probabilities")
+    head = keras.layers.Dense(source.num_classes, name="logits")
+    logits = keras.Model(cnn.input, head(probabilities.input), name="semantic")
+    head.set_weights(probabilities.get_weights())
+    logits.trainable = False
+    return logits
+
+
 def _batches(source: Dataset, target: Dataset, batch_size: int, seed: int, first_epoch: int, epochs: int,
-             steps: int) -> Any:
-    """Unpaired batches ``(a, b)``: per epoch, a permutation of each domain (cycled when one is
-    shorter), depending only on ``(seed, epoch)`` so a resumed run sees the same batches."""
+             steps: int, *, labels: bool = False) -> Any:
+    """Unpaired batches ``(a, b)``, or ``(a, b, y_a)`` with ``labels`` (the semantic term): per
+    epoch, a permutation of each domain (cycled when one is shorter), depending only on
+    ``(seed, epoch)`` so a resumed run sees the same batches."""
     import tensorflow as tf
 
-    a_all, b_all = source.x, target.x
+    a_all, b_all, y_all = source.x, target.x, np.asarray(source.y, np.int32)
 
     def epochs_of_batches() -> Any:
         for epoch in range(first_epoch, epochs):
@@ -326,10 +365,11 @@ def _batches(source: Dataset, target: Dataset, batch_size: int, seed: int, first
             ib = np.resize(rng.permutation(len(b_all)), need)
             for s in range(steps):
                 part = slice(s * batch_size, (s + 1) * batch_size)
-                yield a_all[ia[part]], b_all[ib[part]]
+                yield (a_all[ia[part]], b_all[ib[part]], *((y_all[ia[part]],) if labels else ()))
 
     spec = tf.TensorSpec((batch_size, *source.shape), tf.float32)
-    return tf.data.Dataset.from_generator(epochs_of_batches, output_signature=(spec, spec)).prefetch(2)
+    signature = (spec, spec, *((tf.TensorSpec((batch_size,), tf.int32),) if labels else ()))
+    return tf.data.Dataset.from_generator(epochs_of_batches, output_signature=signature).prefetch(2)
 
 
 def _fit(model: Any, source: Dataset, target: Dataset, opts: TranslationOptions, seed: int, initial_epoch: int,
@@ -342,7 +382,9 @@ def _fit(model: Any, source: Dataset, target: Dataset, opts: TranslationOptions,
                    if checkpoint_dir is not None else []),
                  *([Progress(opts.epochs, what="CycleGAN")] if verbose else [])]
     start = time.perf_counter()
-    model.fit(_batches(source, target, opts.batch_size, seed, initial_epoch, opts.epochs, steps_per_epoch),
+    batches = _batches(source, target, opts.batch_size, seed, initial_epoch, opts.epochs, steps_per_epoch,
+                       labels=bool(opts.semantic_weight))
+    model.fit(batches,
               epochs=opts.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch, shuffle=False,
               verbose=0, callbacks=callbacks)
     seconds = time.perf_counter() - start

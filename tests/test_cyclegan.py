@@ -222,3 +222,67 @@ def test_rendered_to_handwritten_digits_lowers_the_cycle_loss():
     assert set(history) == METRICS and gan.steps_taken == 30
     assert history["cycle_loss"][-1] < 0.7 * history["cycle_loss"][0]
     assert gan.translate(rendered[:3]).shape == (3, *SHAPE)
+
+
+def semantic_classifier(shape: tuple[int, ...] = SHAPE) -> keras.Model:
+    """A small classifier of images in [0, 1] → 3 class logits (stands in for a trained one)."""
+    image = keras.Input(shape)
+    logits = keras.layers.Dense(3)(keras.layers.Flatten()(image))
+    return keras.Model(image, logits, name="semantic")
+
+
+def labelled_batch(n: int = 4, seed: int = 0) -> tuple[tf.Tensor, ...]:
+    return (*unpaired_batch(n, seed), tf.constant(np.arange(n) % 3, tf.int32))
+
+
+def test_the_semantic_term_is_off_by_default_and_changes_nothing():
+    plain = build_cyclegan(SHAPE, pool_size=4, seed=3)
+    assert plain.semantic_weight == 0.0 and plain.semantic is None
+    assert "semantic" not in plain.get_config() and "semantic_weight" not in plain.get_config()
+    keras.utils.set_random_seed(0)
+    on = build_cyclegan(SHAPE, pool_size=4, seed=3, semantic=semantic_classifier(), semantic_weight=1.0)
+    # The term's classifier is tracked after everything else: the plain model's weights come first.
+    assert [w.path for w in on.weights[: len(plain.weights)]] == [w.path for w in plain.weights]
+    with pytest.raises(ValueError, match="exactly when semantic_weight > 0"):
+        build_cyclegan(SHAPE, semantic_weight=1.0)
+    with pytest.raises(ValueError, match="exactly when semantic_weight > 0"):
+        build_cyclegan(SHAPE, semantic=semantic_classifier())
+    with pytest.raises(ValueError, match=r"images of shape \(8, 8, 1\)"):
+        build_cyclegan(SHAPE, semantic=semantic_classifier((8, 8, 3)), semantic_weight=1.0)
+
+
+def test_the_semantic_term_trains_the_generators_through_a_frozen_classifier():
+    gan = build_cyclegan(SHAPE, pool_size=4, semantic=semantic_classifier(), semantic_weight=2.0)
+    gan.compile()
+    frozen = values(gan.semantic.weights)
+    translators = [gan.translator("a2b"), gan.translator("b2a")]
+    before = [values(n.trainable_variables) for n in translators]
+    logs = gan.train_step(labelled_batch())
+    assert set(logs) == METRICS | {"semantic_loss"} and float(logs["semantic_loss"]) > 0.0
+    assert all(moved(b, values(n.trainable_variables)) for b, n in zip(before, translators))
+    for x, y in zip(frozen, values(gan.semantic.weights)):
+        np.testing.assert_array_equal(x, y)
+    # The loss is the weighted sum: the plain part plus 2 × the semantic part.
+    losses = gan.generator_losses(*(t * 2.0 - 1.0 for t in labelled_batch()[:2]), labelled_batch()[2])
+    plain = build_cyclegan(SHAPE, pool_size=4)
+    plain.set_weights(gan.get_weights()[: len(plain.weights)])
+    without = plain.generator_losses(*(t * 2.0 - 1.0 for t in labelled_batch()[:2]))["g_loss"]
+    assert float(losses["g_loss"]) == pytest.approx(float(without) + 2.0 * float(losses["semantic_loss"]),
+                                                    rel=1e-5)
+    with pytest.raises(ValueError, match=r"\(a, b, y_a\)"):
+        gan.train_step(unpaired_batch())
+
+
+def test_a_model_with_the_semantic_term_saves_and_loads_identically(tmp_path):
+    gan = build_cyclegan(SHAPE, pool_size=4, seed=1, semantic=semantic_classifier(), semantic_weight=0.5)
+    gan.compile()
+    gan.train_step(labelled_batch())
+    path = tmp_path / "semantic.keras"
+    gan.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True, compile=False)
+    assert loaded.semantic_weight == 0.5 and not loaded.semantic.trainable
+    for x, y in zip(values(gan.weights), values(loaded.weights)):  # the classifier's included
+        np.testing.assert_array_equal(x, y)
+    images = np.random.default_rng(5).uniform(0, 1, (5, *SHAPE)).astype("float32")
+    for direction in ("a2b", "b2a"):
+        np.testing.assert_array_equal(loaded.translate(images, direction), gan.translate(images, direction))

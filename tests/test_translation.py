@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import gan_augment as ga
-from gan_augment.errors import DataError
-from gan_augment.translation import load_translator, train_cyclegan
+from gan_augment.errors import DataError, TrainingError
+from gan_augment.translation import SEMANTIC_WEIGHT, load_translator, train_cyclegan
 
 TINY = {"width": 8, "blocks": 1, "batch_size": 16, "pool_size": 8, "verbose": 0}
 
@@ -59,6 +59,20 @@ def test_a_rerun_resumes_from_the_checkpoint(translator, domains):
     per_epoch = translator.steps_taken // 2
     assert more.steps_taken == translator.steps_taken + per_epoch
     assert len(more.history["d_loss"]) == 3
+
+
+def test_the_semantic_term_follows_its_option(translator, domains):
+    # The default translator carries the frozen classifier exactly when the default weight is on.
+    assert (translator.model.semantic is not None) == bool(SEMANTIC_WEIGHT)
+    assert ("semantic_loss" in translator.history) == bool(SEMANTIC_WEIGHT)
+    source, target = domains
+    other = 1.0 - bool(SEMANTIC_WEIGHT)  # the other setting: off when the default is on, else on
+    with pytest.raises(TrainingError, match="semantic_weight"):  # part of the resume fingerprint
+        train_cyclegan(source, target, epochs=3, seed=0, checkpoint_dir=translator.checkpoints,
+                       semantic_weight=other, **TINY)
+    flipped = train_cyclegan(source, target, epochs=1, seed=0, semantic_weight=other, **TINY)
+    assert (flipped.model.semantic is not None) == bool(other)
+    assert flipped.options["semantic_weight"] == other
 
 
 def test_bad_domains_raise_clear_errors(domains):

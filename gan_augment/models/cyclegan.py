@@ -9,6 +9,18 @@ One call of `train_step` on a batch ``(a, b)`` of unpaired images in [0, 1]:
     →  the fakes G(a), F(b) go through a history pool of past fakes (Shrivastava et al. 2017)
     →  D_A, D_B update on real vs pooled fakes  →  EMA of G and F  →  metrics
 
+With a frozen classifier ``semantic`` and ``semantic_weight`` λ_sem > 0 (CyCADA's semantic
+consistency, Hoffman et al. 2018) batches are ``(a, b, y_a)``, ``y_a`` the classes of the source
+images, and the generators' loss adds
+
+    λ_sem · (CE(semantic(G(a)), y_a) + CE(semantic(F(b)), argmax semantic(b)))
+
+Cycle and identity losses only ask that an image survive the round trip, which a translator can
+satisfy by hiding the class in imperceptible detail (or by barely changing the image); this term
+ties a translated image to the class it came from, in either direction (pseudo-labels for the
+unlabelled target side). Without it (the default) the model, its config and its weights are
+exactly those of a plain CycleGAN.
+
 It is a `GANBase`: the base's "generator" is the pair ``[a, b] -> [G(a), F(b)]`` and its
 "discriminator" the pair ``[a, b] -> [D_A(a), D_B(b)]`` (`translation_nets.translator_pair`,
 `critic_pair`). So the base's pieces work unchanged for two networks a side: `compile` builds the
@@ -74,6 +86,9 @@ class CycleGAN(GANBase):
         ema_generator: the EMA pair when loading (default: a copy of ``generator``).
         seed: seed of the model's random stream.
         metadata: free-form, JSON-serializable facts saved with the model (domain names, …).
+        semantic: a classifier of images in [0, 1] of either domain → class logits, frozen here
+            and saved with the model; required exactly when ``semantic_weight`` > 0.
+        semantic_weight: λ_sem of the semantic-consistency loss (0: off, batches ``(a, b)``).
 
     Example:
         >>> gan = build_cyclegan((8, 8, 1), total_steps=1000)
@@ -84,6 +99,7 @@ class CycleGAN(GANBase):
 
     DEFAULT_LOSS = "least_squares"
     ADAM_BETA_2 = 0.999
+    NETWORKS = (*GANBase.NETWORKS, "semantic")
 
     def __init__(
         self,
@@ -96,6 +112,8 @@ class CycleGAN(GANBase):
         total_steps: int = 0,
         ema: bool = True,
         ema_generator: keras.Model | None = None,
+        semantic: keras.Model | None = None,
+        semantic_weight: float = 0.0,
         **base_options: Any,
     ) -> None:
         """``seed``, ``metadata`` (see Args) and Keras's own options go to `GANBase` as they are."""
@@ -123,6 +141,11 @@ class CycleGAN(GANBase):
         self.score_trackers = {name: keras.metrics.Mean(name=name)
                                for name in ("d_a_real", "d_a_fake", "d_b_real", "d_b_fake")}
         self._initial_learning_rates: tuple[float, float] | None = None
+        # Tracked last, so a model without the term keeps today's weights in today's order.
+        self.semantic_weight = float(semantic_weight)
+        self.semantic = _frozen_semantic(semantic, self.semantic_weight, self.image_shape)
+        self.semantic_tracker = (keras.metrics.Mean(name="semantic_loss") if self.semantic is not None
+                                 else None)
 
     # ------------------------------------------------------------------ networks
     def translator(self, direction: str, use_ema: bool = False) -> keras.Model:
@@ -162,24 +185,27 @@ class CycleGAN(GANBase):
     def metrics(self) -> list[keras.metrics.Metric]:
         """What a step logs: d_loss (D_A's plus D_B's), g_loss (the generators' whole objective),
         cycle_loss and identity_loss (unweighted), then the mean raw scores of D_A and D_B on
-        real and (pooled) fake images (least squares: targets 1 and 0)."""
+        real and (pooled) fake images (least squares: targets 1 and 0); with the semantic term
+        last its semantic_loss (unweighted)."""
+        semantic = [self.semantic_tracker] if self.semantic_tracker is not None else []
         return [self.d_loss_tracker, self.g_loss_tracker, self.cycle_tracker, self.identity_tracker,
-                *self.score_trackers.values()]
+                *self.score_trackers.values(), *semantic]
 
     # ------------------------------------------------------------------ the game
     def train_step(self, data: Any) -> dict[str, tf.Tensor]:
-        """One round on a batch ``(a, b)`` of unpaired images in [0, 1] (see the module doc).
+        """One round on a batch ``(a, b)`` of unpaired images in [0, 1], ``(a, b, y_a)`` with the
+        semantic term (see the module doc).
 
         A non-finite loss is not skipped: it shows in the step's logs (and so in the epoch's
         means), where the training driver's NaN guard restores the last good state.
         """
-        a, b = self._check_batch(data)
+        a, b, y_a = self._check_batch(data)
         if self.total_steps:
             self._decay_learning_rates(tf.convert_to_tensor(self.state)[1])
         seed = self._step_seed()
 
         with tf.GradientTape() as tape:
-            losses = self.generator_losses(a, b)
+            losses = self.generator_losses(a, b, y_a)
             g_objective = gradient_objective(self.g_optimizer, losses["g_loss"])
         apply_own_gradients(self.g_optimizer, tape, g_objective, self.generator.trainable_variables)
 
@@ -209,12 +235,16 @@ class CycleGAN(GANBase):
         self.g_loss_tracker.update_state(losses["g_loss"])
         self.cycle_tracker.update_state(losses["cycle_loss"])
         self.identity_tracker.update_state(losses["identity_loss"])
+        if self.semantic_tracker is not None:
+            self.semantic_tracker.update_state(losses["semantic_loss"])
         return {m.name: m.result() for m in self.metrics}
 
-    def generator_losses(self, a: tf.Tensor, b: tf.Tensor) -> dict[str, tf.Tensor]:
-        """The generators' side of a step on ``a``, ``b`` in [-1, 1]: ``g_loss`` (the objective),
-        its ``cycle_loss`` and ``identity_loss`` (unweighted), and the fakes ``fake_a`` = F(b),
-        ``fake_b`` = G(a)."""
+    def generator_losses(self, a: tf.Tensor, b: tf.Tensor,
+                         y_a: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+        """The generators' side of a step on ``a``, ``b`` in [-1, 1] (and the classes ``y_a`` of
+        ``a`` with the semantic term): ``g_loss`` (the objective), its ``cycle_loss``,
+        ``identity_loss`` and, with the term, ``semantic_loss`` (unweighted), and the fakes
+        ``fake_a`` = F(b), ``fake_b`` = G(a)."""
         g_ab, g_ba = self.translator("a2b"), self.translator("b2a")
         fake_b, fake_a = _float32(g_ab(a, training=True)), _float32(g_ba(b, training=True))
         cycle = (_l1(_float32(g_ba(fake_b, training=True)), a)
@@ -224,8 +254,21 @@ class CycleGAN(GANBase):
         adversarial = (self.loss_fn.g_loss(self._score("b")(fake_b))
                        + self.loss_fn.g_loss(self._score("a")(fake_a)))
         g_loss = adversarial + self.cycle_weight * cycle + self.identity_weight * identity
-        return {"g_loss": g_loss, "cycle_loss": cycle, "identity_loss": identity,
-                "fake_a": fake_a, "fake_b": fake_b}
+        losses = {"cycle_loss": cycle, "identity_loss": identity, "fake_a": fake_a, "fake_b": fake_b}
+        if self.semantic is not None:
+            losses["semantic_loss"] = self._semantic_loss(fake_b, y_a) + self._semantic_loss(
+                fake_a, tf.argmax(self._logits(b), axis=-1))
+            g_loss += self.semantic_weight * losses["semantic_loss"]
+        return {"g_loss": g_loss, **losses}
+
+    def _logits(self, images: tf.Tensor) -> tf.Tensor:
+        """The frozen classifier's float32 logits of ``images`` in [-1, 1] (it reads [0, 1])."""
+        return _float32(self.semantic((images + 1.0) / 2.0, training=False))
+
+    def _semantic_loss(self, images: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        """Mean cross-entropy of the frozen classifier on ``images`` in [-1, 1] against ``labels``."""
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.cast(labels, tf.int32), logits=self._logits(images)))
 
     def _score(self, domain: str) -> Any:
         """D_A or D_B as a function to float32 scores."""
@@ -253,11 +296,16 @@ class CycleGAN(GANBase):
         self.pool_filled.assign(tf.stack(counts))
         return seen
 
-    def _check_batch(self, data: Any) -> tuple[tf.Tensor, tf.Tensor]:
-        """``data`` as images (a, b) in [-1, 1], or a clear error for anything else."""
-        if not (isinstance(data, tuple | list) and len(data) == 2):
-            raise ValueError("Expected a batch (a, b) of unpaired images from domains A and B. "
-                             f"Received: a {type(data).__name__}.")
+    def _check_batch(self, data: Any) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:
+        """``data`` as images (a, b) in [-1, 1] and, with the semantic term, the classes y_a of
+        a; or a clear error for anything else."""
+        size = 2 if self.semantic is None else 3
+        if not (isinstance(data, tuple | list) and len(data) == size):
+            what = ("(a, b) of unpaired images from domains A and B" if size == 2 else
+                    "(a, b, y_a) of unpaired images from domains A and B and the classes of a "
+                    "(semantic_weight > 0)")
+            raise ValueError(f"Expected a batch {what}. Received: a {type(data).__name__}"
+                             + (f" of {len(data)}." if isinstance(data, tuple | list) else "."))
         out = []
         shape = ", ".join(map(str, self.image_shape))
         for domain, images in zip("AB", data):
@@ -268,7 +316,8 @@ class CycleGAN(GANBase):
             tf.debugging.assert_positive(tf.shape(images)[0],
                                          message=f"Expected a non-empty batch of domain {domain}")
             out.append(tf.cast(images, tf.float32) * 2.0 - 1.0)
-        return out[0], out[1]
+        y_a = None if self.semantic is None else tf.reshape(tf.cast(data[2], tf.int32), [-1])
+        return out[0], out[1], y_a
 
     # ------------------------------------------------------------------ sampling
     def translate(self, images: np.ndarray, direction: str = "a2b", *, use_ema: bool = True,
@@ -291,6 +340,10 @@ class CycleGAN(GANBase):
         del config["latent_dim"], config["num_classes"]
         config.update(cycle_weight=self.cycle_weight, identity_weight=self.identity_weight,
                       pool_size=self.pool_size, total_steps=self.total_steps)
+        if self.semantic is None:
+            del config["semantic"]  # without the term, today's config
+        else:
+            config.update(semantic_weight=self.semantic_weight)
         return config
 
 
@@ -337,7 +390,7 @@ def build_cyclegan(
         width: base filters of all four networks (default `translation_nets.translation_width`).
         blocks: residual blocks of the generators (default `translation_nets.residual_blocks`).
         **options: `CycleGAN`'s options (cycle_weight, identity_weight, pool_size, total_steps,
-            ema, seed, metadata).
+            ema, seed, metadata, semantic, semantic_weight).
     """
     shape = check_image_shape(image_shape)
     generators = translator_pair(*(build_resnet_generator(shape, width=width, blocks=blocks, name=name)
@@ -366,6 +419,24 @@ def _check_options(cycle_weight: float, identity_weight: float, pool_size: int, 
                         ("pool_size", pool_size), ("total_steps", total_steps)):
         if not value >= 0:
             raise ValueError(f"Expected {name} >= 0. Received: {name}={value}.")
+
+
+def _frozen_semantic(semantic: keras.Model | None, weight: float,
+                     image_shape: tuple[int, ...]) -> keras.Model | None:
+    """``semantic`` made non-trainable, after checking it comes exactly with a weight > 0 and
+    reads images of ``image_shape``."""
+    if not weight >= 0:
+        raise ValueError(f"Expected semantic_weight >= 0. Received: semantic_weight={weight}.")
+    if (semantic is None) != (weight == 0):
+        raise ValueError("Expected a semantic classifier exactly when semantic_weight > 0. Received: "
+                         f"semantic={'a model' if semantic is not None else None}, semantic_weight={weight}.")
+    if semantic is not None:
+        reads = tuple(semantic.input_shape[1:])
+        if not (len(reads) == len(image_shape) and all(r in (None, i) for r, i in zip(reads, image_shape))):
+            raise ValueError(f"Expected a semantic classifier of images of shape {image_shape}. "
+                             f"Received: one of {reads}.")
+        semantic.trainable = False
+    return semantic
 
 
 def _settable_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
