@@ -309,6 +309,7 @@ def test_a_table_partition_runs_the_same_graph_with_the_table_gates(tmp_path):
     assert "| real |" in metadata["downstream_evaluation"]["comparison"].value
 
 
+@pytest.mark.slow  # trains a CycleGAN on 5000 rendered digits (and its semantic classifier)
 def test_a_translation_partition_fills_classes_with_translated_images(tmp_path):
     """digits_translated: gan_model holds a CycleGAN translator (rendered → handwritten digits),
     synthetic_samples are translations with their carried labels, judged by the image gates and

@@ -102,6 +102,7 @@ def test_augment_fills_classes_with_translated_source_images(translator, domains
         ga.augment(target, gan=translator, translate_from=translator, verbose=0)
 
 
+@pytest.mark.slow  # trains a CycleGAN on 5000 rendered digits (and its semantic classifier)
 def test_augment_trains_a_translator_from_a_source_name(domains):
     _, target = domains
     result = ga.augment(target, per_class=5, translate_from="rendered_digits", utility=False, validate=False,
