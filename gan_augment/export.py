@@ -230,8 +230,11 @@ def export_tfds(
     os.chmod(staging, DIR_MODE)  # mkdtemp's folder is private; the export is not
     try:
         # TFDS prints "Downloading and preparing dataset Unknown size …" although nothing is
-        # downloaded: keep its chatter off the user's console (errors still raise).
-        with contextlib.redirect_stdout(io.StringIO()):
+        # downloaded, progress bars over the staging folder, and an absl warning that the staging
+        # folder has no dataset_info.json yet: keep its chatter off the user's console (errors
+        # still raise).
+        with contextlib.redirect_stdout(io.StringIO()), _quiet_logging():
+            tfds.disable_progress_bar()
             tfds.dataset_builders.store_as_tfds_dataset(
                 name=name,
                 version=_TFDS_VERSION,
@@ -248,6 +251,23 @@ def export_tfds(
 
 
 # ---------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def _quiet_logging() -> Iterator[None]:
+    """absl's warnings off for a block, and the root logger's handlers as they were afterwards
+    (TFDS configures the root logger on first use, which would print every library line twice)."""
+    import logging
+
+    root, absl = logging.getLogger(), logging.getLogger("absl")
+    handlers, level = list(root.handlers), absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        absl.setLevel(level)
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+
+
 def _require_kind(dataset: Any, kind: str, other: str) -> None:
     require_kind(dataset, kind, what="this export", instead=f"Use {other} instead.")
 

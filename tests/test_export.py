@@ -185,3 +185,15 @@ def test_tfds_bad_inputs(tmp_path, digits):
         export_tfds(load_dataset("wine"), tmp_path)
     with pytest.raises(DataError, match="synthetic mask"):
         export_tfds(digits, tmp_path, synthetic=np.ones(3, bool))
+
+
+def test_tfds_export_is_quiet_and_leaves_logging_as_it_was(tmp_path, digits, capfd):
+    import logging
+
+    pytest.importorskip("tensorflow_datasets")
+    handlers = list(logging.getLogger().handlers)
+    capfd.readouterr()
+    export_tfds(digits.take(np.arange(12)), tmp_path / "tfds", name="quiet", synthetic=np.zeros(12, bool))
+    out, err = capfd.readouterr()
+    assert logging.getLogger().handlers == handlers  # library lines are not printed twice afterwards
+    assert "dataset_info.json" not in err and "Generating splits" not in err and not out

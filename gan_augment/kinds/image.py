@@ -3,8 +3,6 @@ gates, shift-and-rotate classical augmentation, `.npz` / TFDS files and picture 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -169,8 +167,7 @@ class ImageKind(DataKind):
 
     def export_augmented(self, result: Any, folder: Path, name: str) -> dict[str, Path]:
         return {"augmented data": result.export_npz(folder / "augmented.npz"),
-                "TFDS dataset": quiet_tfds_export(result.combined(), folder / "tfds", name,
-                                                  result.synthetic_mask)}
+                "TFDS dataset": result.export_tfds(folder / "tfds", name=name)}
 
     def sample_grid(self, data: Dataset, path: Path, *, title: str, per_class: int = 10) -> Path | None:
         from gan_augment.plots import save_image_grid
@@ -186,18 +183,6 @@ class ImageKind(DataKind):
         from gan_augment.plots import save_preview_tiles
 
         return save_preview_tiles(data, path)
-
-
-def quiet_tfds_export(data: Dataset, directory: Path, name: str, synthetic: np.ndarray | None) -> Path:
-    """`export_tfds` without TFDS's console output ("Downloading and preparing dataset … to
-    <staging folder>" although nothing is downloaded, and progress bars over the staging folder)."""
-    import tensorflow_datasets as tfds
-
-    from gan_augment.export import export_tfds
-
-    tfds.disable_progress_bar()
-    with contextlib.redirect_stdout(io.StringIO()):
-        return export_tfds(data, directory, name=name, synthetic=synthetic)
 
 
 def _pixels(dataset: Dataset) -> np.ndarray:
