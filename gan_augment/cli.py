@@ -513,11 +513,16 @@ def _training_options(args: argparse.Namespace) -> dict[str, Any]:
 def _output_dirs(args: argparse.Namespace) -> tuple[Path, Path]:
     out = Path(args.output_dir) if args.output_dir else DEFAULT_OUTPUT_ROOT / dataset_name(args.dataset)
     checkpoints = Path(args.checkpoint_dir) if args.checkpoint_dir else out / "checkpoints"
+    return _output_folder(out), checkpoints.expanduser()
+
+
+def _output_folder(out: Path) -> Path:
+    """``out`` (``~`` expanded) created if needed; an error when it is a file."""
     out = out.expanduser()
     if out.exists() and not out.is_dir():
         raise DataError(f"Expected --output-dir to be a folder. Received: '{out}', which is a file.")
     out.mkdir(parents=True, exist_ok=True)
-    return out, checkpoints.expanduser()
+    return out
 
 
 def _load(args: argparse.Namespace, say: Any) -> Any:
@@ -576,11 +581,8 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 
     source, target = load_dataset(args.source), load_dataset(args.target)
     say(f"Loaded source {source!r} and target {target!r}.")
-    out = Path(args.output_dir).expanduser() if args.output_dir else \
-        DEFAULT_OUTPUT_ROOT / f"{dataset_name(args.source)}_to_{dataset_name(args.target)}"
-    if out.exists() and not out.is_dir():
-        raise DataError(f"Expected --output-dir to be a folder. Received: '{out}', which is a file.")
-    out.mkdir(parents=True, exist_ok=True)
+    out = _output_folder(Path(args.output_dir) if args.output_dir else
+                         DEFAULT_OUTPUT_ROOT / f"{dataset_name(args.source)}_to_{dataset_name(args.target)}")
     start = time.perf_counter()
     translator = train_cyclegan(source, target, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
                                 checkpoint_dir=out / "checkpoints", output_dir=out, verbose=0 if args.quiet else 1)

@@ -47,6 +47,20 @@ class ValidationSpace:
     accuracy: float | None = None
 
 
+def per_dataset(features: Callable[[Dataset], np.ndarray]) -> Callable[[Dataset], np.ndarray]:
+    """``features`` computed once per Dataset object: validation asks for the same sets' features
+    several times (the gates' subsets, memorization, curation's acceptor)."""
+    seen: dict[int, tuple[Dataset, np.ndarray]] = {}
+
+    def cached(dataset: Dataset) -> np.ndarray:
+        hit = seen.get(id(dataset))
+        if hit is None or hit[0] is not dataset:
+            hit = seen[id(dataset)] = (dataset, features(dataset))
+        return hit[1]
+
+    return cached
+
+
 class DataKind(abc.ABC):
     """Everything that differs between data kinds. One instance per kind (`kind_of`)."""
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gan_augment.errors import DataError
-from gan_augment.kinds.base import DataKind, ValidationSpace
+from gan_augment.kinds.base import DataKind, ValidationSpace, per_dataset
 
 if TYPE_CHECKING:
     from gan_augment.data.dataset import Dataset
@@ -134,7 +134,7 @@ class ImageKind(DataKind):
             encoder = fit_domain_encoder(real, seed=seed, cache_dir=cache_dir, verbose=max(0, verbose - 1))
         elif not isinstance(encoder, DomainEncoder):
             encoder = DomainEncoder.from_feature_extractor(encoder, real, seed=seed)
-        features = _memo(lambda d: encoder.features(d.x))
+        features = per_dataset(lambda d: encoder.features(d.x))
         return ValidationSpace(
             features=features, copies=_pixels, predict=lambda d: encoder.predict(d.x),
             judge="The domain encoder", c2st_judge="classifier", description=encoder.description,
@@ -188,19 +188,6 @@ class ImageKind(DataKind):
 def _pixels(dataset: Dataset) -> np.ndarray:
     """Images as flat float64 rows (literal copies are literally near)."""
     return dataset.x.reshape(len(dataset), -1).astype(np.float64)
-
-
-def _memo(features: Callable[[Dataset], np.ndarray]) -> Callable[[Dataset], np.ndarray]:
-    """``features`` computed once per Dataset object (validation asks for the same sets often)."""
-    seen: dict[int, tuple[Dataset, np.ndarray]] = {}
-
-    def cached(dataset: Dataset) -> np.ndarray:
-        hit = seen.get(id(dataset))
-        if hit is None or hit[0] is not dataset:
-            hit = seen[id(dataset)] = (dataset, features(dataset))
-        return hit[1]
-
-    return cached
 
 
 def _gx_suite(encoder: Any, features: Callable[[Dataset], np.ndarray], real: Dataset, reference: Dataset,

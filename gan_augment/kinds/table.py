@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from gan_augment.errors import DataError
-from gan_augment.kinds.base import DataKind, ValidationSpace
+from gan_augment.kinds.base import DataKind, ValidationSpace, per_dataset
 
 if TYPE_CHECKING:
     from gan_augment.data.dataset import Dataset
@@ -196,7 +196,7 @@ class TableKind(DataKind):
             raise DataError(f"Expected encoder=None or a TableDomain for tables. Received: {type(encoder).__name__}.")
         domain = encoder if encoder is not None else TableDomain.fit(real, seed=seed)
         columns = list(real.frame.columns)
-        features = lambda d: domain.features(d.frame[columns])
+        features = per_dataset(lambda d: domain.features(d.frame[columns]))
         return ValidationSpace(
             features=features, copies=features,
             predict=(lambda d: domain.predict(d.frame[columns])) if domain.classifier is not None else None,
