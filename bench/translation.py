@@ -196,6 +196,8 @@ def main() -> None:
     p.add_argument("--identity-weight", type=float, default=None)
     p.add_argument("--semantic-weight", type=float, default=None,
                    help="weight of CyCADA's semantic-consistency term (0: off; default train_cyclegan's)")
+    p.add_argument("--semantic-target-labels", action="store_true",
+                   help="train the semantic term's classifier on the target-train labels too")
     p.add_argument("--width", type=int, default=None)
     p.add_argument("--blocks", type=int, default=None)
     p.add_argument("--no-ema", dest="ema", action="store_false", help="translate with the raw generator, not its EMA")
@@ -207,6 +209,8 @@ def main() -> None:
         args.source_per_class, args.classifier_steps = 30, 60
     options = {k: getattr(args, k) for k in ("cycle_weight", "identity_weight", "semantic_weight", "width", "blocks")
                if getattr(args, k) is not None}
+    if args.semantic_target_labels:
+        options["semantic_target_labels"] = True
 
     print(f"CPU cores: {os.cpu_count()}; CycleGAN steps {args.steps}, runs {args.cyclegan_seeds}, "
           f"options {options or 'defaults'}, translate with {'EMA' if args.ema else 'raw'} generator; "

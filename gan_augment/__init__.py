@@ -57,6 +57,9 @@ _LAZY = {
     "train_cyclegan": "gan_augment.translation",
     "load_translator": "gan_augment.translation",
     "TrainedTranslator": "gan_augment.translation",
+    "train_srgan": "gan_augment.super_resolution",
+    "load_upscaler": "gan_augment.super_resolution",
+    "TrainedUpscaler": "gan_augment.super_resolution",
 }
 
 __all__ = [
@@ -69,6 +72,7 @@ __all__ = [
     "Thresholds",
     "TrainedGAN",
     "TrainedTranslator",
+    "TrainedUpscaler",
     "TrainingError",
     "UnknownSourceError",
     "UtilityFailed",
@@ -86,11 +90,13 @@ __all__ = [
     "load_dataset",
     "load_gan",
     "load_translator",
+    "load_upscaler",
     "log_to",
     "measure_utility",
     "render_digits",
     "train_cyclegan",
     "train_gan",
+    "train_srgan",
     "validate",
 ]
 
@@ -102,6 +108,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gan_augment.generation import AugmentedDataset, augment
     from gan_augment.logs import log_to
     from gan_augment.training import TrainedGAN, load_gan, train_gan
+    from gan_augment.super_resolution import TrainedUpscaler, load_upscaler, train_srgan
     from gan_augment.translation import TrainedTranslator, load_translator, train_cyclegan
     from gan_augment.utility import UtilityReport, measure_utility
     from gan_augment.validation.features import DomainEncoder

@@ -257,6 +257,7 @@ class TrainedGAN:
         *,
         labels: int | np.ndarray | list[int] | None = None,
         seed: int | None = None,
+        upscaler: Any = None,
     ) -> Dataset:
         """Generate ``n`` samples as a Dataset of the training data's kind, shape and range.
 
@@ -268,15 +269,19 @@ class TrainedGAN:
             labels: one class for all, or a label per sample (then ``n`` may be omitted).
                 Default: classes in turn, so every class gets the same share.
             seed: the same seed gives the same samples (default: the training seed).
+            upscaler: a `TrainedUpscaler` (`train_srgan`): generate at the GAN's low
+                resolution, then upscale (cheap high-resolution generation); images only.
 
         Example:
             >>> fives = gan.sample(50, labels=5, seed=0)  # doctest: +SKIP
+            >>> big = gan.sample(50, upscaler=train_srgan("rendered_digits"))  # doctest: +SKIP
             >>> gan.sample(5, labels=1).frame             # a table GAN  # doctest: +SKIP
         """
         label_array = self._labels(n, labels)
         count = len(label_array) if label_array is not None else int(n if n is not None else 1000)
         seed = self.model.seed if seed is None else int(seed)
-        return kind_of(self).sample(self, label_array, count, seed)
+        samples = kind_of(self).sample(self, label_array, count, seed)
+        return samples if upscaler is None else upscaler.upscale(samples)
 
     def _labels(self, n: int | None, labels: Any) -> np.ndarray | None:
         if not self.conditional:

@@ -59,10 +59,11 @@ class TranslationOptions:
     loss: str = "least_squares"
     checkpoint_every: int | None = None
     semantic_weight: float = SEMANTIC_WEIGHT
+    semantic_target_labels: bool = False
 
     #: The options that shape the networks (a checkpoint of other values is refused).
     ARCHITECTURE = ("cycle_weight", "identity_weight", "pool_size", "width", "blocks", "ema", "loss",
-                    "semantic_weight")
+                    "semantic_weight", "semantic_target_labels")
 
 
 class TrainedTranslator:
@@ -194,10 +195,10 @@ def train_cyclegan(
     the `TrainedTranslator`.
 
     With ``semantic_weight`` > 0 (CyCADA's semantic consistency) a CNN classifier is first
-    trained (seeded, `SEMANTIC_STEPS` steps) on the labelled source images and, when the target
-    is labelled with the same classes, on the target images too (so it knows the target style);
-    frozen, it makes the translators keep each image's class (`CycleGAN`'s module doc). The
-    target's labels are used for nothing else, and not at all with ``semantic_weight=0``.
+    trained (seeded, `SEMANTIC_STEPS` steps) on the labelled source images (as in CyCADA) and,
+    only with ``semantic_target_labels=True`` and a target labelled with the same classes, on the
+    target images too (so it knows the target style); frozen, it makes the translators keep each
+    image's class (`CycleGAN`'s module doc). By default the target's labels are not used at all.
 
     Args:
         source, target: Datasets, or sources `load_dataset` reads (e.g. "rendered_digits",
@@ -207,7 +208,8 @@ def train_cyclegan(
         checkpoint_dir: where the full state is saved every few epochs; a rerun resumes there.
         output_dir: where ``translations.png`` and ``training_curves.png`` go.
         **options: `TranslationOptions` fields (cycle_weight, identity_weight, pool_size, width,
-            blocks, ema, learning_rate, loss, checkpoint_every, semantic_weight).
+            blocks, ema, learning_rate, loss, checkpoint_every, semantic_weight,
+            semantic_target_labels).
 
     Example:
         >>> t = train_cyclegan("rendered_digits", load_dataset("digits"), epochs=5)  # doctest: +SKIP
@@ -242,7 +244,8 @@ def train_cyclegan(
     initial_epoch = 0
     if ckpt.has_checkpoint(checkpoint_dir):
         # A checkpoint written before the semantic term existed resumes when it is off.
-        record = ckpt.load_checkpoint(checkpoint_dir, model, fingerprint, defaults={"semantic_weight": 0.0})
+        record = ckpt.load_checkpoint(checkpoint_dir, model, fingerprint,
+                                      defaults={"semantic_weight": 0.0, "semantic_target_labels": False})
         initial_epoch, history = int(record["epoch"]), record["history"]
         if verbose:
             progress(f"Resuming from {checkpoint_dir}: epoch {initial_epoch}, step {model.steps_taken}.")
@@ -308,7 +311,8 @@ def _build(source: Dataset, target: Dataset, opts: TranslationOptions, seed: int
 
     from gan_augment.models.cyclegan import build_cyclegan
 
-    semantic = _semantic_classifier(source, target, seed) if opts.semantic_weight else None
+    semantic = (_semantic_classifier(source, target if opts.semantic_target_labels else None, seed)
+                if opts.semantic_weight else None)
     keras.utils.set_random_seed(seed)  # weight initialisation follows the seed
     source_name = str(source.provenance.get("source", ""))
     metadata = {
@@ -325,16 +329,16 @@ def _build(source: Dataset, target: Dataset, opts: TranslationOptions, seed: int
     return model
 
 
-def _semantic_classifier(source: Dataset, target: Dataset, seed: int) -> Any:
+def _semantic_classifier(source: Dataset, target: Dataset | None, seed: int) -> Any:
     """The frozen classifier of the semantic term: `build_classifier_cnn` fitted (seeded,
-    `SEMANTIC_STEPS` steps) on the source images and, when the target is labelled with the
-    source's classes, the target images, then cut to logits (images in [0, 1] → class logits)."""
+    `SEMANTIC_STEPS` steps) on the source images and, when ``target`` is given and labelled with
+    the source's classes, the target images, then cut to logits (images in [0, 1] → class logits)."""
     import keras
 
     from gan_augment.models.classifier import build_classifier_cnn, fit_classifier
 
     x, y = source.x, source.y
-    if target.labeled and tuple(target.class_names) == tuple(source.class_names):
+    if target is not None and target.labeled and tuple(target.class_names) == tuple(source.class_names):
         x, y = np.concatenate([x, target.x]), np.concatenate([y, target.y])
     keras.utils.set_random_seed(seed)
     cnn = build_classifier_cnn(source.shape, source.num_classes, name="semantic_cnn")

@@ -6,7 +6,9 @@ Accepted sources:
   and ``"wine"`` (scikit-learn tables), ``"penguins"`` (the Palmer penguins table from the
   ``palmerpenguins`` package: numeric, categorical and missing values), ``"rendered_digits"``
   (digits drawn with matplotlib's fonts: a labelled source domain for translation; options
-  ``per_class``, ``image_size``, ``seed``);
+  ``per_class``, ``image_size``, ``seed``), ``"sample_photos"`` (tiles of three colour photographs
+  inside scikit-learn and matplotlib, for super-resolution; options ``split`` — "train" or the
+  held-out "test" photograph — ``tile``, ``stride``);
 * ``"tfds:<name>"``: a TensorFlow Datasets catalog data set, e.g. ``"tfds:mnist"`` (prepared in
   ``data_dir``; nothing is downloaded unless ``download=True``);
 * ``"tfds_dir:<path>"`` or a directory holding ``dataset_info.json``: a prepared TFDS directory,
@@ -42,6 +44,8 @@ _BUILTIN: dict[str, str] = {
     "penguins": "Palmer penguins table (344 rows, 6 mixed features with missing values, 3 species)",
     "rendered_digits": "digits 0-9 drawn with the fonts inside matplotlib, randomly jittered (8x8 images, "
                        "10 classes, 500 per class; a labelled source domain for translation)",
+    "sample_photos": "64x64 tiles of colour photographs shipped in scikit-learn and matplotlib (split "
+                     "'train': china, flower; 'test': grace_hopper; high-resolution images for super-resolution)",
 }
 
 _NPZ_SUFFIXES = (".npz",)
@@ -58,6 +62,7 @@ _ACCEPTED_FORMS = (
 _OPTIONS: dict[str, tuple[str, ...]] = {
     "digits": ("image_size",),
     "rendered_digits": ("image_size", "per_class", "seed"),
+    "sample_photos": ("split", "tile", "stride"),
     "sklearn_table": (),
     "penguins": (),
     "tfds": (
@@ -212,6 +217,8 @@ def _resolve(source: Any) -> tuple[str, Any, Reader]:
             return "digits", None, _read_digits
         if text == "rendered_digits":
             return "rendered_digits", None, _read_rendered_digits
+        if text == "sample_photos":
+            return "sample_photos", None, _read_sample_photos
         if text in ("breast_cancer", "wine"):
             return "sklearn_table", text, _read_sklearn_table
         if text == "penguins":
@@ -289,6 +296,12 @@ def _read_rendered_digits(_: Any, options: dict[str, Any], source: str) -> Loade
     from gan_augment.data.rendered import render_digits
 
     return render_digits(**options), None
+
+
+def _read_sample_photos(_: Any, options: dict[str, Any], source: str) -> Loaded:
+    from gan_augment.data.photos import photo_tiles
+
+    return photo_tiles(**options), None
 
 
 def _read_sklearn_table(name: str, options: dict[str, Any], source: str) -> Loaded:

@@ -78,6 +78,9 @@ class SRGAN(GANBase):
         adversarial_weight: weight of the generator's adversarial loss (the paper's 1e-3).
         ema: keep an exponential moving average of the generator and upscale with it.
         ema_generator: the EMA generator when loading (default: a copy of ``generator``).
+        srresnet: the MSE-only model when loading (default: a copy of ``generator``): the
+            generator as pre-training left it (its EMA with ``ema``), copied when the first
+            adversarial step starts — the baseline SRGAN is compared with.
         seed: seed of the model's random stream (the gradient penalty of ``wasserstein_gp``).
         metadata: free-form, JSON-serializable facts saved with the model (source data, …).
 
@@ -92,7 +95,7 @@ class SRGAN(GANBase):
     #: content-driven generator, and D(x) stays a probability (the d_real/d_fake metrics).
     DEFAULT_LOSS = "non_saturating"
     ADAM_BETA_2 = 0.999
-    NETWORKS = ("generator", "discriminator", "feature_extractor", "ema_generator")
+    NETWORKS = ("generator", "discriminator", "feature_extractor", "ema_generator", "srresnet")
 
     def __init__(
         self,
@@ -106,6 +109,7 @@ class SRGAN(GANBase):
         adversarial_weight: float = 1e-3,
         ema: bool = True,
         ema_generator: keras.Model | None = None,
+        srresnet: keras.Model | None = None,
         **base_options: Any,
     ) -> None:
         """``seed``, ``metadata`` (see Args) and Keras's own options go to `GANBase` as they are."""
@@ -120,6 +124,11 @@ class SRGAN(GANBase):
         self.adversarial_weight = float(adversarial_weight)
         _check_options(self.pretrain_steps, self.feature_weight, self.adversarial_weight)
         self._track_ema_generator(ema, ema_generator)
+        if srresnet is None:
+            srresnet = keras.models.clone_model(self.generator)
+            srresnet.set_weights(self.generator.get_weights())
+        srresnet.trainable = False
+        self.srresnet = srresnet
         self.content_tracker = keras.metrics.Mean(name="content_loss")
         self.feature_tracker = keras.metrics.Mean(name="feature_loss")
         self.psnr_tracker = keras.metrics.Mean(name="psnr")
@@ -166,7 +175,11 @@ class SRGAN(GANBase):
             for phase in (False, True))
 
         def train_function(iterator: Any) -> Any:
-            return (pretraining_fn if self.pretraining else adversarial_fn)(iterator)
+            if self.pretraining:
+                return pretraining_fn(iterator)
+            if self.steps_taken == self.pretrain_steps:  # the first adversarial step: keep SRResNet
+                self.srresnet.set_weights(self._sampling_generator(True).get_weights())
+            return adversarial_fn(iterator)
 
         self.train_function = train_function
         return train_function
@@ -284,10 +297,12 @@ class SRGAN(GANBase):
                             f"downscaled by scale={self.scale} (see downscale). Received: {lr[1]}x{lr[2]}.")
 
     # ------------------------------------------------------------------ sampling
-    def upscale(self, lr_images: np.ndarray, *, use_ema: bool = True, batch_size: int = 64) -> np.ndarray:
+    def upscale(self, lr_images: np.ndarray, *, use_ema: bool = True, batch_size: int = 64,
+                mse_only: bool = False) -> np.ndarray:
         """Low-resolution images in [0, 1] (any size of at least `MIN_LR_SIDE` a side) upscaled
-        by the EMA generator (or the trained one), as float32 in [0, 1], ``batch_size`` at a time."""
-        net = self._sampling_generator(use_ema)
+        by the EMA generator (or the trained one; with ``mse_only`` the `srresnet` baseline), as
+        float32 in [0, 1], ``batch_size`` at a time."""
+        net = self.srresnet if mse_only else self._sampling_generator(use_ema)
         images = np.asarray(lr_images, np.float32)
         c = self.hr_shape[2]
         if images.ndim != 4 or images.shape[3] != c:
