@@ -384,7 +384,8 @@ def train_srgan(
         seed: seeds weights, patches, noise; the same seed gives the same run.
         checkpoint_dir: where the full state is saved every few epochs; a rerun resumes there.
         output_dir: where ``super_resolution.png`` and ``training_curves.png`` go.
-        **options: `UpscalerOptions` fields — steps (default `SR_STEPS`), batch_size
+        **options: `UpscalerOptions` fields — steps (default `SR_STEPS`; rounded up to whole
+            epochs of `STEPS_PER_EPOCH`; more steps with the same checkpoint_dir train on), batch_size
             (`SR_BATCH`), patch (HR patch side, default `SR_PATCH` or the images' side),
             pretrain_steps (default `PRETRAIN_SHARE` of the steps), width, blocks, feature
             ("random": the content loss also in `feature_network`'s space; "none": pixels
@@ -417,12 +418,12 @@ def train_srgan(
         opts.pretrain_steps = int(round(PRETRAIN_SHARE * opts.steps))
     opts.batch_size = int(opts.batch_size or SR_BATCH)
     epochs = max(1, math.ceil(opts.steps / STEPS_PER_EPOCH))
-    steps_per_epoch = min(STEPS_PER_EPOCH, opts.steps)
+    steps_per_epoch = min(STEPS_PER_EPOCH, opts.steps)  # steps rounded up to whole epochs
     if opts.checkpoint_every is None:
         opts.checkpoint_every = max(1, epochs // 10)
     fingerprint = {"kind": "super_resolution", "scale": scale, "n_images": len(hr), "shape": list(hr.shape),
                    "seed": seed, "batch_size": opts.batch_size, "learning_rate": opts.learning_rate,
-                   "steps": opts.steps, **{k: getattr(opts, k) for k in UpscalerOptions.ARCHITECTURE}}
+                   "steps_per_epoch": steps_per_epoch, **{k: getattr(opts, k) for k in UpscalerOptions.ARCHITECTURE}}
     model = _build(hr, opts, scale, seed, source_name, verbose)
 
     history: dict[str, list[float]] = {}
