@@ -562,6 +562,8 @@ def _fit(model: Any, hr: Dataset, opts: UpscalerOptions, scale: int, seed: int, 
               verbose=0, callbacks=callbacks)
     seconds = time.perf_counter() - start
     history.setdefault("train_seconds", []).append(seconds)
+    if model.steps_taken <= opts.pretrain_steps:  # no adversarial step yet: SRResNet is the model now
+        model.keep_srresnet()
     model.metadata["stop_reason"] = (
         f"diverged in epoch {guard.good_epoch + 1}; the weights of epoch {guard.good_epoch} were restored"
         if guard.tripped else f"reached {model.steps_taken} steps ({opts.pretrain_steps} MSE-only)")

@@ -247,6 +247,15 @@ def test_bad_input_is_refused_clearly():
         gan.fit(grey, epochs=1, verbose=0)  # the mismatch surfaces at fit time too
 
 
+def test_an_untrained_srresnet_is_close_to_bicubic_resizing():
+    from gan_augment.super_resolution import bicubic_upscale
+
+    lr = np.random.default_rng(0).random((2, 8, 8, 3)).astype("float32")
+    net = sr_nets.build_srresnet((8, 8, 3), 4)
+    out = (keras.ops.convert_to_numpy(net(lr * 2 - 1)) + 1) / 2
+    np.testing.assert_allclose(np.clip(out, 0, 1), bicubic_upscale(lr, 4), atol=2e-3)  # DETAIL_INIT_SCALE
+
+
 def photo_patches(n: int, side: int, seed: int = 0) -> np.ndarray:
     """``n`` random side×side crops of scikit-learn's two sample photos, in [0, 1]."""
     photos = load_sample_images().images
@@ -259,18 +268,21 @@ def photo_patches(n: int, side: int, seed: int = 0) -> np.ndarray:
     return np.stack(crops).astype("float32") / 255.0
 
 
-def test_a_short_run_on_photo_patches_raises_the_psnr():
+def test_a_short_run_on_photo_patches_lowers_the_content_loss():
     hr = photo_patches(48, 32)
     lr = downscale(hr, 4)
     data = tf.data.Dataset.from_tensor_slices((lr, hr)).batch(8)
     gan = build_srgan((32, 32, 3), scale=4, feature_extractor=extractor((32, 32, 3)),
                       pretrain_steps=24, seed=0)
-    gan.compile(learning_rate=2e-3)
+    gan.compile(learning_rate=5e-4)
     steps: list[float] = []
     record = keras.callbacks.LambdaCallback(
-        on_train_batch_end=lambda batch, logs: steps.append(float(logs["psnr"])))
+        on_train_batch_end=lambda batch, logs: steps.append(float(logs["content_loss"])))
     history = gan.fit(data, epochs=6, verbose=0, callbacks=[record]).history
     assert sorted(history) == sorted(METRICS) and gan.steps_taken == 36
     assert history["d_loss"][0] == 0.0 and history["d_loss"][-1] > 0.0  # the game began at step 25
-    assert history["psnr"][-1] > steps[0] + 3.0, (steps[0], history["psnr"])
+    # It starts as bicubic resizing (the global skip); the MSE phase lowers the pixel error
+    # below that (the per-image PSNR mean can still fall: flat patches weigh most in it).
+    pretraining = history["content_loss"][:4]
+    assert all(a > b for a, b in zip(pretraining, pretraining[1:])), history["content_loss"]
     assert gan.upscale(lr[:3]).shape == (3, 32, 32, 3)

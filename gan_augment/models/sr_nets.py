@@ -73,6 +73,44 @@ class PixelShuffle(layers.Layer):
         return {**super().get_config(), "factor": self.factor}
 
 
+#: Variance scale of the initial weights of SRResNet's last convolution: small, so an untrained
+#: network is close to bicubic resizing, yet not zero, so the layers before it get gradients
+#: from the first step.
+DETAIL_INIT_SCALE = 1e-4
+
+
+@keras.saving.register_keras_serializable(package="gan_augment")
+class BicubicUpsample(layers.Layer):
+    """Bicubic upsampling by ``factor`` of images of any size (``tf.image.resize``, no
+    antialiasing): SRResNet's global skip, so the network learns only the detail bicubic
+    resizing misses and starts where bicubic resizing is (VDSR, Kim et al. 2016).
+
+    Example:
+        >>> BicubicUpsample(4).compute_output_shape((None, 8, 8, 3))
+        (None, 32, 32, 3)
+    """
+
+    def __init__(self, factor: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        if int(factor) < 2:
+            raise ValueError(f"Expected factor >= 2. Received: factor={factor}.")
+        self.factor = int(factor)
+
+    def call(self, inputs: keras.KerasTensor) -> keras.KerasTensor:
+        import tensorflow as tf
+
+        size = tf.shape(inputs)[1:3] * self.factor
+        return tf.cast(tf.image.resize(inputs, size, method="bicubic"), inputs.dtype)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        n, h, w, c = input_shape
+        r = self.factor
+        return (n, None if h is None else h * r, None if w is None else w * r, c)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "factor": self.factor}
+
+
 def check_scale(scale: int) -> int:
     """``scale`` as an int of `SCALES`, or a ValueError."""
     if isinstance(scale, bool) or scale not in SCALES:
@@ -135,11 +173,11 @@ def _prelu(name: str) -> layers.Layer:
 
 
 def _residual_block(t: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
-    h = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv1")(t)
-    h = layers.BatchNormalization(name=f"{name}_bn1")(h)
+    # No batch normalization (EDSR, Lim et al. 2017): it hurts super-resolution, most of all
+    # with the small batches a CPU affords, and a block's output then depends on its image only.
+    h = layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv1")(t)
     h = _prelu(f"{name}_prelu")(h)
-    h = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(h)
-    h = layers.BatchNormalization(name=f"{name}_bn2")(h)
+    h = layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv2")(h)
     return layers.Add(name=f"{name}_add")([t, h])
 
 
@@ -151,7 +189,14 @@ def build_srresnet(
     blocks: int | None = None,
     name: str = "generator",
 ) -> keras.Model:
-    """SRResNet: low-resolution images in [-1, 1] to images ``scale`` times larger in [-1, 1].
+    """SRResNet: low-resolution images in [-1, 1] to images ``scale`` times larger (about
+    [-1, 1]; callers clip).
+
+    The paper's network (a stem, residual blocks with a long skip, sub-pixel upsampling) with
+    two changes for training from scratch on little compute: no batch normalization (EDSR) and
+    a global skip — the output is the bicubic upsampling of the input plus what the network
+    adds, whose last convolution starts at zero, so an untrained SRResNet *is* bicubic
+    resizing and training only adds detail (VDSR).
 
     Args:
         lr_shape: (height, width, channels) of the low-resolution images it trains on; it sizes
@@ -171,15 +216,16 @@ def build_srresnet(
     skip = t = _prelu("stem_prelu")(t)
     for i in range(sr_blocks(hr_side) if blocks is None else int(blocks)):
         t = _residual_block(t, width, f"res{i}")
-    t = layers.Conv2D(width, 3, padding="same", use_bias=False, name="trunk_conv")(t)
-    t = layers.BatchNormalization(name="trunk_bn")(t)
+    t = layers.Conv2D(width, 3, padding="same", name="trunk_conv")(t)
     t = layers.Add(name="long_skip")([skip, t])
     for i in range(int(math.log2(scale))):
         t = layers.Conv2D(width * 4, 3, padding="same", name=f"up{i}_conv")(t)
         t = PixelShuffle(2, name=f"up{i}_shuffle")(t)
         t = _prelu(f"up{i}_prelu")(t)
-    out = layers.Conv2D(c, kernel, padding="same", activation="tanh", dtype="float32",
-                        name="super_resolved")(t)
+    detail = layers.Conv2D(c, kernel, padding="same", dtype="float32", name="detail",
+                           kernel_initializer=keras.initializers.VarianceScaling(DETAIL_INIT_SCALE))(t)
+    bicubic = BicubicUpsample(scale, dtype="float32", name="bicubic")(image)
+    out = layers.Add(dtype="float32", name="super_resolved")([bicubic, detail])
     return keras.Model(image, out, name=name)
 
 
@@ -259,6 +305,7 @@ def feature_extractor_from_classifier(
 __all__ = [
     "MIN_LR_SIDE",
     "SCALES",
+    "BicubicUpsample",
     "PixelShuffle",
     "build_sr_discriminator",
     "build_srresnet",

@@ -178,11 +178,17 @@ class SRGAN(GANBase):
             if self.pretraining:
                 return pretraining_fn(iterator)
             if self.steps_taken == self.pretrain_steps:  # the first adversarial step: keep SRResNet
-                self.srresnet.set_weights(self._sampling_generator(True).get_weights())
+                self.keep_srresnet()
             return adversarial_fn(iterator)
 
         self.train_function = train_function
         return train_function
+
+    def keep_srresnet(self) -> None:
+        """Copy the generator as it is now (its EMA with ``ema``) into `srresnet`, the MSE-only
+        baseline: done when the first adversarial step starts, and by a driver whose run ends
+        within pre-training."""
+        self.srresnet.set_weights(self._sampling_generator(True).get_weights())
 
     # ------------------------------------------------------------------ metrics
     @property
