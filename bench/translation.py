@@ -26,6 +26,9 @@ Also per CycleGAN run:
   the judge is the same CNN with the same steps, trained on the *full* real target-train side
   (labels used here only), mean over the classifier seeds. The same judge on the raw rendered
   digits and on the real test split is shown for reference.
+* label agreement without target labels (`TrainedTranslator.label_agreement`): the share of
+  rendered digits whose class a classifier of the source domain predicts the same before and
+  after translation.
 * FD: Fréchet distance (`frechet_distance`) in the feature space of the domain encoder fitted on
   the target-train side (`fit_domain_encoder`) between the real test digits and, at the same
   count and class mix, the raw rendered digits, their translations (the same source images), and
@@ -136,6 +139,8 @@ def one_cyclegan(g: int, digits: ga.Dataset, source: ga.Dataset, args, options: 
     progress(f"[g={g}] judge CNN (trained on all {len(target_train)} real target-train digits): "
              f"translated {preservation['translated']:.3f}, raw {preservation['raw']:.3f}, "
              f"real test {preservation['test']:.3f}")
+    agreement = translator.label_agreement(source, seed=g)
+    progress(f"[g={g}] label agreement without target labels (source classifier before/after): {agreement:.3f}")
 
     # FD in the domain encoder's features, real test vs the same count and class mix of each.
     encoder = fit_domain_encoder(target_train, seed=g, cache_dir=False)
@@ -175,6 +180,7 @@ def one_cyclegan(g: int, digits: ga.Dataset, source: ga.Dataset, args, options: 
         progress(f"[g={g} s={s}] accuracy on real test: "
                  + ", ".join(f"{label} {scores[label][-1]:.3f}" for label, *_ in ROWS))
     return {"scores": scores, "f1": f1s, "n_train": n_train, "fd": fd, "preservation": preservation,
+            "agreement": agreement,
             "fit_seconds": fit_seconds, "wall_seconds": wall, "images_per_s": images_per_s, "change": change,
             "steps": translator.steps_taken, "n_test": len(test), "n_fd": len(test_picks), "encoder_accuracy": encoder.accuracy}
 
@@ -243,6 +249,8 @@ def main() -> None:
     print(f"| label preservation: translated (judge: CNN on all real target-train digits) | "
           f"{fmt([r['preservation']['translated'] for r in runs])} |")
     print(f"| same judge on raw rendered digits | {fmt([r['preservation']['raw'] for r in runs])} |")
+    print(f"| label agreement without target labels (source classifier before/after) | "
+          f"{fmt([r['agreement'] for r in runs])} |")
     print(f"| same judge on the real test split | {fmt([r['preservation']['test'] for r in runs])} |")
     print(f"| domain encoder held-out accuracy (FD features) | {fmt([r['encoder_accuracy'] for r in runs])} |")
     print(f"| CycleGAN steps | {runs[0]['steps']} |")

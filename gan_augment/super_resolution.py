@@ -47,12 +47,12 @@ from gan_augment.logs import progress
 #: The high-resolution source `train_srgan` reads when none is given.
 DEFAULT_HR_SOURCE = "sample_photos"
 #: Default generator steps (both phases) and batch size.
-SR_STEPS = 2000
+SR_STEPS = 3000
 SR_BATCH = 16
 #: Default side of the high-resolution training patches (at most the images' side).
 SR_PATCH = 32
 #: Default share of the steps that are MSE-only pre-training (SRResNet).
-PRETRAIN_SHARE = 0.5
+PRETRAIN_SHARE = 2 / 3
 #: Steps of a shown "epoch" (progress, history, checkpoints).
 STEPS_PER_EPOCH = 50
 #: Filters of the first layers of `feature_network` (twice as many in the last two).
@@ -76,7 +76,8 @@ class UpscalerOptions:
     feature: str = "random"
     feature_weight: float = 0.1
     adversarial_weight: float = 1e-3
-    learning_rate: float = 1e-4
+    learning_rate: float = 5e-4
+    adversarial_learning_rate: float = 1e-4
     loss: str = "non_saturating"
     ema: bool = True
     blur: float = 0.0
@@ -85,7 +86,7 @@ class UpscalerOptions:
 
     #: The options that shape the networks or the game (a checkpoint of other values is refused).
     ARCHITECTURE = ("patch", "pretrain_steps", "width", "blocks", "feature", "feature_weight",
-                    "adversarial_weight", "loss", "ema", "blur", "noise")
+                    "adversarial_weight", "adversarial_learning_rate", "loss", "ema", "blur", "noise")
     FEATURES = ("random", "none")
 
 
@@ -389,8 +390,10 @@ def train_srgan(
             (`SR_BATCH`), patch (HR patch side, default `SR_PATCH` or the images' side),
             pretrain_steps (default `PRETRAIN_SHARE` of the steps), width, blocks, feature
             ("random": the content loss also in `feature_network`'s space; "none": pixels
-            only), feature_weight, adversarial_weight, learning_rate, loss, ema, blur and noise
-            (realistic degradation), checkpoint_every (epochs of `STEPS_PER_EPOCH` steps).
+            only), feature_weight, adversarial_weight, learning_rate (of pre-training, 5e-4:
+            short CPU runs need more than the paper's 1e-4), adversarial_learning_rate (of both
+            networks in the game, the paper's 1e-4), loss, ema, blur and noise (realistic
+            degradation), checkpoint_every (epochs of `STEPS_PER_EPOCH` steps).
 
     Raises:
         DataError: not images, too few, images smaller than a patch, a scale that does not divide
@@ -523,7 +526,14 @@ def _build(hr: Dataset, opts: UpscalerOptions, scale: int, seed: int, source_nam
     model = build_srgan(shape, scale, width=opts.width, blocks=opts.blocks, feature_extractor=extractor,
                         pretrain_steps=opts.pretrain_steps, feature_weight=opts.feature_weight,
                         adversarial_weight=opts.adversarial_weight, ema=opts.ema, seed=seed, metadata=metadata)
-    model.compile(loss=opts.loss, learning_rate=opts.learning_rate)
+    import keras
+
+    # The generator's rate drops when the game starts (its optimizer counts the model's steps).
+    rate = keras.optimizers.schedules.PiecewiseConstantDecay(
+        [max(0, opts.pretrain_steps - 1)], [opts.learning_rate, opts.adversarial_learning_rate])
+    model.compile(keras.optimizers.Adam(rate, beta_1=0.9, beta_2=0.999),
+                  keras.optimizers.Adam(opts.adversarial_learning_rate, beta_1=0.9, beta_2=0.999),
+                  loss=opts.loss)
     return model
 
 

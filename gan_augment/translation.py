@@ -146,6 +146,38 @@ class TrainedTranslator:
         out = self.translate(chosen)
         return dataclasses.replace(out, provenance={**out.provenance, "source": "translator", "seed": int(seed)})
 
+    def label_agreement(self, dataset: Dataset | None = None, *, seed: int = 0) -> float:
+        """Label preservation without target labels: the share of ``dataset``'s images (default:
+        the source images) whose class a classifier of the labelled *source* domain predicts the
+        same before and after translation.
+
+        The classifier is the translator's frozen semantic classifier when it has one and it was
+        trained on source labels only (the default), else one trained here on the source images
+        (`SEMANTIC_STEPS` steps, seeded). With target labels, `validate`'s label_preservation gate
+        (a judge trained on real target data) is the stricter figure.
+
+        Example:
+            >>> translator.label_agreement()  # doctest: +SKIP
+            0.83
+        """
+        dataset = dataset if dataset is not None else self.source
+        if dataset is None:
+            raise DataError("Expected images to translate and judge. Received: none, and the translator "
+                            "knows no source images; pass label_agreement(dataset).")
+        classifier = self.model.semantic
+        if classifier is None or self.options.get("semantic_target_labels"):
+            if self.source is None:
+                raise DataError("Expected the source images to train a source classifier on. Received: a "
+                                "translator loaded without them; pass source= to load_translator.")
+            classifier = _semantic_classifier(self.source, None, seed)
+        translated = self.translate(dataset)
+
+        def predict(x: np.ndarray) -> np.ndarray:
+            return np.concatenate([np.asarray(classifier(x[i: i + 256], training=False)).argmax(1)
+                                   for i in range(0, len(x), 256)])
+
+        return float(np.mean(predict(dataset.x) == predict(translated.x)))
+
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike) -> Path:
         """Save as one ``.keras`` file (atomically); read it back with `load_translator`."""

@@ -75,6 +75,17 @@ def test_the_semantic_term_follows_its_option(translator, domains):
     assert flipped.options["semantic_weight"] == other
 
 
+def test_label_agreement_needs_no_target_labels(translator, domains):
+    source, _ = domains
+    agreement = translator.label_agreement(source)
+    assert 0.0 <= agreement <= 1.0
+    assert agreement == translator.label_agreement()  # the default: its own source images
+    semantic = translator.model.semantic  # by hand: the frozen source classifier before/after
+    before = np.asarray(semantic(source.x)).argmax(1)
+    after = np.asarray(semantic(translator.translate(source).x)).argmax(1)
+    assert agreement == pytest.approx(float(np.mean(before == after)))
+
+
 def test_bad_domains_raise_clear_errors(domains):
     source, target = domains
     with pytest.raises(DataError, match="channels"):
