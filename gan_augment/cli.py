@@ -646,8 +646,6 @@ def _cmd_upscale(args: argparse.Namespace) -> int:
     say = _say(args.quiet)
     import json
 
-    import numpy as np
-
     from gan_augment._io import atomic_path
     from gan_augment.data.sources import load_dataset
     from gan_augment.export import export_npz
@@ -754,10 +752,12 @@ def saved_model_path(path: Path) -> Path:
         if found:
             return found[0]
     others = sorted(p.name for p in folder.glob("*.keras")) if folder.is_dir() else []
+    lacks = f"the folder '{path}', which holds none of them" if path.is_dir() else f"'{path}', which does not exist"
     raise DataError(
         f"Expected --model to be a saved GAN (a .keras file, or a folder holding "
-        f"{' or '.join(MODEL_FILE_NAMES)}). Received: '{path}', which does not exist"
-        + (f"; {folder} holds {', '.join(others)}." if others else ". Train one with `gan-augment train` "
+        f"{' or '.join(MODEL_FILE_NAMES)}). Received: {lacks}"
+        + (f"; {folder} holds {', '.join(others)}: pass one of them." if others else
+           ". Pass the output folder of `gan-augment train`, or train one there with `gan-augment train` "
            "or `gan-augment run`."))
 
 
@@ -798,14 +798,22 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _sample_path(path: Path, kind: str) -> Path:
     """``path`` with the default suffix of ``kind`` added when it has none; a suffix of another
-    file type is refused."""
+    file type is refused, and so is a folder (given, or what the suffix makes of the name)."""
     allowed = kind_of(kind).sample_suffixes
+    resolved = path
     if not path.suffix:
-        return path.with_name(path.name + allowed[0])
-    if path.suffix.lower() not in allowed:
+        resolved = path.with_name(path.name + allowed[0])
+    elif path.suffix.lower() not in allowed:
         raise DataError(f"Expected --out to end in {' or '.join(allowed)} for {kind} samples. "
                         f"Received: '{path}'.")
-    return path.with_suffix(path.suffix.lower())
+    else:
+        resolved = path.with_suffix(path.suffix.lower())
+    for folder in (path, resolved):
+        if folder.is_dir():
+            raise DataError(f"Expected --out to name a file ({' or '.join(allowed)}) for {kind} samples. "
+                            f"Received: '{folder}', which is a folder. Name a file inside it, e.g. "
+                            f"'{folder / ('samples' + allowed[0])}'.")
+    return resolved
 
 
 # ---------------------------------------------------------------------- augment

@@ -26,6 +26,7 @@ import yaml
 
 from gan_augment.downstream import evaluate_downstream
 from gan_augment.generation import OVERSAMPLE, augment
+from gan_augment.super_resolution import UpscalerOptions, train_srgan
 from gan_augment.utility import measure_utility
 from pipelines import PROJECT_DIR_ENV
 
@@ -72,8 +73,30 @@ def find_project_dir(env: Mapping[str, str] | None = None, cwd: Path | None = No
 REPO_ROOT = find_project_dir()
 DATASETS_FILE = REPO_ROOT / DATASETS_RELATIVE
 
+
+def library_default(function: Any, parameter: str) -> Any:
+    """The default of ``parameter`` in a library function's signature: the pipeline's defaults
+    are the library's, read from it rather than written twice (a test compares every pair).
+
+    Example:
+        >>> from gan_augment.generation import augment
+        >>> library_default(augment, "on_no_gain")
+        'classical'
+    """
+    default = inspect.signature(function).parameters[parameter].default
+    if default is inspect.Parameter.empty:
+        raise TypeError(f"{function.__qualname__}({parameter}) has no default.")
+    return default
+
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_SPEC_KEYS = {"source", "options", "gan", "description", "train_per_class", "translate_from"}
+_SPEC_KEYS = {"source", "options", "gan", "description", "train_per_class", "translate_from", "upscale"}
+#: The factors an ``upscale`` entry may name (`gan_augment.models.sr_nets.SCALES`; not imported
+#: here, it imports Keras — a test compares the two).
+UPSCALE_FACTORS = (2, 4)
+_UPSCALE_KEYS = {"scale", "options"}
+#: `train_srgan` options an ``upscale`` entry may set (`gan_augment.super_resolution.UpscalerOptions`).
+UPSCALER_OPTIONS = tuple(f.name for f in dataclasses.fields(UpscalerOptions))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +120,12 @@ class DatasetSpec:
     translated into the data set's (`gan_augment.train_cyclegan`) instead of GAN samples; the
     ``gan_model`` asset then holds the translator."""
 
+    upscale: Mapping[str, Any] | None = None
+    """``{scale: 2 | 4, options: {...}}``: the GAN trains on the train split reduced ``scale``
+    times (`gan_augment.super_resolution.reduce_dataset`), the ``upscaler`` asset trains an
+    SRGAN (`gan_augment.train_srgan`, ``options``) on the full-resolution train split, and
+    ``synthetic_samples`` are generated small and upscaled to the real data's size."""
+
     def resolved_source(self) -> str:
         """The source for `gan_augment.load_dataset`, with relative paths made repo-relative."""
         source = self.source
@@ -107,6 +136,37 @@ class DatasetSpec:
             return self.source  # a built-in name, a TFDS catalog name, or a bare file name
         path = Path(source).expanduser()
         return prefix + str(path if path.is_absolute() else REPO_ROOT / path)
+
+
+def _read_yaml(path: Path) -> Any:
+    """The YAML document in ``path``; a syntax error is one ValueError naming the file, the line
+    and column, and the fix (not a parser traceback located in "<unicode string>")."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ValueError(f"Expected UTF-8 YAML text in '{path}'. Received: a byte that is not UTF-8 at line {line} "
+                         f"(byte offset {exc.start}). Save the file as UTF-8 text.") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        lines = text.splitlines()
+
+        def at(mark: Any) -> str:
+            shown = lines[mark.line].strip()[:60] if mark.line < len(lines) else ""
+            return f"line {mark.line + 1}, column {mark.column + 1} ({shown!r})"
+
+        problem = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+        mark, context = getattr(exc, "problem_mark", None), getattr(exc, "context", None)
+        context_mark = getattr(exc, "context_mark", None)
+        where = f" at {at(mark)}" if mark is not None else ""
+        if context:
+            where += f", {context}" + (f" started at line {context_mark.line + 1}"
+                                       if context_mark is not None and mark is not None
+                                       and context_mark.line != mark.line else "")
+        hint = ("Indent with spaces, not tabs." if "\\t" in problem or "\t" in problem else
+                "Fix the YAML there: close every { and [, put a space after each colon, quote values holding ': '.")
+        raise ValueError(f"Expected valid YAML in '{path}'. Received: {problem}{where}. {hint}") from exc
 
 
 def load_dataset_specs(path: str | Path = DATASETS_FILE) -> dict[str, DatasetSpec]:
@@ -122,7 +182,7 @@ def load_dataset_specs(path: str | Path = DATASETS_FILE) -> dict[str, DatasetSpe
             f"Expected the data set list at '{path}'. Received: no such file. Create it with one "
             "line per data set, e.g. `digits: {source: digits}`."
         )
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = _read_yaml(path) or {}
     if not isinstance(raw, dict) or not raw:
         raise ValueError(
             f"Expected a mapping of data set names to entries in '{path}', e.g. "
@@ -163,11 +223,43 @@ def load_dataset_specs(path: str | Path = DATASETS_FILE) -> dict[str, DatasetSpe
                                       or not isinstance(translate.get("options", {}), dict)):
             raise ValueError(f"Expected `translate_from` as a source (e.g. rendered_digits) or "
                              f"`{{source: ..., options: {{...}}}}` in {where}. Received: {translate!r}.")
+        upscale = _upscale_entry(entry.get("upscale"), where)
+        if upscale is not None and translate is not None:
+            raise ValueError(f"Expected either `upscale` or `translate_from` in {where}, not both: the "
+                             f"translator makes full-size images itself. Remove one of the two keys.")
         specs[name] = DatasetSpec(name, str(entry["source"]), dict(options),
                                   str(entry.get("description", "")), dict(gan), per_class,
                                   None if translate is None else {"source": str(translate["source"]),
-                                                                  "options": dict(translate.get("options") or {})})
+                                                                  "options": dict(translate.get("options") or {})},
+                                  upscale)
     return specs
+
+
+def _upscale_entry(value: Any, where: str) -> dict[str, Any] | None:
+    """An ``upscale`` value of data/datasets.yaml as ``{"scale": int, "options": {...}}`` (None:
+    absent); a scale alone (``upscale: 4``) is the short form. ValueError naming the fix."""
+    if value is None:
+        return None
+    example = "e.g. `upscale: 4` or `upscale: {scale: 4, options: {steps: 2000}}`"
+    if not isinstance(value, dict):
+        value = {"scale": value}
+    unknown = sorted(set(value) - _UPSCALE_KEYS, key=str)
+    if unknown:
+        raise ValueError(f"Expected `upscale` keys among {sorted(_UPSCALE_KEYS)} in {where}, {example}. "
+                         f"Received: {unknown}.")
+    scale = value.get("scale", library_default(train_srgan, "scale"))
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale not in UPSCALE_FACTORS:
+        raise ValueError(f"Expected the `upscale` scale as one of {list(UPSCALE_FACTORS)} in {where}, "
+                         f"{example}. Received: {scale!r}.")
+    options = value.get("options") or {}
+    if not isinstance(options, dict):  # every bad `upscale` is a ValueError, as for translate_from
+        raise ValueError(f"Expected `upscale.options` as a mapping of train_srgan options in {where}, "  # noqa: TRY004
+                         f"{example}. Received: {options!r}.")
+    wrong = sorted(set(options) - set(UPSCALER_OPTIONS), key=str)
+    if wrong:
+        raise ValueError(f"Expected `upscale.options` among the train_srgan options {list(UPSCALER_OPTIONS)} "
+                         f"in {where}. Received: {wrong}.")
+    return {"scale": int(scale), "options": dict(options)}
 
 
 #: The data sets, as read when the definitions were loaded.
@@ -178,21 +270,6 @@ DATASETS = dg.StaticPartitionsDefinition(list(DATASET_SPECS))
 
 
 # ---------------------------------------------------------------------- step configuration
-def library_default(function: Any, parameter: str) -> Any:
-    """The default of ``parameter`` in a library function's signature: the pipeline's defaults
-    are the library's, read from it rather than written twice (a test compares every pair).
-
-    Example:
-        >>> from gan_augment.generation import augment
-        >>> library_default(augment, "on_no_gain")
-        'classical'
-    """
-    default = inspect.signature(function).parameters[parameter].default
-    if default is inspect.Parameter.empty:
-        raise TypeError(f"{function.__qualname__}({parameter}) has no default.")
-    return default
-
-
 class SourceConfig(dg.Config):
     """How the real data is split (stratified): test and holdout are never trained on."""
 
@@ -247,6 +324,30 @@ def translation_options(options: Mapping[str, Any], log: Any = None) -> dict[str
     if dropped and log is not None:
         log.info(f"Translation partition: the GAN options {dropped} do not apply to the translator.")
     return {k: v for k, v in options.items() if k in kept}
+
+
+class UpscalerConfig(dg.Config):
+    """SRGAN training (`gan_augment.train_srgan`) for a partition with ``upscale`` in
+    data/datasets.yaml; ignored elsewhere. None: the entry's ``upscale.options``, else the
+    library's default."""
+
+    steps: int | None = None
+    """Generator steps, both phases (None: the entry's, else the library's 2000)."""
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    seed: int = library_default(train_srgan, "seed")
+    evaluation_seed: int = 0
+    """Seed of the evaluation on the holdout split (patch positions, the independent feature
+    network)."""
+
+    def train_options(self, dataset_defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Keyword arguments for `train_srgan` besides the data and the scale: the seed and every
+        field that is set, over the entry's ``upscale.options``."""
+        options: dict[str, Any] = {**(dataset_defaults or {}), "seed": self.seed}
+        for name in ("steps", "batch_size", "learning_rate"):
+            if getattr(self, name) is not None:
+                options[name] = getattr(self, name)
+        return options
 
 
 class ThresholdsConfig(dg.Config):
@@ -342,6 +443,8 @@ class DownstreamConfig(dg.Config):
 STEP_OF_ASSET = {
     "source_dataset": "source_dataset",
     "gan_model": "gan_model",
+    "upscaler": "upscaler",
+    "psnr_vs_bicubic": "upscaler",
     "synthetic_samples": "sample_and_validate",
     "validation_report": "sample_and_validate",
     "sample_and_validate": "sample_and_validate",

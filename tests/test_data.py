@@ -59,7 +59,8 @@ def test_import_does_not_import_tensorflow_or_sklearn():
 
 
 def test_list_sources_names_the_builtins():
-    assert list_sources() == ["digits", "breast_cancer", "wine", "penguins", "rendered_digits"]
+    assert list_sources() == ["digits", "breast_cancer", "wine", "penguins", "rendered_digits",
+                              "sample_photos"]
 
 
 def test_source_kind_without_reading_the_data(tmp_path):

@@ -7,6 +7,10 @@ Nothing here imports TensorFlow; resizing uses Pillow (bilinear).
 from __future__ import annotations
 
 import json
+import os
+import re
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -292,6 +296,192 @@ def load_image_folder(
 
 
 # ---------------------------------------------------------------------- npz
+#: Environment variable: the most bytes the arrays of one ``.npz`` file may declare (an integer,
+#: optionally with a binary unit: ``512M``, ``8G``). Unset: `NPZ_MEMORY_FRACTION` of the memory
+#: available when the file is read.
+NPZ_BUDGET_ENV = "GAN_AUGMENT_NPZ_MAX_BYTES"
+
+#: Share of the available memory the arrays of one ``.npz`` file may take when `NPZ_BUDGET_ENV`
+#: is unset: a file declaring more (a hostile header, a zip bomb) is refused before anything is
+#: allocated or decompressed.
+NPZ_MEMORY_FRACTION = 0.5
+
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+_NPY_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+    (3, 0): np.lib.format.read_array_header_2_0,  # 3.0 is 2.0 with a UTF-8 header: same shape, dtype
+}
+
+
+class NpzDefect(DataError):
+    """An ``.npz`` file that cannot be read safely; ``problem`` says why in a few words (the
+    checkpoint reader reports it in its own terms)."""
+
+    def __init__(self, path: Path, problem: str, fix: str) -> None:
+        self.problem = " ".join(problem.split())  # one line, whatever the zip module's text holds
+        super().__init__(f"Expected a readable .npz archive of arrays (np.savez). Received: '{path}' "
+                         f"{self.problem}. {fix}")
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as fh:
+            return int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None  # absent, or "max" (no limit)
+
+
+def available_memory() -> int:
+    """Bytes this process can still allocate: the kernel's MemAvailable, or less when a cgroup
+    (a container) limits the memory."""
+    available = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if available is None:
+        try:
+            available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, AttributeError):
+            available = 8 * 2**30
+    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes",  # cgroup v1
+                          "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        cap, used = _read_int(limit), _read_int(usage)
+        if cap is not None and used is not None and cap < 2**60:
+            available = min(available, max(0, cap - used))
+    return available
+
+
+def npz_memory_budget() -> int:
+    """The most bytes the arrays of one ``.npz`` file may declare: ``$GAN_AUGMENT_NPZ_MAX_BYTES``
+    (bytes, or with a binary unit: ``512M``, ``8G``, ``8GiB``) when set, else
+    `NPZ_MEMORY_FRACTION` of the memory available now.
+
+    Example:
+        >>> npz_memory_budget() > 0
+        True
+    """
+    text = os.environ.get(NPZ_BUDGET_ENV, "").strip()
+    if not text:
+        return int(NPZ_MEMORY_FRACTION * available_memory())
+    match = re.fullmatch(r"(\d+(?:\.\d*)?(?:[eE]\d+)?)\s*([KMGTkmgt]?)(?:i?[bB])?", text)
+    value = float(match[1]) * _UNITS[match[2].upper()] if match else 0.0
+    if not value >= 1:
+        raise DataError(f"Expected {NPZ_BUDGET_ENV} as a number of bytes, e.g. 2000000000 or 2G. "
+                        f"Received: {text!r}. Fix or unset it.")
+    return int(value)
+
+
+def read_npz(path: str | Path, *, budget: int | None = None) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file by name, read without pickle and without trusting the file.
+
+    Every member's ``.npy`` header is read first; the shapes and dtypes it declares (and the sizes
+    in the zip directory) must fit in ``budget`` bytes (default `npz_memory_budget`) and in the
+    member before any array is allocated or decompressed, so a hostile header or a zip bomb costs
+    nothing. A corrupt, truncated or foreign file raises `NpzDefect` (a `DataError`) naming the
+    problem; object arrays (they need pickle) are refused.
+
+    Example:
+        >>> arrays = read_npz("data/outputs/digits_augmented.npz")  # doctest: +SKIP
+    """
+    path = Path(path)
+    redo = "Write it again (np.savez, or gan-augment's export) or copy it again from its origin."
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise DataError(f"Expected a readable .npz file. Received: '{path}' could not be opened "
+                        f"({exc.strerror or exc}).") from exc
+    if size == 0:
+        raise NpzDefect(path, "is empty (0 bytes): it was truncated or never written", redo)
+    if head.startswith(b"\x93NUMPY"):
+        raise DataError(
+            f"Expected an .npz archive of named arrays (np.savez). Received: '{path}' holds a "
+            "single array (.npy). Save it with np.savez(path, x=x, y=y)."
+        )
+    if not head.startswith(b"PK"):
+        raise NpzDefect(path, f"is not a zip archive (it starts with {head[:4]!r}): it is corrupt or another "
+                              "kind of file", redo)
+    budget = npz_memory_budget() if budget is None else int(budget)
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise NpzDefect(path, f"is a truncated or damaged zip archive ({exc}): its directory at the end is "
+                              "missing or unreadable", redo) from exc
+    with archive:
+        members: list[tuple[str, zipfile.ZipInfo]] = []
+        declared: list[tuple[int, str, bool]] = []  # (bytes reading it costs, what, truncated)
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                raise NpzDefect(path, f"holds {info.filename!r}, which is not an array (.npy)",
+                                "Keep only arrays in the archive (np.savez).")
+            key = info.filename[: -len(".npy")]
+            try:
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    if version not in _NPY_HEADER_READERS:
+                        raise ValueError(f"unknown .npy format version {version}")
+                    shape, _, dtype = _NPY_HEADER_READERS[version](member)
+                    header = member.tell()
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, TypeError,
+                    NotImplementedError, RuntimeError) as exc:
+                raise NpzDefect(path, f"is corrupt: the header of array {key!r} is unreadable ({exc})", redo) from exc
+            if dtype.hasobject:
+                raise DataError(
+                    f"Expected numeric arrays (and a string array class_names) in '{path}'. "
+                    f"Received: array {key!r} is an object array, which would need pickle to "
+                    "load. Save numbers as numeric dtypes and strings as np.array(names, dtype=str)."
+                )
+            if any(d < 0 for d in shape):
+                raise NpzDefect(path, f"is corrupt: array {key!r} declares the shape {tuple(shape)}", redo)
+            nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize if shape else dtype.itemsize
+            held = max(0, info.file_size - header)  # the data bytes the zip directory says it unpacks to
+            what = f"array {key!r} declares shape {tuple(shape)} of {dtype} ({_size(nbytes)})"
+            if held < nbytes:
+                what += f" but holds only {_size(held)} of data"
+            # what reading it costs: its array, or all the member unpacks to (trailing bytes are read too)
+            declared.append((max(nbytes, held), what, held < nbytes))
+            members.append((key, info))
+        total = sum(n for n, _, _ in declared)
+        if total > budget:
+            raise DataError(
+                f"Expected .npz arrays that fit in the memory budget of {_size(budget)}. Received: '{path}' "
+                f"asks for {_size(total)} ({max(declared)[1]}): a hostile or damaged file, or more data than "
+                f"this machine should load at once. If the file is genuine and memory allows, set "
+                f"{NPZ_BUDGET_ENV} (e.g. {NPZ_BUDGET_ENV}={total // 2**30 + 1}G); else split it into smaller files."
+            )
+        for _, what, short in declared:
+            if short:
+                raise NpzDefect(path, f"is truncated: {what}", redo)
+        arrays: dict[str, np.ndarray] = {}
+        for key, info in members:
+            try:
+                with archive.open(info) as member:
+                    arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
+                    while member.read(2**20):  # trailing bytes (counted in the budget): reach the CRC check
+                        pass
+            except (zipfile.BadZipFile, zlib.error) as exc:
+                raise NpzDefect(path, f"is corrupt: array {key!r} fails its checksum ({exc}); the file was "
+                                      "damaged after it was written", redo) from exc
+            except (EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
+                raise NpzDefect(path, f"is corrupt: the data of array {key!r} is truncated or unreadable ({exc})",
+                                redo) from exc
+    return arrays
+
+
 def load_npz(
     path: str | Path,
     *,
@@ -309,30 +499,8 @@ def load_npz(
     """
     path = Path(path).expanduser()
     source = source if source is not None else str(path)
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(
-            f"Expected a readable .npz file. Received: '{path}' could not be opened "
-            f"({type(exc).__name__}: {exc})."
-        ) from exc
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataError(
-            f"Expected an .npz archive of named arrays (np.savez). Received: '{path}' holds a "
-            "single array. Save it with np.savez(path, x=x, y=y)."
-        )
-    with archive:
-        keys = list(archive.files)
-        arrays: dict[str, np.ndarray] = {}
-        for key in keys:
-            try:
-                arrays[key] = archive[key]
-            except ValueError as exc:  # object arrays need pickle
-                raise DataError(
-                    f"Expected numeric arrays (and a string array class_names) in '{path}'. "
-                    f"Received: array {key!r} is an object array, which would need pickle to "
-                    "load. Save numbers as numeric dtypes and strings as np.array(names, dtype=str)."
-                ) from exc
+    arrays = read_npz(path)
+    keys = list(arrays)
     if "x" not in arrays:
         raise DataError(
             f"Expected an array named 'x' (images) in '{path}'. Received: keys {keys}. "

@@ -88,7 +88,7 @@ def list_sources() -> list[str]:
 
     Example:
         >>> list_sources()
-        ['digits', 'breast_cancer', 'wine', 'penguins']
+        ['digits', 'breast_cancer', 'wine', 'penguins', 'rendered_digits', 'sample_photos']
     """
     return list(_BUILTIN)
 

@@ -165,15 +165,50 @@ def load_model(path: Any, *, what: str = "a model saved by gan_augment") -> Any:
     import keras
 
     from gan_augment.errors import DataError
-    from gan_augment.models import cyclegan, srgan, tabular  # noqa: F401  (register the classes for loading)
+    from gan_augment.models import cyclegan, gan, srgan, tabular  # noqa: F401  (register the classes for loading)
 
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"Expected {what} (a .keras file). Received: {str(path)!r}, which is a folder. "
+                        "Pass the .keras file inside it.")
     if not path.is_file():
         raise DataError(f"Expected {what} (a .keras file). Received: {str(path)!r}, which does not exist.")
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:  # keras raises many types for a bad archive
-        raise DataError(f"Expected {what} in {str(path)!r}. Received: a file Keras cannot load ({exc}).") from exc
+        defect = _archive_defect(path)
+        if defect is not None:  # Keras says "File not found" for a truncated or random file
+            raise DataError(
+                f"Expected {what} in {str(path)!r}. Received: a file that is not a readable Keras archive "
+                f"({defect}): it is corrupt or truncated. Save the model again (its .save(path), or re-run "
+                "the gan-augment command that wrote it) or copy the file again from where it was written."
+            ) from exc
+        text = " ".join(str(exc).split()).split(" Full object config:")[0]  # one line, without the config dump
+        text = text if len(text) <= 400 else text[:400] + "…"
+        raise DataError(f"Expected {what} in {str(path)!r}. Received: a file Keras cannot load ({text}).") from exc
+
+
+def _archive_defect(path: Any) -> str | None:
+    """Why the ``.keras`` file ``path`` is not an intact zip archive with a ``config.json``, in a
+    few words; None when it is one (then Keras refused its content, not its bytes)."""
+    import zipfile
+
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return "it is empty, 0 bytes"
+        if not zipfile.is_zipfile(path):
+            with open(path, "rb") as fh:
+                zip_start = fh.read(2) == b"PK"
+            return ("a zip archive cut short: its directory at the end is missing" if zip_start else
+                    "not a zip archive at all")
+        with zipfile.ZipFile(path) as archive:
+            if "config.json" not in archive.namelist():
+                return f"a zip archive without config.json ({', '.join(archive.namelist()[:3]) or 'empty'})"
+            bad = archive.testzip()
+        return None if bad is None else f"{bad!r} in it fails its CRC check"
+    except (OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zipfile.BadZipFile) as exc:
+        return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
 __getattr__, __dir__ = _lazy_exports(globals(), _LAZY)

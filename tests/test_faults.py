@@ -1,0 +1,346 @@
+"""Fault tolerance (issue 15): damaged checkpoints, corrupt or hostile input files, misleading
+messages. Every case here is a row of docs/RELIABILITY.md: what a user meets, and the one-line
+error (or the warning and recovery) the package promises instead of a traceback."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gan_augment as ga
+from gan_augment import checkpoint as ckpt
+from gan_augment import cli, logs
+from gan_augment.errors import DataError, TrainingError
+
+ROOT = Path(__file__).resolve().parents[1]
+NPZ_BUDGET_ENV = "GAN_AUGMENT_NPZ_MAX_BYTES"  # the documented override of the .npz memory budget
+NEWEST, PREVIOUS = "training_state.npz", "training_state.previous.npz"  # a checkpoint_dir's files
+
+
+def _one_line(message: str) -> str:
+    assert "\n" not in message.strip(), message
+    return message
+
+
+# ---------------------------------------------------------------------- ways to damage a file
+def _flip_bit(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # in the array data: the zip CRC and the checksum catch it
+    path.write_bytes(bytes(data))
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+
+
+DAMAGE = {"bit_flip": _flip_bit, "truncated": _truncate, "empty": _empty, "garbage": _garbage}
+
+
+# ---------------------------------------------------------------------- checkpoints
+@pytest.fixture(scope="module")
+def tiny():
+    return ga.load_dataset("digits").subsample(per_class=3, seed=0)  # 30 images: 1 step per epoch
+
+
+@pytest.fixture(scope="module")
+def run(tiny, tmp_path_factory):
+    """A two-epoch run that checkpointed after each epoch: its folder and the trained GAN."""
+    folder = tmp_path_factory.mktemp("run") / "checkpoints"
+    gan = ga.train_gan(tiny, epochs=2, seed=0, checkpoint_dir=folder, checkpoint_every=1, verbose=0)
+    return folder, gan
+
+
+def _copy(folder: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(folder, tmp_path / "checkpoints"))
+
+
+def _record(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as f:
+        return json.loads(str(f["record"]))
+
+
+def test_the_last_two_checkpoints_are_kept_with_a_checksum(run):
+    folder = run[0]
+    assert ckpt.CHECKPOINT_NAMES == (NEWEST, PREVIOUS)
+    assert sorted(p.name for p in folder.iterdir()) == sorted((NEWEST, PREVIOUS))
+    newest, previous = _record(folder / NEWEST), _record(folder / PREVIOUS)
+    assert (newest["epoch"], previous["epoch"]) == (2, 1)
+    assert newest["checksum"].startswith("sha256:") and newest["checksum"] != previous["checksum"]
+    assert ckpt.checkpoint_epoch(folder) == 2
+
+
+@pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
+def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(run, tiny, tmp_path, damage):
+    folder = _copy(run[0], tmp_path)
+    damage(folder / NEWEST)
+    assert ckpt.checkpoint_epoch(folder) == 1  # where a run with this folder resumes (the pipeline asks)
+    messages: list[str] = []
+    with logs.log_to(messages.append):
+        gan = ga.train_gan(tiny, epochs=1, seed=0, checkpoint_dir=folder, checkpoint_every=1, verbose=0)
+    assert gan.model.steps_taken == run[1].model.steps_taken // 2  # the state of epoch 1, from the previous one
+    warning = _one_line(" ".join(m for m in messages if "previous" in m))
+    assert NEWEST in warning and PREVIOUS in warning and "epoch 1" in warning
+
+
+def test_a_resumed_run_after_damage_is_the_uninterrupted_run_and_keeps_the_good_one(run, tiny, tmp_path):
+    folder = _copy(run[0], tmp_path)
+    _flip_bit(folder / NEWEST)
+    resumed = ga.train_gan(tiny, epochs=2, seed=0, checkpoint_dir=folder, checkpoint_every=1, verbose=0)
+    assert resumed.model.steps_taken == run[1].model.steps_taken
+    np.testing.assert_array_equal(resumed.sample(10, seed=0).x, run[1].sample(10, seed=0).x)
+    # the damaged newest file was replaced without pushing out the good previous one
+    assert (_record(folder / NEWEST)["epoch"], _record(folder / PREVIOUS)["epoch"]) == (2, 1)
+
+
+def test_arrays_changed_behind_an_intact_zip_fail_the_checksum(run, tmp_path):
+    folder = _copy(run[0], tmp_path)
+    path = folder / NEWEST
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["v00000"] = arrays["v00000"] + 1.0  # a valid zip with valid CRCs, but not what was saved
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+    assert ckpt.checkpoint_epoch(folder) == 1
+
+
+def test_a_checkpoint_without_a_checksum_still_loads(run, tmp_path):
+    folder = _copy(run[0], tmp_path)
+    path = folder / NEWEST
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    record = json.loads(str(arrays["record"]))
+    record.pop("checksum", None)  # as written before checksums existed
+    arrays["record"] = np.array(json.dumps(record))
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+    assert ckpt.checkpoint_epoch(folder) == 2
+
+
+def test_every_checkpoint_damaged_is_one_line_naming_the_folder_and_the_fix(run, tiny, tmp_path):
+    folder = _copy(run[0], tmp_path)
+    _flip_bit(folder / NEWEST)
+    _truncate(folder / PREVIOUS)
+    for call in (lambda: ckpt.checkpoint_epoch(folder),
+                 lambda: ga.train_gan(tiny, epochs=2, seed=0, checkpoint_dir=folder, verbose=0)):
+        with pytest.raises(TrainingError) as info:
+            call()
+        message = _one_line(str(info.value))
+        assert str(folder) in message and "corrupt" in message
+        assert "Delete that folder" in message and "checkpoint_dir" in message
+    assert sorted(p.name for p in folder.iterdir()) == sorted((NEWEST, PREVIOUS))  # nothing deleted
+
+
+def test_the_cli_reports_damaged_checkpoints_in_one_line_with_status_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("GAN_AUGMENT_DEBUG", raising=False)
+    folder = tmp_path / "out" / "checkpoints"
+    folder.mkdir(parents=True)
+    for name, damage in zip((NEWEST, PREVIOUS), (_flip_bit, _empty)):
+        np.savez(folder / name, v00000=np.zeros(1000), record=np.array(json.dumps({"epoch": 1})))
+        damage(folder / name)
+    code = cli.main(["train", "--dataset", "digits", "--epochs", "1", "--output-dir", str(tmp_path / "out"),
+                     "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("gan-augment: error: ") and str(folder) in _one_line(err)
+
+
+# ---------------------------------------------------------------------- .npz input
+def _npy(shape: tuple, descr: str = "<f4", data: bytes = b"") -> bytes:
+    """An .npy member: a hand-written header declaring ``shape`` of ``descr``, then ``data``."""
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(out, {"descr": descr, "fortran_order": False, "shape": shape})
+    return out.getvalue() + data
+
+
+@pytest.fixture
+def good_npz(tmp_path) -> Path:
+    path = tmp_path / "good.npz"
+    rng = np.random.default_rng(0)
+    np.savez(path, x=rng.random((20, 8, 8), np.float32), y=np.arange(20) % 2)
+    return path
+
+
+@pytest.mark.parametrize("damage, match", [
+    (_flip_bit, "is corrupt: array 'x' fails its checksum"),
+    (_truncate, "truncated or damaged zip archive"),
+    (_empty, r"is empty \(0 bytes\)"),
+    (_garbage, "is not a zip archive"),
+], ids=DAMAGE.keys())
+def test_a_damaged_npz_is_one_line_naming_the_problem(good_npz, damage, match):
+    damage(good_npz)
+    with pytest.raises(DataError, match=match) as info:
+        ga.load_dataset(good_npz)
+    assert "Write it again" in _one_line(str(info.value)) and "pickle" not in str(info.value)
+
+
+def test_a_header_declaring_a_huge_array_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path, "w") as archive:  # 373 GiB declared in a file of a few hundred bytes
+        archive.writestr("x.npy", _npy((100_000, 1000, 1000)))
+    with pytest.raises(DataError, match=r"memory budget of .*asks for 372\.5 GiB") as info:
+        ga.load_dataset(path)
+    assert NPZ_BUDGET_ENV in _one_line(str(info.value))
+
+
+def test_truncated_array_data_is_called_truncated_not_pickle(tmp_path):
+    path = tmp_path / "short.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x.npy", _npy((10, 4, 4), data=bytes(100)))  # 640 bytes declared, 100 there
+    with pytest.raises(DataError, match=r"is truncated: array 'x' declares shape \(10, 4, 4\)") as info:
+        ga.load_dataset(path)
+    assert "pickle" not in str(info.value)
+
+
+def test_a_zip_bomb_is_refused_without_unpacking_it(tmp_path, monkeypatch):
+    path = tmp_path / "bomb.npz"
+    np.savez_compressed(path, x=np.zeros((16, 1024, 1024), np.float32))  # 64 MiB in about 64 KiB
+    assert path.stat().st_size < 2**20
+    monkeypatch.setenv(NPZ_BUDGET_ENV, "16M")
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r"memory budget of 16\.0 MiB.*asks for 64\.0 MiB"):
+            ga.load_dataset(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20  # nothing of the 64 MiB was allocated
+    from gan_augment.data.images import read_npz
+
+    monkeypatch.setenv(NPZ_BUDGET_ENV, "1G")  # a genuine file: a larger budget reads it
+    assert read_npz(path)["x"].shape == (16, 1024, 1024)
+    monkeypatch.setenv(NPZ_BUDGET_ENV, "lots")
+    with pytest.raises(DataError, match=f"Expected {NPZ_BUDGET_ENV} as a number of bytes"):
+        ga.load_dataset(path)
+
+
+class _Trap:
+    """Unpickling it would create a file: the proof that nothing was unpickled."""
+
+    marker: Path
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (self.marker,))
+
+
+def test_a_pickled_npz_is_refused_without_unpickling(tmp_path):
+    trap = _Trap()
+    trap.marker = tmp_path / "unpickled"
+    path = tmp_path / "pickled.npz"
+    np.savez(path, x=np.array([trap, trap], dtype=object))
+    with pytest.raises(DataError, match="object array, which would need pickle"):
+        ga.load_dataset(path)
+    assert not trap.marker.exists()
+
+
+# ---------------------------------------------------------------------- .keras files
+@pytest.fixture(scope="module")
+def model_file(run, tmp_path_factory) -> Path:
+    return run[1].save(tmp_path_factory.mktemp("model") / "model.keras")
+
+
+@pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
+def test_a_damaged_keras_file_is_called_corrupt_not_missing(model_file, tmp_path, damage):
+    from gan_augment.training import load_gan, load_trained
+
+    path = Path(shutil.copy(model_file, tmp_path / "model.keras"))
+    damage(path)
+    for load in (load_gan, load_trained):
+        with pytest.raises(DataError, match="not a readable Keras archive") as info:
+            load(path)
+        message = _one_line(str(info.value))
+        assert "corrupt or truncated" in message and "Save the model again" in message
+        assert "File not found" not in message
+
+
+def test_a_saved_gan_loads_in_a_fresh_process(model_file):
+    """`gan-augment generate` runs in a process that never built a GAN: the model classes must be
+    registered by the loader itself."""
+    script = "from gan_augment.training import load_trained; print(type(load_trained(%r).model).__name__)"
+    result = subprocess.run([sys.executable, "-c", script % str(model_file)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300, check=False, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "ConditionalGAN"
+
+
+def test_a_model_with_a_python_lambda_is_refused_by_safe_mode(tmp_path):
+    import keras
+
+    from gan_augment.models import load_model
+
+    path = tmp_path / "lambda.keras"
+    keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda x: x * 2)]).save(path)
+    with pytest.raises(DataError, match="Lambda") as info:
+        load_model(path)
+    assert "safe_mode" in _one_line(str(info.value))
+
+
+def test_generate_names_the_folder_that_holds_no_model(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("GAN_AUGMENT_DEBUG", raising=False)
+    folder = tmp_path / "empty_run"
+    folder.mkdir()
+    assert cli.main(["generate", "--model", str(folder)]) == 2
+    err = _one_line(capsys.readouterr().err.strip())
+    assert f"the folder '{folder}', which holds none of them" in err and "does not exist" not in err
+
+
+def test_generate_with_a_damaged_model_exits_2_in_one_line(model_file, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("GAN_AUGMENT_DEBUG", raising=False)
+    path = Path(shutil.copy(model_file, tmp_path / "model.keras"))
+    _truncate(path)
+    assert cli.main(["generate", "--model", str(path)]) == 2
+    assert "not a readable Keras archive" in _one_line(capsys.readouterr().err.strip())
+
+
+@pytest.mark.parametrize("name", ["adir", "adir.npz"])
+def test_generate_out_naming_a_folder_says_so(model_file, tmp_path, capsys, monkeypatch, name):
+    monkeypatch.delenv("GAN_AUGMENT_DEBUG", raising=False)
+    (tmp_path / name).mkdir()
+    assert cli.main(["generate", "--model", str(model_file), "--n", "4", "--out", str(tmp_path / name)]) == 2
+    err = _one_line(capsys.readouterr().err.strip())
+    assert f"Received: '{tmp_path / name}', which is a folder" in err
+    assert not list(tmp_path.glob(".*.npz")) and "samples.npz" in err  # no temporary file named
+
+
+# ---------------------------------------------------------------------- data/datasets.yaml
+@pytest.mark.parametrize("text, where, fix", [
+    ("digits: {source: digits}\nwine: {source: wine\nbad: 1\n", "line 3, column 4", "close every {"),
+    ("digits:\n\tsource: digits\n", "line 2, column 1", "spaces, not tabs"),
+], ids=["syntax", "tab"])
+def test_a_broken_datasets_yaml_names_the_file_line_and_column(tmp_path, text, where, fix):
+    from pipelines.config import load_dataset_specs
+
+    path = tmp_path / "datasets.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError) as info:
+        load_dataset_specs(path)
+    message = _one_line(str(info.value))
+    assert str(path) in message and where in message and fix in message and "<unicode string>" not in message
+
+
+def test_a_datasets_yaml_that_is_not_utf8_names_the_file(tmp_path):
+    from pipelines.config import load_dataset_specs
+
+    path = tmp_path / "datasets.yaml"
+    path.write_bytes(b"digits: {source: digits}\nwine: {source: \xff}\n")
+    with pytest.raises(ValueError, match="Expected UTF-8 YAML text") as info:
+        load_dataset_specs(path)
+    assert str(path) in _one_line(str(info.value)) and "at line 2 (byte offset 40)" in str(info.value)
