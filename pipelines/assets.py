@@ -6,13 +6,15 @@ UI metadata is built here from what the library returns. TensorFlow and Great Ex
 imported inside the asset bodies only, so loading the definitions stays fast.
 
     source_dataset ──► gan_model ──► synthetic_samples ══► validation_report
-          │                              ║  9 blocking checks (one per gate)
-          │                              ▼
+          │ └──► upscaler ──────────────┘ ║  9 blocking checks (one per gate)
+          │      ║ psnr_vs_bicubic        ▼
           └────────────────────► augmented_dataset ──► downstream_evaluation
                                          ║  utility_gain (blocking; WARN unless on_no_gain="raise")
 
 ``synthetic_samples`` and ``validation_report`` come from one step (`sample_and_validate`), so
-the checks judge exactly the samples that were stored, and validation runs once.
+the checks judge exactly the samples that were stored, and validation runs once. ``upscaler``
+is None on a partition without ``upscale`` in data/datasets.yaml; with it, the GAN trains on the
+train split reduced ``scale`` times and ``synthetic_samples`` are upscaled by the SRGAN.
 """
 
 import hashlib
@@ -27,15 +29,25 @@ from gan_augment import log_to
 from gan_augment.checkpoint import checkpoint_epoch
 from gan_augment.data.dataset import Dataset
 from gan_augment.validation.gates import origin_of
-from pipelines.checks import GATE_CHECK_SPECS, UTILITY_CHECK_SPEC, gate_results, utility_result
+from pipelines.checks import (
+    GATE_CHECK_SPECS,
+    UPSCALER_CHECK_SPEC,
+    UTILITY_CHECK_SPEC,
+    gate_results,
+    upscaler_result,
+    upscaler_table,
+    utility_result,
+)
 from pipelines.config import (
     DATASET_SPECS,
     DATASETS,
     AugmentedConfig,
+    DatasetSpec,
     DownstreamConfig,
     GanConfig,
     SourceConfig,
     SyntheticConfig,
+    UpscalerConfig,
     translation_options,
 )
 from pipelines.io_managers import Splits, png_markdown
@@ -62,6 +74,26 @@ def _training_key(train: Dataset, options: dict[str, Any]) -> str:
     h = hashlib.sha256(train.fingerprint().encode())
     h.update(json.dumps(shaping, sort_keys=True, default=str).encode())
     return h.hexdigest()[:12]
+
+
+def _upscale_factor(spec: DatasetSpec, data: Dataset) -> int:
+    """The ``upscale`` scale of ``spec`` (a partition that has it), checked against its data:
+    images whose sides the scale divides; otherwise a `dg.Failure` naming the fix."""
+    from gan_augment.errors import DataError
+    from gan_augment.kinds import require_kind
+
+    scale = int(spec.upscale["scale"])
+    try:
+        require_kind(data, "image", what=f"`upscale` of {spec.name!r} in data/datasets.yaml",
+                     instead="Remove `upscale` from that entry.")
+    except DataError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    if data.shape[0] % scale or data.shape[1] % scale:
+        raise dg.Failure(description=(
+            f"Expected image sides divisible by upscale={scale} for {spec.name!r}. Received: "
+            f"{data.shape[0]}x{data.shape[1]}. Set options.image_size in data/datasets.yaml to a "
+            f"multiple of {scale}, or another scale."))
+    return scale
 
 
 # ---------------------------------------------------------------------- assets
@@ -108,6 +140,12 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
 
     train = source_dataset.train
     spec = DATASET_SPECS[context.partition_key]
+    if spec.upscale is not None:  # generate small, the upscaler brings the samples to full size
+        from gan_augment.super_resolution import reduce_dataset
+
+        full = train.shape
+        train = reduce_dataset(train, _upscale_factor(spec, train))
+        context.log.info(f"upscale: the GAN trains on the train split reduced from {full} to {train.shape}.")
     options = config.train_options(spec.gan)
     folder = storage.dataset_dir(context.partition_key)
     checkpoints = folder / "checkpoints" / _training_key(train, {**options, "translate_from": spec.translate_from})
@@ -128,7 +166,8 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
         "epochs": len(history.get("d_loss", [])), "steps": int(gan.model.steps_taken),
         "resumed_from_epoch": resumed_at, "train_seconds": round(seconds, 1),
         "stop_reason": gan.stop_reason,
-        "n_train": len(train), "options": dg.MetadataValue.json(
+        "n_train": len(train), "sample_shape": str(train.shape),
+        "options": dg.MetadataValue.json(
             {k: v for k, v in gan.options.items() if not isinstance(v, float) or np.isfinite(v)}),
         "checkpoint_dir": dg.MetadataValue.path(str(checkpoints)),
         "pictures_dir": dg.MetadataValue.path(str(folder / "gan")),
@@ -141,7 +180,82 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
                         ("training_curves.png", "losses, mean D outputs and the early-stop criterion per epoch")):
         if (folder / "gan" / name).is_file():
             metadata[name.removesuffix(".png")] = png_markdown(folder / "gan" / name, title)
+    if spec.upscale is not None:
+        metadata["upscale"] = f"x{spec.upscale['scale']} by the upscaler asset"
     return dg.Output(gan, metadata=metadata)
+
+
+@dg.multi_asset(
+    name="upscaler",
+    outs={
+        "upscaler": dg.AssetOut(
+            io_manager_key="upscaler_io_manager", kinds={"tensorflow", "keras"},
+            description="For a partition with upscale in data/datasets.yaml: an SRGAN "
+                        "(gan_augment.train_srgan) trained on the full-resolution train split, which "
+                        "brings the GAN's small samples to the real data's size; scored on the "
+                        "holdout split against bicubic resizing (blocking check psnr_vs_bicubic). "
+                        "Checkpoints under `<storage>/<dataset>/checkpoints/upscaler_<key>/`: a "
+                        "retried run resumes. Other partitions: None (not configured), no check."),
+    },
+    check_specs=[UPSCALER_CHECK_SPEC],
+    partitions_def=DATASETS,
+    # subsettable so that a partition without upscale yields no check result (the UI shows the
+    # check skipped, not passed), as the validation gates that do not apply do
+    can_subset=True,
+    group_name=GROUP,
+)
+def upscaler(context: dg.AssetExecutionContext, config: UpscalerConfig, storage: StorageRoot,
+             source_dataset: Splits):
+    spec = DATASET_SPECS[context.partition_key]
+    selected = dg.AssetKey("upscaler") in context.selected_asset_keys
+    if spec.upscale is None:
+        context.log.info(f"No `upscale` for {context.partition_key!r} in data/datasets.yaml: no upscaler "
+                         f"(stored as None); the check psnr_vs_bicubic is skipped.")
+        if selected:
+            yield dg.Output(None, output_name="upscaler", metadata={
+                "configured": False,
+                "note": "not configured for this partition (no `upscale` in data/datasets.yaml)"})
+        return
+    import gan_augment as ga
+
+    train, holdout = source_dataset.train, source_dataset.holdout
+    scale = _upscale_factor(spec, train)
+    options = config.train_options(spec.upscale["options"])
+    folder = storage.dataset_dir(context.partition_key)
+    checkpoints = folder / "checkpoints" / f"upscaler_{_training_key(train, {**options, 'scale': scale})}"
+    resumed_at = checkpoint_epoch(checkpoints)
+    if resumed_at:
+        context.log.info(f"Resuming the upscaler from the checkpoint in {checkpoints} (epoch {resumed_at}).")
+    started = time.perf_counter()
+    with log_to(context.log.info):
+        trained = ga.train_srgan(train, scale, holdout=holdout, checkpoint_dir=checkpoints,
+                                 output_dir=folder / "srgan", **options)
+    seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    report = trained.evaluate(seed=config.evaluation_seed)
+    context.log.info(report.table())
+    metadata: dict[str, Any] = {
+        "configured": True, "scale": scale,
+        "lr_shape": str(tuple(s // scale for s in train.shape[:2]) + train.shape[2:]),
+        "hr_shape": str(train.shape), "steps": int(trained.steps_taken),
+        "resumed_from_epoch": resumed_at, "train_seconds": round(seconds, 1),
+        "evaluation_seconds": round(time.perf_counter() - started, 1),
+        "stop_reason": trained.stop_reason, "n_train": len(train), "n_holdout": len(holdout),
+        "evaluation": dg.MetadataValue.md(upscaler_table(report)),
+        **{f"psnr_{method}": dg.MetadataValue.float(float(row["psnr"])) for method, row in report.rows.items()},
+        "options": dg.MetadataValue.json(
+            {k: v for k, v in trained.options.items() if not isinstance(v, float) or np.isfinite(v)}),
+        "checkpoint_dir": dg.MetadataValue.path(str(checkpoints)),
+        "pictures_dir": dg.MetadataValue.path(str(folder / "srgan")),
+    }
+    for name, title in (("super_resolution.png", "held-out crops: LR | bicubic | SRResNet | SRGAN | HR"),
+                        ("training_curves.png", "SRGAN losses per epoch")):
+        if (folder / "srgan" / name).is_file():
+            metadata[name.removesuffix(".png")] = png_markdown(folder / "srgan" / name, title)
+    if selected:
+        yield dg.Output(trained, output_name="upscaler", metadata=metadata)
+    if UPSCALER_CHECK_SPEC.key in context.selected_asset_check_keys:
+        yield upscaler_result(report, context.log)
 
 
 @dg.multi_asset(
@@ -151,14 +265,15 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
             io_manager_key="dataset_io_manager", kinds={"tensorflow"},
             description="Class-balanced generated samples (generation_plan × oversampling) — or, for a "
                         "partition with translate_from, translated images of the source domain — all "
-                        "of them, before curation. One blocking check per validation gate."),
+                        "of them, before curation; on a partition with upscale, generated small and "
+                        "enlarged by the upscaler. One blocking check per validation gate."),
         "validation_report": dg.AssetOut(
             io_manager_key="report_io_manager", kinds={"great_expectations"},
             description="gan_augment.validate of the synthetic samples against the holdout: gates "
                         "with real-vs-real baselines, GX suite, curation mask (report.html)."),
     },
     internal_asset_deps={
-        "synthetic_samples": {dg.AssetKey("gan_model"), dg.AssetKey("source_dataset")},
+        "synthetic_samples": {dg.AssetKey("gan_model"), dg.AssetKey("upscaler"), dg.AssetKey("source_dataset")},
         "validation_report": {dg.AssetKey("synthetic_samples"), dg.AssetKey("source_dataset")},
     },
     check_specs=GATE_CHECK_SPECS,
@@ -170,7 +285,7 @@ def gan_model(context: dg.AssetExecutionContext, config: GanConfig, storage: Sto
     group_name=GROUP,
 )
 def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConfig,
-                        storage: StorageRoot, source_dataset: Splits, gan_model: Any):
+                        storage: StorageRoot, source_dataset: Splits, gan_model: Any, upscaler: Any):
     import gan_augment as ga
     from gan_augment.generation import BALANCED_RATIO, generation_plan, sample_for_plan
 
@@ -184,6 +299,15 @@ def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConf
             description=f"Nothing to generate: every class already has per_class={config.per_class} "
                         "samples or more. Raise per_class, or set balance=False to add samples anyway.")
     synthetic = sample_for_plan(gan_model, plan, oversample=config.oversample, seed=config.sample_seed)
+    generated_shape = synthetic.shape
+    if upscaler is not None:  # a partition with upscale: the GAN generated small
+        synthetic = upscaler.upscale(synthetic)
+    if synthetic.shape != train.shape:
+        raise dg.Failure(description=(
+            f"Expected synthetic samples of the real data's shape {train.shape}. Received: "
+            f"{synthetic.shape} (generated {generated_shape}, "
+            f"{'upscaled' if upscaler is not None else 'no upscaler'}). Re-materialize gan_model and "
+            f"upscaler for {context.partition_key!r} after changing `upscale` in data/datasets.yaml."))
     report = ga.validate(train, synthetic, reference=source_dataset.holdout, requested=plan,
                          thresholds=config.thresholds.overrides(train.kind) or None,
                          seed=config.validation_seed, cache_dir=storage.cache_dir())
@@ -192,6 +316,8 @@ def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConf
     if dg.AssetKey("synthetic_samples") in selected:
         yield dg.Output(synthetic, output_name="synthetic_samples", metadata={
             "n_generated": len(synthetic), "oversample": config.oversample,
+            **({"upscaled": f"generated at {generated_shape}, upscaled x{upscaler.scale} to {synthetic.shape}"}
+               if upscaler is not None else {}),
             "per_class": _class_table(train.class_names, real=train.class_counts(), planned=plan,
                                       generated=synthetic.class_counts()),
         })
@@ -341,8 +467,8 @@ def downstream_evaluation(context: dg.AssetExecutionContext, config: DownstreamC
     return dg.Output(report, metadata=metadata)
 
 
-ASSETS = [source_dataset, gan_model, sample_and_validate, augmented_dataset, downstream_evaluation]
+ASSETS = [source_dataset, gan_model, upscaler, sample_and_validate, augmented_dataset, downstream_evaluation]
 
 #: The asset names in graph order.
-ASSET_NAMES = ["source_dataset", "gan_model", "synthetic_samples", "validation_report",
+ASSET_NAMES = ["source_dataset", "gan_model", "upscaler", "synthetic_samples", "validation_report",
                "augmented_dataset", "downstream_evaluation"]

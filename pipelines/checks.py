@@ -1,5 +1,5 @@
-"""Blocking asset checks: one per validation gate on `synthetic_samples`, and the utility gate
-(``utility_gain``) on `augmented_dataset`.
+"""Blocking asset checks: one per validation gate on `synthetic_samples`, the utility gate
+(``utility_gain``) on `augmented_dataset`, and ``psnr_vs_bicubic`` on `upscaler`.
 
 The gates are `gan_augment.validation.gates.GATE_REGISTRY`; a gate that does not apply to a
 partition's data (the table-only gates on images; label preservation on GAN samples, it judges
@@ -17,6 +17,11 @@ docs/PIPELINE.md explains why the checks are not separate `@asset_check` functio
 classical augmentation on the holdout split. When they do not, the asset publishes the best
 baseline instead, and the check fails as a *warning* (downstream still runs on the honest
 alternative) unless ``on_no_gain="raise"``, where it fails as an error and blocks downstream.
+
+``psnr_vs_bicubic`` is reported by `assets.upscaler` from `TrainedUpscaler.evaluate` on the
+holdout split: the SRGAN's mean PSNR must reach bicubic resizing's, else it fails as an error and
+``synthetic_samples`` (upscaled by it) is not made. A partition without ``upscale`` in
+data/datasets.yaml gets no result (skipped, like a gate that does not apply).
 """
 
 from __future__ import annotations
@@ -40,8 +45,9 @@ class _SkippedGateNotice(logging.Filter):
     that apply to some data kinds only: that is how a gate not applicable to a partition is
     skipped (`gate_results`), and the run's log already says so."""
 
-    PARTIAL = tuple(f"'synthetic_samples:{g.name}' emitted no result" for g in GATE_REGISTRY
-                    if set(g.kinds) != set(KINDS) or set(g.origins) != set(ORIGINS))
+    PARTIAL = (*(f"'synthetic_samples:{g.name}' emitted no result" for g in GATE_REGISTRY
+                 if set(g.kinds) != set(KINDS) or set(g.origins) != set(ORIGINS)),
+               "'upscaler:psnr_vs_bicubic' emitted no result")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -51,6 +57,8 @@ class _SkippedGateNotice(logging.Filter):
 logging.getLogger("dagster._core.execution.plan.active").addFilter(_SkippedGateNotice())
 AUGMENTED_KEY = dg.AssetKey("augmented_dataset")
 UTILITY_CHECK = "utility_gain"
+UPSCALER_KEY = dg.AssetKey("upscaler")
+UPSCALER_CHECK = "psnr_vs_bicubic"
 
 with warnings.catch_warnings():
     # partitioned asset checks are a preview feature in Dagster 1.13; the checks must have the
@@ -72,6 +80,14 @@ with warnings.catch_warnings():
         description="Do the GAN samples make a classifier better? The same classifier (same "
                     "gradient steps, several seeds) trained on real / real+classical / real+GAN / "
                     "real+GAN+classical, scored on the holdout split the GAN never saw.",
+    )
+    #: The upscaler's fidelity gate, partitioned like it; blocking: a failure stops
+    #: synthetic_samples (which the upscaler enlarges) and everything after it.
+    UPSCALER_CHECK_SPEC = dg.AssetCheckSpec(
+        UPSCALER_CHECK, asset=UPSCALER_KEY, blocking=True, partitions_def=DATASETS,
+        description="Does the SRGAN upscale at least as faithfully as bicubic resizing? Mean PSNR "
+                    "on the holdout split's images (reduced, then brought back), SRGAN ≥ bicubic. "
+                    "Partitions with upscale in data/datasets.yaml only.",
     )
 
 
@@ -178,3 +194,40 @@ def utility_result(report: Any | None, on_no_gain: str, published: str,
         say(f"Utility gate failed: {description}")
     return dg.AssetCheckResult(check_name=UTILITY_CHECK, asset_key=AUGMENTED_KEY, passed=False,
                                severity=severity, description=description, metadata=metadata)
+
+
+def upscaler_table(report: Any) -> str:
+    """A `SuperResolutionReport` as a Markdown table: one row per method (bicubic, SRResNet,
+    SRGAN), PSNR and SSIM (fidelity), Fréchet distance and C2ST AUC (realism)."""
+    lines = ["| method | PSNR (dB) | SSIM | FD | C2ST AUC |", "|---|---:|---:|---:|---:|"]
+    for method, row in report.rows.items():
+        lines.append(f"| {method} | {row['psnr']:.2f} | {row['ssim']:.4f} | {row['fd']:.4g} | "
+                     f"{row['c2st_auc']:.3f} |")
+    return "\n".join(lines)
+
+
+def upscaler_result(report: Any, log: Any = None) -> dg.AssetCheckResult:
+    """The ``psnr_vs_bicubic`` check of `upscaler` from a `SuperResolutionReport` on held-out
+    images: passed when the SRGAN's mean PSNR is at least bicubic resizing's."""
+    srgan, bicubic = float(report.rows["srgan"]["psnr"]), float(report.rows["bicubic"]["psnr"])
+    passed = srgan >= bicubic
+    description = (f"x{report.scale} on {report.images} held-out images: SRGAN PSNR {srgan:.2f} dB "
+                   f"{'≥' if passed else '<'} bicubic {bicubic:.2f} dB.")
+    if not passed:
+        description += (" The upscaler is less faithful than plain resizing: train it longer "
+                        "(upscale.options.steps in data/datasets.yaml, or the upscaler's run config).")
+        if log is not None:
+            log.error(f"Upscaler check {UPSCALER_CHECK!r} failed: {description}")
+    metadata: dict[str, Any] = {
+        "srgan_psnr": dg.MetadataValue.float(srgan),
+        "bicubic_psnr": dg.MetadataValue.float(bicubic),
+        "margin_db": dg.MetadataValue.float(srgan - bicubic),
+        "n_holdout": dg.MetadataValue.int(int(report.images)),
+        "scale": dg.MetadataValue.int(int(report.scale)),
+        "table": dg.MetadataValue.md(upscaler_table(report)),
+    }
+    if "srresnet" in report.rows:
+        metadata["srresnet_psnr"] = dg.MetadataValue.float(float(report.rows["srresnet"]["psnr"]))
+    return dg.AssetCheckResult(check_name=UPSCALER_CHECK, asset_key=UPSCALER_KEY, passed=passed,
+                               severity=dg.AssetCheckSeverity.ERROR, description=description,
+                               metadata=metadata)

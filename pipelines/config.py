@@ -332,9 +332,10 @@ class UpscalerConfig(dg.Config):
     library's default."""
 
     steps: int | None = None
-    """Generator steps, both phases (None: the entry's, else the library's 2000)."""
+    """Generator steps, both phases (None: the entry's, else the library's default)."""
     batch_size: int | None = None
     learning_rate: float | None = None
+    """Of the MSE-only pre-training (`train_srgan`'s ``learning_rate``)."""
     seed: int = library_default(train_srgan, "seed")
     evaluation_seed: int = 0
     """Seed of the evaluation on the holdout split (patch positions, the independent feature

@@ -15,6 +15,7 @@ from pipelines.io_managers import (
     DatasetIOManager,
     KerasModelIOManager,
     ReportIOManager,
+    UpscalerIOManager,
 )
 from pipelines.jobs import SELECTION, augment_job, augment_job_multiprocess, executor_from_env
 from pipelines.resources import IncomingData, StorageRoot
@@ -39,6 +40,7 @@ def make_resources(storage_root: str | None = None, incoming_root: str | None = 
         "incoming": IncomingData(root=str(incoming_root or "data/incoming")),
         "dataset_io_manager": DatasetIOManager(storage=storage),
         "keras_io_manager": KerasModelIOManager(storage=storage),
+        "upscaler_io_manager": UpscalerIOManager(storage=storage),
         "report_io_manager": ReportIOManager(storage=storage),
         "tfds_io_manager": AugmentedDatasetIOManager(storage=storage),
     }

@@ -7,6 +7,9 @@ GAN) in the library's own formats, so what the pipeline writes is what `gan_augm
   ``.parquet`` for tables (`gan_augment.export`), read back with `gan_augment.load_dataset`.
 * `KerasModelIOManager` — the `TrainedGAN` as one ``.keras`` file (`TrainedGAN.save` /
   `gan_augment.load_gan`, safe mode).
+* `UpscalerIOManager` — the `TrainedUpscaler` as ``upscaler/upscaler.keras``
+  (`TrainedUpscaler.save` / `gan_augment.load_upscaler`, safe mode), or, for a partition
+  without ``upscale``, a manifest that says so (read back as None).
 * `ReportIOManager` — `ValidationReport` (``report.save``: HTML, JSON, pictures) and
   `DownstreamReport` (Markdown, JSON, plot).
 * `AugmentedDatasetIOManager` — the `AugmentedDataset` as ``augmented.npz`` (or ``.parquet``) with
@@ -35,6 +38,8 @@ from gan_augment.kinds import kind_of
 from pipelines.resources import StorageRoot
 
 MANIFEST = "manifest.json"
+#: The upscaler's file inside its folder (`UpscalerIOManager`).
+UPSCALER_FILE = "upscaler.keras"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,6 +179,40 @@ class KerasModelIOManager(_StorageIOManager):
             raise FileNotFoundError(f"Expected a saved GAN at '{path}'. Received: none; "
                                     "materialize gan_model for this data set first.")
         return load_trained(path)  # a TrainedGAN, or a TrainedTranslator for a translate_from partition
+
+
+# ---------------------------------------------------------------------- the upscaler
+class UpscalerIOManager(_StorageIOManager):
+    """`TrainedUpscaler` ↔ ``upscaler/upscaler.keras`` (`TrainedUpscaler.save`, atomic; read with
+    `gan_augment.load_upscaler` in Keras safe mode). ``None`` — a partition without ``upscale``
+    in data/datasets.yaml — is stored as a manifest of type ``"none"`` and read back as None, so
+    ``synthetic_samples`` can take the upscaler as an input on every partition."""
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        folder = self._location(context)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MANIFEST).unlink(missing_ok=True)
+        if obj is None:
+            (folder / UPSCALER_FILE).unlink(missing_ok=True)  # an upscaler of an earlier entry
+            _write_json(folder / MANIFEST, {"type": "none", "reason": "no `upscale` in data/datasets.yaml"})
+            context.add_output_metadata({"path": dg.MetadataValue.path(str(folder))})
+            return
+        path = obj.save(folder / UPSCALER_FILE)
+        _write_json(folder / MANIFEST, {"type": "upscaler", "file": path.name, "scale": obj.scale,
+                                        "channels": obj.channels, "steps": int(obj.steps_taken)})
+        context.add_output_metadata({
+            "path": dg.MetadataValue.path(str(path)),
+            "file_size_kb": dg.MetadataValue.int(path.stat().st_size // 1024),
+        })
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        folder = self._location(context)
+        manifest = _read_manifest(folder, ("upscaler", "none"))
+        if manifest["type"] == "none":
+            return None
+        from gan_augment.super_resolution import load_upscaler
+
+        return load_upscaler(folder / manifest["file"])
 
 
 # ---------------------------------------------------------------------- reports

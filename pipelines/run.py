@@ -50,7 +50,8 @@ class PipelineResult:
         validation_report: ``report.html`` of the validation, when validation ran.
         downstream_report: ``report.md`` of the downstream evaluation, when it ran.
         failed_gates: ``(check, why)`` for every blocking check that failed with ERROR severity
-            (a validation gate, or ``utility_gain`` with ``on_no_gain="raise"``).
+            (a validation gate, ``psnr_vs_bicubic`` on the upscaler, or ``utility_gain`` with
+            ``on_no_gain="raise"``).
         failed_steps: ``(step, error message)`` for every step that failed.
         skipped: assets of the graph that were not materialized.
         seconds: wall-clock time of the run.

@@ -109,7 +109,7 @@ def test_webserver_serves_the_asset_graph_and_blocking_checks(webserver):
     data = _graphql(webserver, QUERY, timeout=30)
     assert "errors" not in data, data.get("errors")
     nodes = {"/".join(n["assetKey"]["path"]): n for n in data["data"]["assetNodes"]}
-    assert set(nodes) == {"source_dataset", "gan_model", "synthetic_samples", "validation_report",
+    assert set(nodes) == {"source_dataset", "gan_model", "upscaler", "synthetic_samples", "validation_report",
                           "augmented_dataset", "downstream_evaluation"}
     for node in nodes.values():
         assert node["isPartitioned"] and node["partitionKeys"] == DATASETS.get_partition_keys()
@@ -120,3 +120,5 @@ def test_webserver_serves_the_asset_graph_and_blocking_checks(webserver):
     assert all(c["blocking"] for c in checks["checks"])
     utility = nodes["augmented_dataset"]["assetChecksOrError"].get("checks")
     assert utility == [{"name": "utility_gain", "blocking": True}]
+    upscaler = nodes["upscaler"]["assetChecksOrError"].get("checks")
+    assert upscaler == [{"name": "psnr_vs_bicubic", "blocking": True}]

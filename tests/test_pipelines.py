@@ -34,7 +34,7 @@ from pipelines.assets import (
     gan_model,
     source_dataset,
 )
-from pipelines.checks import GATE_CHECK_SPECS, UTILITY_CHECK, UTILITY_CHECK_SPEC
+from pipelines.checks import GATE_CHECK_SPECS, UPSCALER_CHECK, UTILITY_CHECK, UTILITY_CHECK_SPEC
 from pipelines.config import (
     DATASET_SPECS,
     DATASETS,
@@ -92,7 +92,7 @@ def test_definitions_load_with_partitioned_assets_and_blocking_gate_checks():
     checks = {(spec.asset_key.to_user_string(), spec.name): spec for spec in GATE_CHECK_SPECS}
     assert set(checks) == {("synthetic_samples", gate) for gate in ALL_GATES}
     assert all(spec.blocking and spec.partitions_def == DATASETS for spec in checks.values())
-    assert {k.name for k in graph.asset_check_keys} == {*ALL_GATES, UTILITY_CHECK}
+    assert {k.name for k in graph.asset_check_keys} == {*ALL_GATES, UTILITY_CHECK, UPSCALER_CHECK}
     utility = UTILITY_CHECK_SPEC
     assert utility.asset_key == dg.AssetKey("augmented_dataset") and utility.name == "utility_gain"
     assert utility.blocking and utility.partitions_def == DATASETS
@@ -344,7 +344,8 @@ def test_bad_gan_fails_a_blocking_gate_and_stops_the_graph(tmp_path):
     failed = dict(result.failed_gates)
     assert {"frechet_distance", "label_fidelity"} <= set(failed)
     assert "Fréchet distance" in failed["frechet_distance"]  # the report's Check.why
-    assert set(result.outputs) == {"source_dataset", "gan_model", "synthetic_samples", "validation_report"}
+    assert set(result.outputs) == {"source_dataset", "gan_model", "upscaler", "synthetic_samples",
+                                   "validation_report"}
     assert result.skipped == ["augmented_dataset", "downstream_evaluation"]
     assert result.validation_report is not None and result.validation_report.is_file()
     assert not (tmp_path / "outputs" / "digits" / "augmented_dataset").exists()
@@ -561,7 +562,8 @@ def test_multiprocess_executor_runs_the_graph(tmp_path):
     config = {**SMOKE_CONFIG, "gan_model": {"epochs": 0}}
     result = run_pipeline("digits", storage_root=tmp_path / "outputs", config=config, executor="multiprocess",
                           dagster_home=_dagster_home(tmp_path / "home"), verbose=False)
-    assert set(result.outputs) == {"source_dataset", "gan_model", "synthetic_samples", "validation_report"}
+    assert set(result.outputs) == {"source_dataset", "gan_model", "upscaler", "synthetic_samples",
+                                   "validation_report"}
     assert result.failed_gates and "augmented_dataset" in result.skipped
 
 
