@@ -69,15 +69,7 @@ def export_npz(dataset: Dataset, path: str | os.PathLike[str], *, synthetic: Any
     path = Path(path).expanduser()
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
-    arrays: dict[str, np.ndarray] = {
-        "x": np.ascontiguousarray(dataset.x, dtype=np.float32),
-        "class_names": np.array(list(dataset.class_names), dtype=np.str_).reshape(-1),
-        "provenance": np.array(_provenance_json(dataset)),
-    }
-    if dataset.y is not None:
-        arrays["y"] = np.asarray(dataset.y, np.int64)
-    if synthetic is not None:
-        arrays[SYNTHETIC_KEY] = check_synthetic_mask(synthetic, len(dataset), where="synthetic=")
+    arrays = npz_arrays(dataset, synthetic)
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as fh:  # a file object keeps numpy from renaming the file
@@ -185,11 +177,7 @@ def export_tfds(
         1797
     """
     _require_kind(dataset, "image", "export_parquet")
-    if not isinstance(name, str) or not _TFDS_NAME.match(name):
-        raise DataError(
-            "Expected name in snake_case (lowercase letters, digits and '_', starting with a "
-            f"letter), as TFDS requires. Received: name={name!r}."
-        )
+    check_tfds_name(name)
     if not isinstance(split, str) or not _SPLIT_NAME.match(split):
         raise DataError(
             f"Expected split as a plain name such as 'train'. Received: split={split!r}."
@@ -202,17 +190,9 @@ def export_tfds(
 
     import tensorflow_datasets as tfds
 
-    height, width, channels = dataset.shape
-    if channels not in (1, 3, 4):  # pragma: no cover - the Dataset already guarantees this
-        raise DataError(f"Expected 1, 3 or 4 channels. Received: {channels}.")
-    spec: dict[str, Any] = {
-        "image": tfds.features.Image(shape=(height, width, channels), dtype=np.uint8),
-    }
-    if dataset.y is not None:
-        spec["label"] = tfds.features.ClassLabel(names=list(dataset.class_names))
-    if mask is not None:
-        spec["synthetic"] = tfds.features.Scalar(dtype=np.bool_)
-    images = np.clip(np.round(dataset.x * 255.0), 0, 255).astype(np.uint8)
+    features = tfds_features(dataset.shape, dataset.class_names if dataset.y is not None else None,
+                             synthetic=mask is not None)
+    images = to_uint8(dataset.x)
 
     def examples() -> Iterator[tuple[int, dict[str, Any]]]:
         for i in range(len(images)):
@@ -238,7 +218,7 @@ def export_tfds(
             tfds.dataset_builders.store_as_tfds_dataset(
                 name=name,
                 version=_TFDS_VERSION,
-                features=tfds.features.FeaturesDict(spec),
+                features=features,
                 split_datasets={split: examples()},
                 data_dir=staging,
                 description=f"Exported by gan_augment. Provenance: {_provenance_json(dataset)}",
@@ -248,6 +228,54 @@ def export_tfds(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final / _TFDS_VERSION
+
+
+# ---------------------------------------------------------------------- shared with streaming.py
+def npz_arrays(dataset: Dataset, synthetic: Any = None) -> dict[str, np.ndarray]:
+    """The arrays of an `export_npz` file: ``x``, ``class_names``, ``provenance``, ``y`` (when
+    labelled), ``synthetic`` (when given)."""
+    arrays: dict[str, np.ndarray] = {
+        "x": np.ascontiguousarray(dataset.x, dtype=np.float32),
+        "class_names": np.array(list(dataset.class_names), dtype=np.str_).reshape(-1),
+        "provenance": np.array(_provenance_json(dataset)),
+    }
+    if dataset.y is not None:
+        arrays["y"] = np.asarray(dataset.y, np.int64)
+    if synthetic is not None:
+        arrays[SYNTHETIC_KEY] = check_synthetic_mask(synthetic, len(dataset), where="synthetic=")
+    return arrays
+
+
+def check_tfds_name(name: Any) -> None:
+    """A `DataError` unless ``name`` is a TFDS dataset name (snake_case)."""
+    if not isinstance(name, str) or not _TFDS_NAME.match(name):
+        raise DataError(
+            "Expected name in snake_case (lowercase letters, digits and '_', starting with a "
+            f"letter), as TFDS requires. Received: name={name!r}."
+        )
+
+
+def tfds_features(shape: tuple[int, ...], class_names: Any, *, synthetic: bool) -> Any:
+    """The TFDS features of an image export: ``image`` (uint8), ``label`` (a ``ClassLabel`` of
+    ``class_names``; none when ``None``) and ``synthetic`` (bool, when asked for)."""
+    import tensorflow_datasets as tfds
+
+    height, width, channels = shape
+    if channels not in (1, 3, 4):  # pragma: no cover - the Dataset already guarantees this
+        raise DataError(f"Expected 1, 3 or 4 channels. Received: {channels}.")
+    spec: dict[str, Any] = {
+        "image": tfds.features.Image(shape=(height, width, channels), dtype=np.uint8),
+    }
+    if class_names is not None:
+        spec["label"] = tfds.features.ClassLabel(names=list(class_names))
+    if synthetic:
+        spec["synthetic"] = tfds.features.Scalar(dtype=np.bool_)
+    return tfds.features.FeaturesDict(spec)
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """Images in [0, 1] quantised to uint8 as the TFDS exports store them."""
+    return np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -283,6 +283,19 @@ class TrainedGAN:
         samples = kind_of(self).sample(self, label_array, count, seed)
         return samples if upscaler is None else upscaler.upscale(samples)
 
+    def sample_to(self, path: str | os.PathLike, n: int | None = None, **kw: Any) -> Path:
+        """Generate ``n`` samples straight into files under the folder ``path``, shard by shard, in
+        the memory of one shard (images: a TFDS directory or ``format="npz"``; tables: parquet);
+        a rerun after a kill resumes. Keywords as `gan_augment.streaming.sample_to` (``labels``,
+        ``seed``, ``shard_size``, ``format``, ``verbose``).
+
+        Example:
+            >>> gan.sample_to("out/tfds_1m", 1_000_000, seed=0)  # doctest: +SKIP
+        """
+        from gan_augment.streaming import sample_to
+
+        return sample_to(self, path, n, **kw)
+
     def _labels(self, n: int | None, labels: Any) -> np.ndarray | None:
         if not self.conditional:
             if labels is not None:

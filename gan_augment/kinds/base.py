@@ -70,6 +70,8 @@ class DataKind(abc.ABC):
     noun: ClassVar[str]
     #: File types `gan-augment generate` writes (the first is the default).
     sample_suffixes: ClassVar[tuple[str, ...]]
+    #: Formats `streaming.sample_to` writes in shards (the first is the default).
+    stream_formats: ClassVar[tuple[str, ...]]
     #: The downstream classifier ``classifier="auto"`` picks, and the named ones that fit the kind.
     default_classifier: ClassVar[str]
     classifiers: ClassVar[tuple[str, ...]]

@@ -28,6 +28,7 @@ class ImageKind(DataKind):
     name = "image"
     noun = "samples"
     sample_suffixes = (".npz",)
+    stream_formats = ("tfds", "npz")
     default_classifier = "cnn"
     classifiers = ("cnn", "logreg", "hgb", "svm")
     has_grid = True

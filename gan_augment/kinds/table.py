@@ -61,6 +61,7 @@ class TableKind(DataKind):
     name = "table"
     noun = "rows"
     sample_suffixes = (".parquet", ".csv")
+    stream_formats = ("parquet",)
     default_classifier = "hgb"
     classifiers = ("logreg", "hgb", "svm")
 
