@@ -18,6 +18,7 @@ import os
 import dagster as dg
 import numpy as np
 import pytest
+from helpers import encoder_cache  # noqa: F401  (autouse: one encoder cache per module)
 
 import gan_augment as ga
 from gan_augment.super_resolution import SuperResolutionReport, train_srgan
@@ -38,19 +39,6 @@ from pipelines.resources import StorageRoot
 from pipelines.run import _summarize
 
 PARTITION = "digits_upscaled"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def encoder_cache(tmp_path_factory):
-    """One domain-encoder cache for the module (validate() reads $GAN_AUGMENT_CACHE)."""
-    path = tmp_path_factory.mktemp("encoder_cache")
-    old = os.environ.get("GAN_AUGMENT_CACHE")
-    os.environ["GAN_AUGMENT_CACHE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("GAN_AUGMENT_CACHE", None)
-    else:
-        os.environ["GAN_AUGMENT_CACHE"] = old
 
 
 def _materialized(result) -> set[str]:

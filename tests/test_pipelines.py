@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 import pytest
+from helpers import encoder_cache  # noqa: F401  (autouse: one encoder cache per module)
 
 import gan_augment as ga
 from gan_augment.data.sources import load_dataset_and_mask, source_kind
@@ -51,19 +52,6 @@ from pipelines.resources import IncomingData
 from pipelines.run import _summarize, run_pipeline
 from pipelines.schedules import weekly_retrain
 from pipelines.sensors import incoming_data_sensor
-
-
-@pytest.fixture(scope="module", autouse=True)
-def encoder_cache(tmp_path_factory):
-    """One domain-encoder cache for the module (validate() reads $GAN_AUGMENT_CACHE)."""
-    path = tmp_path_factory.mktemp("encoder_cache")
-    old = os.environ.get("GAN_AUGMENT_CACHE")
-    os.environ["GAN_AUGMENT_CACHE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("GAN_AUGMENT_CACHE", None)
-    else:
-        os.environ["GAN_AUGMENT_CACHE"] = old
 
 
 def _dagster_home(path: Path) -> Path:
@@ -276,6 +264,7 @@ def test_the_ui_gets_pictures_tables_counts_and_paths(good_run):
     assert str(folder) in metadata["augmented_dataset"]["tfds_directory"].value
 
 
+@pytest.mark.slow  # ~45 s on 2 cores; the image partition covers the graph in the default suite
 def test_a_table_partition_runs_the_same_graph_with_the_table_gates(tmp_path):
     """penguins (numeric, categorical and missing values) through the same assets: the tabular
     GAN, the table gates as the same blocking checks, parquet outputs the library reads back."""

@@ -157,6 +157,7 @@ def test_early_stop_is_off_unless_asked_for(digits):
     assert default_options(ga.load_dataset("penguins")).early_stop is False
 
 
+@pytest.mark.slow  # ~20 s on 2 cores
 def test_early_stop_ends_a_run_that_stopped_improving_and_keeps_its_best_generator(digits, tmp_path,
                                                                                    monkeypatch):
     from gan_augment import training

@@ -35,8 +35,21 @@ SCALES = (2, 4)
 MIN_LR_SIDE = 4
 
 
+class _Upsampling(layers.Layer):
+    """A layer that makes each side ``factor`` (>= 2) times larger; ``factor`` is its config."""
+
+    def __init__(self, factor: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        if int(factor) < 2:
+            raise ValueError(f"Expected factor >= 2. Received: factor={factor}.")
+        self.factor = int(factor)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "factor": self.factor}
+
+
 @keras.saving.register_keras_serializable(package="gan_augment")
-class PixelShuffle(layers.Layer):
+class PixelShuffle(_Upsampling):
     """Sub-pixel upsampling (Shi et al. 2016): ``(n, h, w, r²·c) -> (n, r·h, r·w, c)``.
 
     Channel ``(i·r + j)·c + k`` of input pixel ``(y, x)`` becomes channel ``k`` of output pixel
@@ -52,12 +65,6 @@ class PixelShuffle(layers.Layer):
         (None, 8, 8, 3)
     """
 
-    def __init__(self, factor: int, **kwargs: object) -> None:
-        super().__init__(**kwargs)
-        if int(factor) < 2:
-            raise ValueError(f"Expected factor >= 2. Received: factor={factor}.")
-        self.factor = int(factor)
-
     def call(self, inputs: keras.KerasTensor) -> keras.KerasTensor:
         return keras.ops.depth_to_space(inputs, self.factor)
 
@@ -69,8 +76,6 @@ class PixelShuffle(layers.Layer):
         return (n, None if h is None else h * r, None if w is None else w * r,
                 None if c is None else c // (r * r))
 
-    def get_config(self) -> dict:
-        return {**super().get_config(), "factor": self.factor}
 
 
 #: Variance scale of the initial weights of SRResNet's last convolution: small, so an untrained
@@ -80,7 +85,7 @@ DETAIL_INIT_SCALE = 1e-4
 
 
 @keras.saving.register_keras_serializable(package="gan_augment")
-class BicubicUpsample(layers.Layer):
+class BicubicUpsample(_Upsampling):
     """Bicubic upsampling by ``factor`` of images of any size (``tf.image.resize``, no
     antialiasing): SRResNet's global skip, so the network learns only the detail bicubic
     resizing misses and starts where bicubic resizing is (VDSR, Kim et al. 2016).
@@ -89,12 +94,6 @@ class BicubicUpsample(layers.Layer):
         >>> BicubicUpsample(4).compute_output_shape((None, 8, 8, 3))
         (None, 32, 32, 3)
     """
-
-    def __init__(self, factor: int, **kwargs: object) -> None:
-        super().__init__(**kwargs)
-        if int(factor) < 2:
-            raise ValueError(f"Expected factor >= 2. Received: factor={factor}.")
-        self.factor = int(factor)
 
     def call(self, inputs: keras.KerasTensor) -> keras.KerasTensor:
         import tensorflow as tf
@@ -106,9 +105,6 @@ class BicubicUpsample(layers.Layer):
         n, h, w, c = input_shape
         r = self.factor
         return (n, None if h is None else h * r, None if w is None else w * r, c)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "factor": self.factor}
 
 
 def check_scale(scale: int) -> int:
