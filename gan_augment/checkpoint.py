@@ -91,7 +91,7 @@ def save_checkpoint(directory: str | Path, gan: Any, record: dict[str, Any]) -> 
     values = snapshot(gan)
     arrays = {f"v{i:05d}": value for i, value in enumerate(values)}
     arrays["record"] = np.array(json.dumps({**record, "checksum": _checksum(values)}))
-    with atomic_path(path) as tmp:
+    with atomic_path(path, needs=sum(a.nbytes for a in arrays.values())) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
             fh.flush()

@@ -36,7 +36,9 @@ import argparse
 import dataclasses
 import importlib.metadata
 import json
+import os
 import re
+import shutil
 import sys
 import time
 import warnings
@@ -465,19 +467,126 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_ERROR
+    _RUN.created.clear()
+    _RUN.locks.clear()
+    code = EXIT_ERROR
     try:
-        return int(args.handler(args) or EXIT_OK)
+        code = int(args.handler(args) or EXIT_OK)
+        return code
     except USER_ERRORS as exc:
-        from gan_augment._quiet import debugging
+        _user_error(exc)
+        return EXIT_ERROR
+    except OSError as exc:  # a full disk, a read-only file system: one line naming the path
+        from gan_augment._io import storage_error
 
-        if debugging():
+        error = storage_error(exc, exc.filename) if exc.filename is not None else exc
+        if not isinstance(error, GanAugmentError):
             raise
-        print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
+        _user_error(error, cause=exc)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted. Run the same command again to resume from the last "
               "checkpoint.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        _RUN.finish(failed=code != EXIT_OK)
+
+
+def _user_error(exc: BaseException, cause: BaseException | None = None) -> None:
+    from gan_augment._quiet import debugging
+
+    if debugging():
+        if cause is not None:
+            raise exc from cause
+        raise exc
+    print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
+
+
+#: The lock file a `train`, `augment` or `generate` run holds in its output folder (its PID).
+LOCK_NAME = ".gan-augment.lock"
+
+
+class _RunState:
+    """What one `main` call created (output folders, removed again when the run fails before
+    writing anything into them) and the lock files it holds (removed when it ends)."""
+
+    def __init__(self) -> None:
+        self.created: list[Path] = []
+        self.locks: list[Path] = []
+
+    def finish(self, *, failed: bool) -> None:
+        for lock in self.locks:
+            if _lock_holder(lock) == os.getpid():
+                lock.unlink(missing_ok=True)
+        self.locks.clear()
+        if failed:
+            for folder in reversed(self.created):
+                _remove_if_empty(folder)
+        self.created.clear()
+
+
+_RUN = _RunState()
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Delete ``folder`` when it holds nothing but (empty) folders."""
+    try:
+        if not folder.is_dir() or any(not p.is_dir() or p.is_symlink() for p in folder.rglob("*")):
+            return
+        shutil.rmtree(folder)
+    except OSError:
+        pass
+
+
+def _lock_holder(path: Path) -> int | None:
+    """The PID in the lock file ``path`` (None: no file, or no PID in it)."""
+    try:
+        return int(path.read_text(encoding="ascii").split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _lock(folder: Path) -> Path:
+    """Take the lock file of the output folder ``folder`` for this run; `DataError` naming the
+    PID of a live run that holds it. A lock left by a run that is gone (a dead PID, or this
+    process's own PID left by an earlier container run) is taken over."""
+    path = folder / LOCK_NAME
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            pid = _lock_holder(path)
+            if pid is not None and pid != os.getpid() and _alive(pid):
+                raise DataError(
+                    f"Expected the output folder '{folder}' to be free. Received: another gan-augment run "
+                    f"(PID {pid}) is writing into it (lock file '{path}'). Wait for it to finish, or pass "
+                    f"another output folder; if PID {pid} is no gan-augment run, delete the lock file."
+                ) from None
+            if pid is None:  # being written this instant, or damaged: an old one is stale
+                try:
+                    if time.time() - path.stat().st_mtime < 2:
+                        time.sleep(0.2)
+                        continue
+                except OSError:
+                    continue
+            path.unlink(missing_ok=True)  # stale: its run is gone
+            continue
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(f"{os.getpid()}\n")
+        _RUN.locks.append(path)
+        return path
+    raise DataError(f"Expected to take the lock file '{path}' of the output folder. Received: it keeps "
+                    "changing; another run is starting there. Pass another output folder.")
 
 
 def _message(exc: BaseException) -> str:
@@ -554,13 +663,34 @@ def _output_dirs(args: argparse.Namespace) -> tuple[Path, Path]:
     return _output_folder(out), checkpoints.expanduser()
 
 
-def _output_folder(out: Path) -> Path:
-    """``out`` (``~`` expanded) created if needed; an error when it is a file."""
+def _output_folder(out: Path, *, option: str = "--output-dir") -> Path:
+    """``out`` (``~`` expanded) created if needed (a folder this run creates is removed again
+    when the run fails before writing into it); an error when it is a file."""
     out = out.expanduser()
     if out.exists() and not out.is_dir():
-        raise DataError(f"Expected --output-dir to be a folder. Received: '{out}', which is a file.")
-    out.mkdir(parents=True, exist_ok=True)
+        raise DataError(f"Expected {option} to be a folder. Received: '{out}', which is a file.")
+    if not out.exists():
+        first = out
+        while not first.parent.exists() and first.parent != first:
+            first = first.parent
+        out.mkdir(parents=True, exist_ok=True)
+        _RUN.created.append(first)
     return out
+
+
+def _check_epochs(args: argparse.Namespace, checkpoints: Path) -> None:
+    """``--epochs 0`` trains nothing: refused without a checkpoint (the model would be untrained),
+    said out loud with one (the model is the checkpoint's)."""
+    if args.epochs != 0:
+        return
+    from gan_augment.checkpoint import checkpoint_epoch
+
+    epoch = checkpoint_epoch(checkpoints)
+    if epoch == 0:
+        raise DataError(f"Expected --epochs >= 1. Received: --epochs 0 and no checkpoint in '{checkpoints}', "
+                        "so the model would be saved untrained. Pass --epochs N, or leave it out for the default.")
+    print(f"{PROG}: note: --epochs 0 trains nothing; the model is the checkpoint's (epoch {epoch}) from "
+          f"'{checkpoints}'.", file=sys.stderr)
 
 
 def _load(args: argparse.Namespace, say: Any) -> Any:
@@ -597,6 +727,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     say = _say(args.quiet)
     dataset = _load(args, say)
     out, checkpoints = _output_dirs(args)
+    _lock(out)
+    _check_epochs(args, checkpoints)
     options = _training_options(args)
 
     from gan_augment.training import train_gan
@@ -771,9 +903,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     gan = load_trained(model_path)  # a GAN, or a translator (translated source images)
     out = _sample_path(Path(args.out).expanduser() if args.out else model_path.parent / "samples", gan.kind)
+    chosen = None
     if args.labels is not None:
         chosen = parse_labels(args.labels, gan.class_names if gan.conditional else ())
-        n = args.n if args.n is not None else 100 * len(chosen)
+    n = args.n if args.n is not None or chosen is None else 100 * len(chosen)
+    _output_folder(out.parent, option="the folder of --out")
+    _lock(out.parent)
+    if n is not None and not _fits_in_memory(gan, n):
+        return _generate_streamed(gan, out, n, chosen, args.seed)
+    if chosen is not None:
         labels = np.repeat(np.asarray(chosen, np.int64), split_evenly(n, len(chosen)))
         samples = gan.sample(labels=labels, seed=args.seed)
     else:
@@ -793,6 +931,50 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     else:
         print(f"Generated {len(samples)} samples.")
     _print_paths(paths)
+    return EXIT_OK
+
+
+def _fits_in_memory(gan: Any, n: int) -> bool:
+    from gan_augment.data.images import npz_memory_budget, sample_bytes
+
+    return n * sample_bytes(gan.sample_shape) <= npz_memory_budget()
+
+
+def _generate_streamed(gan: Any, out: Path, n: int, chosen: list[int] | None,
+                       seed: int | None) -> int:
+    """``n`` samples too many for memory: written shard by shard (`gan_augment.streaming.sample_to`)
+    into the folder named like ``out`` without its suffix, when the disk has room; else one line
+    with the size and the fix."""
+    import numpy as np
+
+    from gan_augment._io import format_size
+    from gan_augment.data.images import NPZ_BUDGET_ENV, npz_memory_budget, sample_bytes
+
+    size, budget = n * sample_bytes(gan.sample_shape), npz_memory_budget()
+    folder = out.with_suffix("")
+    free = shutil.disk_usage(out.parent).free
+    received = (f"--n {n}: {n} samples of shape {tuple(gan.sample_shape)} take about {format_size(size)}, more "
+                f"than the memory budget of {format_size(budget)} ({NPZ_BUDGET_ENV}, else half the memory available)")
+    if not hasattr(gan, "sample_to"):
+        raise DataError(f"Expected a request that fits in memory. Received: {received}. Ask for fewer (--n).")
+    labels: Any = None
+    if chosen is not None:
+        labels = chosen[0] if len(chosen) == 1 else None
+        if len(chosen) > 1:
+            if 8 * n > budget:
+                raise DataError(f"Expected a request that fits in memory. Received: {received}, and the labels "
+                                "alone do not fit. Ask for fewer (--n).")
+            labels = np.repeat(np.asarray(chosen, np.int64), split_evenly(n, len(chosen)))
+    if size > free:
+        raise DataError(f"Expected a request that fits in memory or on disk. Received: {received}, and "
+                        f"'{out.parent}' has only {format_size(free)} free. Ask for fewer (--n), or pass --out on a "
+                        "larger disk.")
+    print(f"{PROG}: note: {received}; writing them to the folder '{folder}' shard by shard instead of "
+          f"'{out.name}'.", file=sys.stderr)
+    fmt = "npz" if out.suffix == ".npz" else None
+    path = gan.sample_to(folder, n, labels=labels, seed=seed, format=fmt, verbose=1)
+    print(f"Generated {n} samples into {path} (streamed, in shards).")
+    _print_paths({"samples": path})
     return EXIT_OK
 
 
@@ -833,6 +1015,8 @@ def _cmd_augment(args: argparse.Namespace) -> int:
         raise DataError(f"Expected a labelled data set to fill classes up. Received: "
                         f"{args.dataset!r} has no labels. Use `{PROG} train` and `{PROG} generate`.")
     out, checkpoints = _output_dirs(args)
+    _lock(out)
+    _check_epochs(args, checkpoints)
     options = _training_options(args)
     balance = not args.no_balance
 

@@ -23,6 +23,11 @@ class TrainingError(GanAugmentError, RuntimeError):
     """Training could not go on (for example the losses diverged and no good weights exist)."""
 
 
+class StorageError(GanAugmentError, OSError):
+    """A file could not be written: the disk is full, the file system is read-only, or the folder
+    is not writable (``errno`` is the operating system's). The message names the path and the fix."""
+
+
 class ValidationFailed(GanAugmentError):
     """Synthetic data failed one or more validation gates; ``.report`` says which and why."""
 

@@ -213,7 +213,7 @@ def export_tfds(
         # downloaded, progress bars over the staging folder, and an absl warning that the staging
         # folder has no dataset_info.json yet: keep its chatter off the user's console (errors
         # still raise).
-        with contextlib.redirect_stdout(io.StringIO()), _quiet_logging():
+        with contextlib.redirect_stdout(io.StringIO()), _quiet_logging(), _no_temp_leftovers():
             tfds.disable_progress_bar()
             tfds.dataset_builders.store_as_tfds_dataset(
                 name=name,
@@ -294,6 +294,29 @@ def _quiet_logging() -> Iterator[None]:
         absl.setLevel(level)
         for handler in [h for h in root.handlers if h not in handlers]:
             root.removeHandler(handler)
+
+
+@contextlib.contextmanager
+def _no_temp_leftovers() -> Iterator[None]:
+    """Remove the empty ``tmp…tfds`` folders TFDS leaves in the system temporary folder during the
+    block (`DatasetInfo.initialize_from_bucket` makes one for metadata it never finds offline)."""
+    root = Path(tempfile.gettempdir())
+
+    def found() -> set[str]:
+        try:
+            return {p.name for p in root.glob("tmp*tfds")}
+        except OSError:
+            return set()
+
+    before = found()
+    try:
+        yield
+    finally:
+        for name in found() - before:
+            try:
+                (root / name).rmdir()  # only when empty: a folder another process filled stays
+            except OSError:
+                pass
 
 
 def _require_kind(dataset: Any, kind: str, other: str) -> None:

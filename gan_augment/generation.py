@@ -320,6 +320,8 @@ def augment(
     plan = generation_plan(dataset.class_counts(), per_class, balance)
     if utility and per_class is None and not plan.any():
         plan = np.ceil(BALANCED_RATIO * dataset.class_counts()).astype(np.int64)
+    oversample = max(OVERSAMPLE if validate else 1.0, COVERAGE_CANDIDATES if selection == "coverage" else 1.0)
+    _check_memory(dataset, plan, oversample)
     if translate_from is not None:
         if gan is not None:
             raise DataError("Expected gan= or translate_from=, not both. Received: both.")
@@ -335,7 +337,6 @@ def augment(
     if not plan.any():
         return AugmentedDataset(real=dataset, synthetic=None, gan=gan, requested=tuple(plan.tolist()))
 
-    oversample = max(OVERSAMPLE if validate else 1.0, COVERAGE_CANDIDATES if selection == "coverage" else 1.0)
     generated = sample_for_plan(gan, plan, oversample=oversample, seed=seed + 1)
     report = None
     keep = np.ones(len(generated), dtype=bool)
@@ -398,6 +399,21 @@ def augment(
     return AugmentedDataset(real=dataset, synthetic=synthetic, gan=gan, requested=requested,
                             dropped=dropped, report=report, classical=classical,
                             synthetic_weight=weight, utility=gate)
+
+
+def _check_memory(dataset: Dataset, plan: np.ndarray, oversample: float) -> None:
+    """`DataError` before any training when the samples of ``plan`` (× ``oversample``) and the
+    augmented copy of the data would not fit in memory."""
+    from gan_augment.data.images import check_fits_in_memory, sample_bytes
+
+    generated = int(np.ceil(np.asarray(plan, np.float64) * oversample).sum())
+    total = generated + int(plan.sum()) + len(dataset)  # the candidates, then real + kept as one data set
+    check_fits_in_memory(
+        total * sample_bytes(dataset.shape),
+        f"{generated} generated samples of shape {tuple(dataset.shape)} (up to {int(plan.max())} per class, "
+        f"× {oversample:g} for curation) and the augmented data set",
+        "Pass a smaller per_class (CLI: --per-class), or train once (train_gan; CLI: gan-augment train) and "
+        "write the samples to disk in bounded memory with gan.sample_to(folder, n) (CLI: gan-augment generate).")
 
 
 def _same_amount(a: np.ndarray, b: Any) -> bool:

@@ -272,13 +272,21 @@ class TrainedGAN:
             upscaler: a `TrainedUpscaler` (`train_srgan`): generate at the GAN's low
                 resolution, then upscale (cheap high-resolution generation); images only.
 
+        Raises:
+            DataError: before anything is allocated, when the samples would take more than the
+                memory budget (`gan_augment.data.images.check_fits_in_memory`); `sample_to`
+                writes any number of them to disk in the memory of one shard.
+
         Example:
             >>> fives = gan.sample(50, labels=5, seed=0)  # doctest: +SKIP
             >>> big = gan.sample(50, upscaler=train_srgan("rendered_digits"))  # doctest: +SKIP
             >>> gan.sample(5, labels=1).frame             # a table GAN  # doctest: +SKIP
         """
+        if n is not None:  # before the labels of n samples are allocated
+            self._check_memory(int(n))
         label_array = self._labels(n, labels)
         count = len(label_array) if label_array is not None else int(n if n is not None else 1000)
+        self._check_memory(count)
         seed = self.model.seed if seed is None else int(seed)
         samples = kind_of(self).sample(self, label_array, count, seed)
         return samples if upscaler is None else upscaler.upscale(samples)
@@ -295,6 +303,16 @@ class TrainedGAN:
         from gan_augment.streaming import sample_to
 
         return sample_to(self, path, n, **kw)
+
+    def _check_memory(self, count: int) -> None:
+        """`DataError` naming `sample_to` when ``count`` samples would not fit in memory."""
+        from gan_augment.data.images import check_fits_in_memory, sample_bytes
+
+        check_fits_in_memory(
+            count * sample_bytes(self.sample_shape), f"{count} samples of shape {self.sample_shape}",
+            "Ask for fewer, or write them to disk shard by shard in bounded memory with "
+            "gan.sample_to(folder, n) (gan_augment.streaming.sample_to; CLI: gan-augment generate "
+            "streams to a folder by itself).")
 
     def _labels(self, n: int | None, labels: Any) -> np.ndarray | None:
         if not self.conditional:

@@ -344,3 +344,163 @@ def test_a_datasets_yaml_that_is_not_utf8_names_the_file(tmp_path):
     with pytest.raises(ValueError, match="Expected UTF-8 YAML text") as info:
         load_dataset_specs(path)
     assert str(path) in _one_line(str(info.value)) and "at line 2 (byte offset 40)" in str(info.value)
+
+
+# ---------------------------------------------------------------------- requests larger than memory
+def test_sample_refuses_more_than_memory_and_names_sample_to(run):
+    with pytest.raises(DataError, match=r"memory budget of .*TiB.*sample_to") as info:
+        run[1].sample(10**12)  # would be 245 TiB of float32 digits (and 7 TiB of labels first)
+    _one_line(str(info.value))
+    with pytest.raises(DataError, match="sample_to"):
+        run[1].sample(10**12, labels=3)
+
+
+def test_generate_refuses_a_request_larger_than_memory_and_disk(model_file, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("GAN_AUGMENT_DEBUG", raising=False)
+    code = cli.main(["generate", "--model", str(model_file), "--n", str(10**12), "--out", str(tmp_path / "s.npz")])
+    err = _one_line(capsys.readouterr().err.strip())
+    assert code == 2 and err.startswith("gan-augment: error: ")
+    assert "TiB" in err and "memory budget" in err and "free" in err and "--n" in err
+    assert list(tmp_path.iterdir()) == []  # nothing written, no lock left
+
+
+def test_generate_streams_a_request_over_the_memory_budget_to_a_folder(model_file, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("GAN_AUGMENT_DEBUG", raising=False)
+    monkeypatch.setenv(NPZ_BUDGET_ENV, "4K")  # 40 digits take about 10 KiB
+    code = cli.main(["generate", "--model", str(model_file), "--n", "40", "--out", str(tmp_path / "s.npz")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "shard by shard" in captured.err and str(tmp_path / "s") in captured.err
+    assert (tmp_path / "s").is_dir() and not (tmp_path / "s.npz").exists()
+    assert not (tmp_path / cli.LOCK_NAME).exists()
+
+
+def test_augment_refuses_a_plan_larger_than_memory_before_training(tiny, tmp_path, capsys, monkeypatch):
+    from gan_augment import training
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(training, "train_gan", no_training)
+    with pytest.raises(DataError, match=r"about \d+\.\d TiB.*per_class") as info:
+        ga.augment(tiny, per_class=10**9, verbose=0)
+    assert "sample_to" in _one_line(str(info.value))
+    monkeypatch.delenv("GAN_AUGMENT_DEBUG", raising=False)
+    out = tmp_path / "runs" / "big"
+    code = cli.main(["augment", "--dataset", "digits", "--per-class", str(10**9), "-o", str(out), "--quiet"])
+    err = _one_line(capsys.readouterr().err.strip())
+    assert code == 2 and "--per-class" in err and "TiB" in err
+    assert not (tmp_path / "runs").exists()  # the folders this failed run created are gone
+
+
+# ---------------------------------------------------------------------- full disk, read-only file system
+def _enospc(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+
+def test_a_full_disk_while_checkpointing_is_one_line_and_keeps_the_checkpoint(run, tmp_path, monkeypatch):
+    from gan_augment.errors import StorageError
+
+    folder = _copy(run[0], tmp_path)
+    before = {name: (folder / name).read_bytes() for name in (NEWEST, PREVIOUS)}
+
+    def half_then_full(fh, **arrays):  # the disk fills up in the middle of the write
+        fh.write(b"PK\x03\x04" + bytes(1000))
+        _enospc()
+
+    monkeypatch.setattr(np, "savez", half_then_full)
+    with pytest.raises(StorageError) as info:
+        ckpt.save_checkpoint(folder, run[1].model, {"epoch": 3, "history": {}, "fingerprint": {}})
+    monkeypatch.undo()
+    message = _one_line(str(info.value))
+    assert str(folder / NEWEST) in message and "no space left" in message
+    assert "needs about" in message and "MiB" in message and "Free some space" in message
+    assert sorted(p.name for p in folder.iterdir()) == sorted((NEWEST, PREVIOUS))  # no temporary file left
+    assert {name: (folder / name).read_bytes() for name in (NEWEST, PREVIOUS)} == before
+    assert ckpt.checkpoint_epoch(folder) == 2  # still loads
+
+
+def test_a_full_disk_while_saving_the_model_keeps_the_saved_one(run, model_file, tmp_path, monkeypatch):
+    from gan_augment.errors import StorageError
+    from gan_augment.training import load_gan
+
+    path = Path(shutil.copy(model_file, tmp_path / "model.keras"))
+    model_type = type(run[1].model)
+
+    def half_then_full(self, filepath, *args, **kwargs):
+        Path(filepath).write_bytes(b"PK\x03\x04" + bytes(1000))
+        _enospc()
+
+    monkeypatch.setattr(model_type, "save", half_then_full)
+    with pytest.raises(StorageError, match="no space left") as info:
+        run[1].save(path)
+    monkeypatch.undo()
+    assert str(path) in _one_line(str(info.value)) and "needs about" in str(info.value)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
+    assert load_gan(path).model.steps_taken == run[1].model.steps_taken
+
+
+def test_a_read_only_output_folder_is_one_line_with_status_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("GAN_AUGMENT_DEBUG", raising=False)
+    out = tmp_path / "ro" / "out"
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(30, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    code = cli.main(["train", "--dataset", "digits", "--epochs", "1", "-o", str(out), "--quiet"])
+    err = _one_line(capsys.readouterr().err.strip())
+    assert code == 2 and err.startswith("gan-augment: error: ")
+    assert "read-only" in err and str(tmp_path / "ro") in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------- images: the per-class minimum
+def test_an_image_class_with_one_image_is_refused_before_training(tiny, monkeypatch):
+    from gan_augment import training
+
+    keep = np.concatenate([np.flatnonzero(tiny.y != 7), np.flatnonzero(tiny.y == 7)[:1]])
+    one_seven = tiny.take(np.sort(keep))
+    monkeypatch.setattr(training, "build_gan", lambda *a, **k: pytest.fail("the GAN was built"))
+    with pytest.raises(DataError, match=r"at least 2 images of every class.*\{'7': 1\}") as info:
+        ga.train_gan(one_seven, epochs=1, verbose=0)
+    assert "Collect more images" in _one_line(str(info.value))
+
+
+# ---------------------------------------------------------------------- smaller CLI faults
+def test_epochs_0_without_a_checkpoint_is_refused_and_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("GAN_AUGMENT_DEBUG", raising=False)
+    out = tmp_path / "new" / "run"
+    assert cli.main(["train", "--dataset", "digits", "--epochs", "0", "-o", str(out), "--quiet"]) == 2
+    err = _one_line(capsys.readouterr().err.strip())
+    assert "--epochs 0" in err and "untrained" in err and "--epochs N" in err
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_second_run_into_a_locked_output_folder_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("GAN_AUGMENT_DEBUG", raising=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = out / cli.LOCK_NAME
+    lock.write_text(f"{os.getppid()}\n")  # a live process holds it
+    assert cli.main(["train", "--dataset", "digits", "--epochs", "0", "-o", str(out), "--quiet"]) == 2
+    err = _one_line(capsys.readouterr().err.strip())
+    assert f"PID {os.getppid()}" in err and "another output folder" in err
+    assert lock.read_text().strip() == str(os.getppid())  # not ours to remove
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    lock.write_text(dead.stdout)  # a run that is gone: its lock is stale and taken over
+    assert cli.main(["train", "--dataset", "digits", "--epochs", "0", "-o", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--epochs 0" in err and "PID" not in err
+    assert not lock.exists() and out.is_dir()  # released; a folder the run did not create stays
+
+
+def test_a_tfds_export_leaves_nothing_in_the_system_temp_folder(tiny, tmp_path):
+    import tempfile
+
+    from gan_augment.export import export_tfds
+
+    root = Path(tempfile.gettempdir())
+    before = set(root.glob("tmp*tfds"))
+    export_tfds(tiny.take(np.arange(10)), tmp_path / "tfds", name="clean")
+    assert set(root.glob("tmp*tfds")) - before == set()

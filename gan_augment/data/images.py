@@ -384,6 +384,32 @@ def npz_memory_budget() -> int:
     return int(value)
 
 
+#: Bytes a generated sample takes at least in memory per value (float32), plus its label.
+SAMPLE_VALUE_BYTES = 4
+SAMPLE_LABEL_BYTES = 8
+
+
+def sample_bytes(sample_shape: tuple[int, ...] | list[int]) -> int:
+    """About the memory one generated sample takes (float32 values and an int64 label)."""
+    return SAMPLE_VALUE_BYTES * int(np.prod(sample_shape, dtype=np.int64)) + SAMPLE_LABEL_BYTES
+
+
+def check_fits_in_memory(nbytes: int, what: str, fix: str) -> None:
+    """`DataError` when ``what`` would take more than the memory budget (`npz_memory_budget`:
+    ``$GAN_AUGMENT_NPZ_MAX_BYTES``, else half the memory available now), before it is allocated.
+
+    Example:
+        >>> check_fits_in_memory(1024, "1 sample", "Ask for fewer.")  # passes silently
+    """
+    budget = npz_memory_budget()
+    if nbytes > budget:
+        raise DataError(
+            f"Expected a request that fits in the memory budget of {_size(budget)} ({NPZ_BUDGET_ENV}, else "
+            f"{NPZ_MEMORY_FRACTION:.0%} of the memory available now). Received: {what}, about "
+            f"{_size(nbytes)}. {fix}"
+        )
+
+
 def read_npz(path: str | Path, *, budget: int | None = None) -> dict[str, np.ndarray]:
     """The arrays of an ``.npz`` file by name, read without pickle and without trusting the file.
 

@@ -22,6 +22,9 @@ MAX_SHIFT_FRACTION = 1 / 8
 MAX_ROTATION_DEGREES = 12.0
 #: Default steps of a training run: epochs are chosen for about this many generator steps.
 IMAGE_STEPS = 4000
+#: A conditional GAN refuses a class with fewer images: one image is all the generator sees of
+#: its class, it copies it (the memorization gate fails after the whole training run).
+MIN_IMAGES_PER_CLASS = 2
 
 
 class ImageKind(DataKind):
@@ -78,6 +81,23 @@ class ImageKind(DataKind):
                            mode_seeking=opts.mode_seeking)
         if opts.epochs is None:
             opts.epochs = int(min(1000, max(10, math.ceil(IMAGE_STEPS / max(1, n // opts.batch_size)))))
+
+    def check_trainable(self, dataset: Dataset, opts: Any) -> None:
+        """Before training: every class present has at least `MIN_IMAGES_PER_CLASS` images
+        (a conditional GAN; classes with no image at all are allowed)."""
+        if not opts.conditional or dataset.y is None:
+            return
+        counts = dataset.class_counts()
+        small = {dataset.class_names[c]: int(counts[c]) for c in range(len(counts))
+                 if 0 < counts[c] < MIN_IMAGES_PER_CLASS}
+        if small:
+            raise DataError(
+                f"Expected at least {MIN_IMAGES_PER_CLASS} images of every class to train a conditional GAN "
+                f"(from one image the generator learns a copy of it). Received: {small} (images per class). "
+                "Collect more images of these classes, merge them into others, or drop them "
+                "(dataset.take(np.flatnonzero(...))); augment holds a quarter of every class out for its "
+                "utility gate (utility=False, CLI --no-utility, trains on all)."
+            )
 
     def steps_per_epoch(self, n: int, batch_size: int) -> int:
         return max(1, n // batch_size)
