@@ -84,7 +84,7 @@ def main() -> None:
         p.add_argument(f"--{name}", type=float, default=None)
     for name in ("width", "blocks", "batch-size", "patch"):
         p.add_argument(f"--{name}", type=int, default=None)
-    p.add_argument("--feature", default=None, choices=["random", "none"])
+    p.add_argument("--feature", default=None, choices=["random", "classifier", "none"])
     p.add_argument("--quick", action="store_true", help="a tiny configuration (~1 minute) to check the script")
     args = p.parse_args()
     if args.quick:

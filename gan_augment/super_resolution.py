@@ -57,6 +57,8 @@ PRETRAIN_SHARE = 2 / 3
 STEPS_PER_EPOCH = 50
 #: Filters of the first layers of `feature_network` (twice as many in the last two).
 FEATURE_WIDTH = 64
+#: Gradient steps of the content-loss classifier of ``feature="classifier"``.
+CLASSIFIER_FEATURE_STEPS = 500
 #: Share of the images held out for `evaluate` when the source has no held-out split.
 HOLDOUT_SHARE = 0.2
 #: Patches per held-out image set that `evaluate_upscaler` compares in feature space.
@@ -87,7 +89,7 @@ class UpscalerOptions:
     #: The options that shape the networks or the game (a checkpoint of other values is refused).
     ARCHITECTURE = ("patch", "pretrain_steps", "width", "blocks", "feature", "feature_weight",
                     "adversarial_weight", "adversarial_learning_rate", "loss", "ema", "blur", "noise")
-    FEATURES = ("random", "none")
+    FEATURES = ("random", "classifier", "none")
 
 
 # ---------------------------------------------------------------------- pairs
@@ -389,8 +391,8 @@ def train_srgan(
             epochs of `STEPS_PER_EPOCH`; more steps with the same checkpoint_dir train on), batch_size
             (`SR_BATCH`), patch (HR patch side, default `SR_PATCH` or the images' side),
             pretrain_steps (default `PRETRAIN_SHARE` of the steps), width, blocks, feature
-            ("random": the content loss also in `feature_network`'s space; "none": pixels
-            only), feature_weight, adversarial_weight, learning_rate (of pre-training, 5e-4:
+            ("random": the content loss also in `feature_network`'s space; "classifier": in a
+            CNN trained here on the labelled images' classes; "none": pixels only), feature_weight, adversarial_weight, learning_rate (of pre-training, 5e-4:
             short CPU runs need more than the paper's 1e-4), adversarial_learning_rate (of both
             networks in the game, the paper's 1e-4), loss, ema, blur and noise (realistic
             degradation), checkpoint_every (epochs of `STEPS_PER_EPOCH` steps).
@@ -520,7 +522,8 @@ def _build(hr: Dataset, opts: UpscalerOptions, scale: int, seed: int, source_nam
     from gan_augment.models.srgan import build_srgan
 
     shape = (opts.patch, opts.patch, hr.shape[2])
-    extractor = feature_network(hr.shape[2], seed=seed) if opts.feature == "random" else None
+    extractor = (feature_network(hr.shape[2], seed=seed) if opts.feature == "random"
+                 else _classifier_features(hr, opts.patch, seed) if opts.feature == "classifier" else None)
     metadata = {"source": source_name or str(hr.provenance.get("source", "")),
                 "options": dataclasses.asdict(opts), "hr_shape": list(hr.shape)}
     model = build_srgan(shape, scale, width=opts.width, blocks=opts.blocks, feature_extractor=extractor,
@@ -535,6 +538,27 @@ def _build(hr: Dataset, opts: UpscalerOptions, scale: int, seed: int, source_nam
                   keras.optimizers.Adam(opts.adversarial_learning_rate, beta_1=0.9, beta_2=0.999),
                   loss=opts.loss)
     return model
+
+
+def _classifier_features(hr: Dataset, patch: int, seed: int) -> Any:
+    """``feature="classifier"``: a CNN trained here (seeded, `CLASSIFIER_FEATURE_STEPS` steps)
+    to tell the classes of labelled high-resolution images from random patches of them, cut at
+    its last convolution (`sr_nets.feature_extractor_from_classifier`)."""
+    import keras
+
+    from gan_augment.models.classifier import build_classifier_cnn, fit_classifier
+    from gan_augment.models.sr_nets import feature_extractor_from_classifier
+
+    if not hr.labeled or hr.num_classes < 2:
+        raise DataError("Expected labelled high-resolution images with at least 2 classes for "
+                        "feature='classifier'. Received: unlabelled or one-class images; use feature='random'.")
+    rng = np.random.default_rng([seed, 0xC1])
+    which = rng.integers(0, len(hr), 4096)
+    crops = np.concatenate([random_patches(hr.x[i: i + 1], 1, patch, rng) for i in which])
+    keras.utils.set_random_seed(seed)
+    cnn = build_classifier_cnn(crops.shape[1:], hr.num_classes, name="content_cnn")
+    fit_classifier(cnn, crops, hr.y[which], seed=seed, steps=CLASSIFIER_FEATURE_STEPS)
+    return feature_extractor_from_classifier(cnn, crops.shape[1:])
 
 
 def _batches(hr: Dataset, opts: UpscalerOptions, scale: int, seed: int, first_epoch: int, epochs: int,

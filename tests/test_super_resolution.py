@@ -139,6 +139,19 @@ def test_a_rerun_resumes_from_the_checkpoint(glyphs, tmp_path, monkeypatch):
         train_srgan(train, 2, steps=15, feature_weight=0.5, **options)
 
 
+def test_a_classifier_trained_here_can_be_the_content_loss_space(glyphs, monkeypatch):
+    import gan_augment.super_resolution as sr
+
+    monkeypatch.setattr(sr, "CLASSIFIER_FEATURE_STEPS", 5)
+    train, held_out = glyphs
+    up = train_srgan(train, 2, holdout=held_out, steps=4, pretrain_steps=2, feature="classifier", **TINY)
+    assert up.model.feature_extractor is not None and not up.model.feature_extractor.trainable
+    assert up.history["feature_loss"][-1] > 0
+    unlabelled = ga.Dataset.from_arrays(train.x)
+    with pytest.raises(DataError, match="labelled"):
+        train_srgan(unlabelled, 2, steps=1, feature="classifier", **TINY)
+
+
 def test_pictures(upscaler, tmp_path):
     paths = upscaler.save_pictures(tmp_path)
     assert set(paths) == {"super_resolution", "curves"}
