@@ -59,19 +59,31 @@ class NaNGuard(keras.callbacks.Callback):
 
 
 class Checkpoint(keras.callbacks.Callback):
-    """Saves the full training state (`gan_augment.checkpoint`) every ``every`` epochs and at the
-    last one, unless the NaN guard just restored older weights."""
+    """Saves the full training state (`gan_augment.checkpoint`) every ``every`` epochs, at the
+    last one, and at the first epoch end after ``every_seconds`` without a save (so a very long
+    run loses at most a few minutes when killed) — unless the NaN guard just restored older
+    weights."""
 
-    def __init__(self, directory: Any, fingerprint: dict, history: dict, every: int, epochs: int) -> None:
+    #: Default longest time between two checkpoints, in seconds.
+    EVERY_SECONDS = 300.0
+
+    def __init__(self, directory: Any, fingerprint: dict, history: dict, every: int, epochs: int,
+                 every_seconds: float = EVERY_SECONDS) -> None:
         super().__init__()
         self.directory, self.fingerprint, self.history = Path(directory), fingerprint, history
-        self.every, self.epochs = every, epochs
+        self.every, self.epochs, self.every_seconds = every, epochs, float(every_seconds)
+        self.last_save = time.perf_counter()
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.last_save = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         done = epoch + 1
         if self.model.stop_training:
             return  # the NaN guard restored older weights; keep the last good checkpoint
-        if done % self.every == 0 or done == self.epochs:
+        overdue = time.perf_counter() - self.last_save >= self.every_seconds
+        if done % self.every == 0 or done == self.epochs or overdue:
+            self.last_save = time.perf_counter()
             ckpt.save_checkpoint(self.directory, self.model,
                                  {"epoch": done, "step": self.model.steps_taken,
                                   "history": self.history, "fingerprint": self.fingerprint})

@@ -504,3 +504,28 @@ def test_a_tfds_export_leaves_nothing_in_the_system_temp_folder(tiny, tmp_path):
     before = set(root.glob("tmp*tfds"))
     export_tfds(tiny.take(np.arange(10)), tmp_path / "tfds", name="clean")
     assert set(root.glob("tmp*tfds")) - before == set()
+
+
+def test_a_long_run_also_checkpoints_on_a_time_interval(tmp_path, monkeypatch):
+    """--epochs 10**9 would otherwise write its first checkpoint only after epochs/10 epochs."""
+    from gan_augment import checkpoint as ckpt_module
+    from gan_augment.callbacks import Checkpoint
+
+    saved: list[int] = []
+    monkeypatch.setattr(ckpt_module, "save_checkpoint", lambda d, m, record: saved.append(record["epoch"]))
+
+    class FakeModel:
+        stop_training = False
+        steps_taken = 0
+
+    every_epochs = Checkpoint(tmp_path, {}, {}, every=10**8, epochs=10**9, every_seconds=3600)
+    every_epochs.set_model(FakeModel())
+    every_epochs.on_train_begin()
+    every_epochs.on_epoch_end(0)
+    assert saved == []  # neither the epoch interval nor the time interval has passed
+    overdue = Checkpoint(tmp_path, {}, {}, every=10**8, epochs=10**9, every_seconds=0.0)
+    overdue.set_model(FakeModel())
+    overdue.on_train_begin()
+    overdue.on_epoch_end(0)
+    overdue.on_epoch_end(1)
+    assert saved == [1, 2]  # the time interval: a checkpoint at every epoch end once overdue
