@@ -268,6 +268,7 @@ def photo_patches(n: int, side: int, seed: int = 0) -> np.ndarray:
     return np.stack(crops).astype("float32") / 255.0
 
 
+@pytest.mark.slow  # ~10 s; tests/test_super_resolution.py trains SRGANs end to end by default
 def test_a_short_run_on_photo_patches_lowers_the_content_loss():
     hr = photo_patches(48, 32)
     lr = downscale(hr, 4)

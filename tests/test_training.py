@@ -225,6 +225,7 @@ def test_unconditional_training_on_one_class(digits):
     assert s.y is None and s.shape == (8, 8, 1)
 
 
+@pytest.mark.slow  # ~8 s: XLA compilation
 def test_xla_compiled_training(digits):
     gan = ga.train_gan(digits.subsample(per_class=10), epochs=1, jit_compile=True, verbose=0)
     assert np.isfinite(gan.history["g_loss"]).all()
@@ -263,6 +264,7 @@ MIRRORED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # ~10 s; multi-worker training has its own slow test too
 def test_mirrored_strategy_on_two_logical_cpus():
     # Logical devices must be set before any TF op runs: a fresh interpreter does that.
     result = subprocess.run([sys.executable, "-c", MIRRORED], cwd=ROOT, capture_output=True, check=False,
