@@ -21,8 +21,11 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,7 +37,7 @@ from gan_augment._io import save_keras
 from gan_augment._quiet import quiet_tensorflow
 from gan_augment.callbacks import Checkpoint, History, NaNGuard, Progress, TimeBudget
 from gan_augment.data.dataset import Dataset
-from gan_augment.errors import DataError
+from gan_augment.errors import DataError, TrainingError
 from gan_augment.kinds import DataKind, kind_of
 from gan_augment.kinds.table import table_steps  # noqa: F401  (re-exported)
 from gan_augment.logs import progress
@@ -411,7 +414,7 @@ def train_gan(
     seed: int = 0,
     checkpoint_dir: str | os.PathLike | None = None,
     output_dir: str | os.PathLike | None = None,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy: tf.distribute.Strategy | str | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 1,
     **options: Any,
@@ -425,7 +428,12 @@ def train_gan(
         checkpoint_dir: where the full training state is saved every few epochs; a run started
             again with the same directory resumes from the last checkpoint.
         output_dir: where sample grids (every few epochs) and the loss curves go.
-        strategy: a `tf.distribute.Strategy` (e.g. MirroredStrategy over GPUs).
+        strategy: a `tf.distribute.Strategy` (e.g. MirroredStrategy over GPUs), or
+            ``"multi_worker"``: a `tf.distribute.MultiWorkerMirroredStrategy` over the cluster
+            the ``TF_CONFIG`` environment variable describes (start the same call on every
+            worker; each batch of ``batch_size`` is split across the workers' replicas; only the
+            chief writes ``checkpoint_dir`` and ``output_dir``, which every worker must be able
+            to read to resume).
         callbacks: extra Keras callbacks (they see the GAN as ``self.model``).
         verbose: 0 silent, 1 a progress bar over epochs.
         **options: the other `TrainOptions` fields (loss, spectral_norm, diffaugment, …).
@@ -440,7 +448,8 @@ def train_gan(
     opts = default_options(dataset, epochs=epochs, batch_size=batch_size, **options)
     _check_trainable(dataset, opts)
     kind = kind_of(dataset)
-    strategy = strategy or tf.distribute.get_strategy()
+    strategy = _distribution(strategy)
+    chief = _is_chief(strategy)
     num_classes = dataset.num_classes if opts.conditional else 0
     fingerprint = {
         "kind": dataset.kind, "sample_shape": list(dataset.shape), "num_classes": num_classes,
@@ -477,8 +486,18 @@ def train_gan(
     steps_per_epoch = kind.steps_per_epoch(len(dataset), opts.batch_size)
     stop_reason = (f"already trained: {finished}" if finished else
                    f"already trained: the checkpoint holds all {opts.epochs} epochs")
+    # Only the chief writes: the other workers save into a folder of their own that is then removed
+    # (they still go through the same saves, as TensorFlow recommends for multi-worker training).
+    scratch = None if chief or checkpoint_dir is None else tempfile.mkdtemp(prefix="gan_augment_worker_")
+    save_dir = checkpoint_dir if scratch is None else scratch
+    output_dir = output_dir if chief else None
     if initial_epoch < opts.epochs:
         batches = kind.batches(gan, dataset, opts.batch_size, seed, initial_epoch, opts.epochs, num_classes > 0)
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and isinstance(batches, tf.data.Dataset):
+            # every worker builds the same batches; each keeps its replicas' share of every batch
+            shard = tf.data.Options()
+            shard.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+            batches = batches.with_options(shard)
         guard = NaNGuard()
         plateau = (_Plateau(dataset, kind, every=max(1, opts.epochs // PLATEAU_CHECKS),
                             patience=opts.early_stop_patience,
@@ -490,15 +509,19 @@ def train_gan(
             History(history),
             *([plateau] if plateau is not None else []),
             *([budget] if budget is not None else []),
-            *([Checkpoint(checkpoint_dir, fingerprint, history, opts.checkpoint_every, opts.epochs)]
-              if checkpoint_dir is not None else []),
+            *([Checkpoint(save_dir, fingerprint, history, opts.checkpoint_every, opts.epochs)]
+              if save_dir is not None else []),
             *([_SampleGrids(output_dir, opts.sample_every, seed)] if output_dir is not None else []),
             *([Progress(opts.epochs)] if verbose else []),
             *(callbacks or []),
         ]
         start = time.perf_counter()
-        gan.fit(batches, epochs=opts.epochs, initial_epoch=initial_epoch,
-                steps_per_epoch=steps_per_epoch, shuffle=False, verbose=0, callbacks=callbacks)
+        try:
+            gan.fit(batches, epochs=opts.epochs, initial_epoch=initial_epoch,
+                    steps_per_epoch=steps_per_epoch, shuffle=False, verbose=0, callbacks=callbacks)
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
         seconds = time.perf_counter() - start
         history.setdefault("train_seconds", []).append(seconds)
         done = len(history.get("d_loss", []))
@@ -510,7 +533,7 @@ def train_gan(
                        f"reached epochs={opts.epochs} ({gan.steps_taken} generator steps)"
                        + (plateau.reason() if plateau is not None else ""))
         if plateau is not None and plateau.stopped_at is not None and checkpoint_dir is not None \
-                and not guard.tripped:
+                and not guard.tripped and chief:
             # the final state (with the kept generator): a rerun with this checkpoint_dir finds it finished
             ckpt.save_checkpoint(checkpoint_dir, gan, {"epoch": done, "step": gan.steps_taken, "history": history,
                                                        "fingerprint": fingerprint, "stop_reason": stop_reason})
@@ -527,6 +550,61 @@ def train_gan(
             for what, path in pictures.items():
                 progress(f"  {what}: {path}")
     return trained
+
+
+#: ``strategy="multi_worker"``: the strategy made for each ``TF_CONFIG`` (TensorFlow allows one per process)
+_MULTI_WORKER: dict[str, tf.distribute.Strategy] = {}
+
+
+def _distribution(strategy: tf.distribute.Strategy | str | None) -> tf.distribute.Strategy:
+    """The strategy ``train_gan`` trains under: the given one, the current one (``None``) or, for
+    ``"multi_worker"``, a `MultiWorkerMirroredStrategy` over the ``TF_CONFIG`` cluster."""
+    if strategy is None:
+        return tf.distribute.get_strategy()
+    if not isinstance(strategy, str):
+        return strategy
+    if strategy != "multi_worker":
+        raise DataError(f"Expected strategy as a tf.distribute.Strategy, None or \"multi_worker\". "
+                        f"Received: strategy={strategy!r}.")
+    raw = os.environ.get("TF_CONFIG", "")
+    example = ('TF_CONFIG=\'{"cluster": {"worker": ["host1:port", "host2:port"]}, '
+               '"task": {"type": "worker", "index": 0}}\'')
+    if not raw.strip():
+        raise DataError(f"Expected the TF_CONFIG environment variable for strategy=\"multi_worker\". "
+                        f"Received: none. Set it on every worker (a cluster scheduler does), e.g. {example}.")
+    try:
+        config = json.loads(raw)
+        cluster, task = config["cluster"], config["task"]
+        kind, index = str(task["type"]), int(task["index"])
+        members = cluster.get(kind)
+        if (not isinstance(cluster.get("worker", []), list) or not isinstance(members, list)
+                or not 0 <= index < len(members)):
+            raise ValueError(f"task {kind} {index} is not in the cluster")
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise DataError(f"Expected TF_CONFIG as JSON with a cluster and this process's task in it. Received: "
+                        f"{raw[:200]!r} ({type(error).__name__}: {error}). Fix it like {example}.") from None
+    if raw not in _MULTI_WORKER:
+        try:
+            _MULTI_WORKER[raw] = tf.distribute.MultiWorkerMirroredStrategy()
+        except (RuntimeError, ValueError) as error:
+            raise TrainingError(f"Could not start multi-worker training from TF_CONFIG ({error}). Call train_gan "
+                                f"before any other TensorFlow op of the process, or pass a "
+                                f"MultiWorkerMirroredStrategy made at the start as strategy.") from None
+    return _MULTI_WORKER[raw]
+
+
+def _is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes checkpoints and outputs: always, but under multi-worker
+    training only the chief (the "chief" task, else worker 0)."""
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return True
+    resolver = strategy.cluster_resolver
+    kind, index = resolver.task_type, resolver.task_id
+    if kind is None:  # a single worker without TF_CONFIG
+        return True
+    if kind == "chief":
+        return True
+    return kind == "worker" and index == 0 and "chief" not in resolver.cluster_spec().as_dict()
 
 
 def _check_trainable(dataset: Dataset, opts: TrainOptions) -> None:

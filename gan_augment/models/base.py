@@ -122,6 +122,13 @@ class GANBase(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.critic_variables)
 
+    def _maybe_symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> None:
+        # Keras 3 averages a first batch eagerly across replicas here, which fails across workers
+        # under MultiWorkerMirroredStrategy (keras-team/keras#20585); `compile` built everything.
+        if isinstance(getattr(self, "_distribute_strategy", None), tf.distribute.MultiWorkerMirroredStrategy):
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def _critic_networks(self) -> list[keras.Model]:
         """The networks on the critic's side of the game."""
         raise NotImplementedError(f"{type(self).__name__} must name its critic networks.")
@@ -183,13 +190,37 @@ class GANBase(keras.Model):
                   fake_logits: tf.Tensor, extra: dict[str, tf.Tensor] | None = None) -> dict[str, tf.Tensor]:
         """After both updates: the EMA generator follows, the metrics record the step (``extra``:
         values logged as they are, such as ADA's current p)."""
+        self._average_moving_statistics()
         if self.ema_generator is not None:
             self._update_ema()
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
         self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
-        return {**{m.name: m.result() for m in self.metrics}, **(extra or {})}
+        logs = {**{m.name: m.result() for m in self.metrics}, **(extra or {})}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3 averages the logs across workers along axis 0 (keras-team/keras#20585)
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
+
+    def _average_moving_statistics(self) -> None:
+        """On several replicas: the generator's batch-norm moving statistics become their mean over
+        the replicas, so that every replica (and every worker) holds the same weights."""
+        ctx = distributed_replica_context()
+        if ctx is None:
+            return
+        stats = [w for layer in self.generator.layers if isinstance(layer, keras.layers.BatchNormalization)
+                 for w in (layer.moving_mean, layer.moving_variance)]
+        if not stats:
+            return
+
+        def merge(strategy: tf.distribute.Strategy, values: list) -> None:
+            means = strategy.extended.batch_reduce_to(
+                tf.distribute.ReduceOp.MEAN, [(value, w.value) for value, w in zip(values, stats)])
+            for w, mean in zip(stats, means):
+                strategy.extended.update(w.value, lambda var, new: var.assign(new), args=(mean,))
+
+        ctx.merge_call(merge, args=([tf.identity(w.value) for w in stats],))
 
     def _update_ema(self) -> None:
         # Debias early steps like tf.train.ExponentialMovingAverage(num_updates=step).
