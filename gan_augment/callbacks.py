@@ -57,6 +57,10 @@ class NaNGuard(keras.callbacks.Callback):
               "spectral_norm=True or loss='hinge'.")
         logs.clear()  # the bad epoch enters neither the history nor the progress bar
 
+    def reason(self) -> str:
+        """The run's stop reason when the guard tripped."""
+        return f"diverged in epoch {self.good_epoch + 1}; the weights of epoch {self.good_epoch} were restored"
+
 
 class Checkpoint(keras.callbacks.Callback):
     """Saves the full training state (`gan_augment.checkpoint`) every ``every`` epochs, at the
@@ -138,3 +142,34 @@ class Progress(keras.callbacks.Callback):
             self.bar = keras.utils.Progbar(self.epochs, unit_name="epoch",
                                            stateful_metrics=[k for k, _ in values])
         self.bar.update(epoch + 1, values=values)
+
+
+def resume(checkpoint_dir: Any, model: Any, fingerprint: dict, *, verbose: int,
+           defaults: dict[str, Any] | None = None) -> tuple[int, dict[str, list[float]]]:
+    """(epochs done, history) of the checkpoint in ``checkpoint_dir`` loaded into ``model`` — or
+    (0, {}) without one; says so when ``verbose``. ``defaults``: see `checkpoint.load_checkpoint`."""
+    if not ckpt.has_checkpoint(checkpoint_dir):
+        return 0, {}
+    record = ckpt.load_checkpoint(checkpoint_dir, model, fingerprint, defaults=defaults)
+    if verbose:
+        progress(f"Resuming from {checkpoint_dir}: epoch {int(record['epoch'])}, step {model.steps_taken}.")
+    return int(record["epoch"]), record["history"]
+
+
+def fit_game(model: Any, batches: Any, *, epochs: int, initial_epoch: int, steps_per_epoch: int,
+             history: dict, checkpoint_dir: Any, fingerprint: dict, checkpoint_every: int, verbose: int,
+             what: str) -> tuple[NaNGuard, float]:
+    """``model.fit`` with the callbacks every run uses (NaN guard, history, checkpoints when
+    ``checkpoint_dir`` is set, progress when ``verbose``); returns the guard and the seconds
+    spent, which are also appended to ``history["train_seconds"]``."""
+    guard = NaNGuard()
+    callbacks = [guard, History(history),
+                 *([Checkpoint(checkpoint_dir, fingerprint, history, checkpoint_every, epochs)]
+                   if checkpoint_dir is not None else []),
+                 *([Progress(epochs, what=what)] if verbose else [])]
+    start = time.perf_counter()
+    model.fit(batches, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+              shuffle=False, verbose=0, callbacks=callbacks)
+    seconds = time.perf_counter() - start
+    history.setdefault("train_seconds", []).append(seconds)
+    return guard, seconds

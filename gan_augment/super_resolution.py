@@ -31,13 +31,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gan_augment import checkpoint as ckpt
 from gan_augment._io import save_keras
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
@@ -431,13 +429,9 @@ def train_srgan(
                    "steps_per_epoch": steps_per_epoch, **{k: getattr(opts, k) for k in UpscalerOptions.ARCHITECTURE}}
     model = _build(hr, opts, scale, seed, source_name, verbose)
 
-    history: dict[str, list[float]] = {}
-    initial_epoch = 0
-    if ckpt.has_checkpoint(checkpoint_dir):
-        record = ckpt.load_checkpoint(checkpoint_dir, model, fingerprint)
-        initial_epoch, history = int(record["epoch"]), record["history"]
-        if verbose:
-            progress(f"Resuming from {checkpoint_dir}: epoch {initial_epoch}, step {model.steps_taken}.")
+    from gan_augment.callbacks import resume
+
+    initial_epoch, history = resume(checkpoint_dir, model, fingerprint, verbose=verbose)
     if initial_epoch < epochs:
         _fit(model, hr, opts, scale, seed, initial_epoch, epochs, steps_per_epoch, history, fingerprint,
              checkpoint_dir, verbose)
@@ -583,24 +577,16 @@ def _batches(hr: Dataset, opts: UpscalerOptions, scale: int, seed: int, first_ep
 
 def _fit(model: Any, hr: Dataset, opts: UpscalerOptions, scale: int, seed: int, initial_epoch: int, epochs: int,
          steps_per_epoch: int, history: dict, fingerprint: dict, checkpoint_dir: Any, verbose: int) -> None:
-    from gan_augment.callbacks import Checkpoint, History, NaNGuard, Progress
+    from gan_augment.callbacks import fit_game
 
-    guard = NaNGuard()
-    callbacks = [guard, History(history),
-                 *([Checkpoint(checkpoint_dir, fingerprint, history, opts.checkpoint_every, epochs)]
-                   if checkpoint_dir is not None else []),
-                 *([Progress(epochs, what="SRGAN")] if verbose else [])]
-    start = time.perf_counter()
-    model.fit(_batches(hr, opts, scale, seed, initial_epoch, epochs, steps_per_epoch),
-              epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch, shuffle=False,
-              verbose=0, callbacks=callbacks)
-    seconds = time.perf_counter() - start
-    history.setdefault("train_seconds", []).append(seconds)
+    guard, seconds = fit_game(model, _batches(hr, opts, scale, seed, initial_epoch, epochs, steps_per_epoch),
+                              epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                              history=history, checkpoint_dir=checkpoint_dir, fingerprint=fingerprint,
+                              checkpoint_every=opts.checkpoint_every, verbose=verbose, what="SRGAN")
     if model.steps_taken <= opts.pretrain_steps:  # no adversarial step yet: SRResNet is the model now
         model.keep_srresnet()
-    model.metadata["stop_reason"] = (
-        f"diverged in epoch {guard.good_epoch + 1}; the weights of epoch {guard.good_epoch} were restored"
-        if guard.tripped else f"reached {model.steps_taken} steps ({opts.pretrain_steps} MSE-only)")
+    model.metadata["stop_reason"] = (guard.reason() if guard.tripped
+                                     else f"reached {model.steps_taken} steps ({opts.pretrain_steps} MSE-only)")
     if verbose:
         progress(f"Trained SRGAN epochs {initial_epoch + 1}–{epochs} ({model.steps_taken} steps in all, "
                  f"the first {opts.pretrain_steps} MSE-only) in {seconds:.1f} s.")

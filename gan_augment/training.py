@@ -525,8 +525,7 @@ def train_gan(
         seconds = time.perf_counter() - start
         history.setdefault("train_seconds", []).append(seconds)
         done = len(history.get("d_loss", []))
-        stop_reason = (f"diverged in epoch {guard.good_epoch + 1}; the weights of epoch {guard.good_epoch} "
-                       "were restored" if guard.tripped else
+        stop_reason = (guard.reason() if guard.tripped else
                        plateau.reason() if plateau is not None and plateau.stopped_at is not None else
                        budget.reason() if budget is not None and budget.stopped_at is not None else
                        f"stopped by a callback after epoch {done}" if done < opts.epochs else

@@ -18,13 +18,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gan_augment import checkpoint as ckpt
 from gan_augment._io import save_keras
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
@@ -272,15 +270,11 @@ def train_cyclegan(
                    **{k: getattr(opts, k) for k in TranslationOptions.ARCHITECTURE}}
     model = _build(source, target, opts, seed, total_steps=opts.epochs * steps_per_epoch)
 
-    history: dict[str, list[float]] = {}
-    initial_epoch = 0
-    if ckpt.has_checkpoint(checkpoint_dir):
-        # A checkpoint written before the semantic term existed resumes when it is off.
-        record = ckpt.load_checkpoint(checkpoint_dir, model, fingerprint,
-                                      defaults={"semantic_weight": 0.0, "semantic_target_labels": False})
-        initial_epoch, history = int(record["epoch"]), record["history"]
-        if verbose:
-            progress(f"Resuming from {checkpoint_dir}: epoch {initial_epoch}, step {model.steps_taken}.")
+    from gan_augment.callbacks import resume
+
+    # A checkpoint written before the semantic term existed resumes when it is off.
+    initial_epoch, history = resume(checkpoint_dir, model, fingerprint, verbose=verbose,
+                                    defaults={"semantic_weight": 0.0, "semantic_target_labels": False})
     if initial_epoch < opts.epochs:
         _fit(model, source, target, opts, seed, initial_epoch, steps_per_epoch, history, fingerprint,
              checkpoint_dir, verbose)
@@ -410,25 +404,17 @@ def _batches(source: Dataset, target: Dataset, batch_size: int, seed: int, first
 
 def _fit(model: Any, source: Dataset, target: Dataset, opts: TranslationOptions, seed: int, initial_epoch: int,
          steps_per_epoch: int, history: dict, fingerprint: dict, checkpoint_dir: Any, verbose: int) -> None:
-    from gan_augment.callbacks import Checkpoint, History, NaNGuard, Progress
+    from gan_augment.callbacks import fit_game
 
-    guard = NaNGuard()
-    callbacks = [guard, History(history),
-                 *([Checkpoint(checkpoint_dir, fingerprint, history, opts.checkpoint_every, opts.epochs)]
-                   if checkpoint_dir is not None else []),
-                 *([Progress(opts.epochs, what="CycleGAN")] if verbose else [])]
-    start = time.perf_counter()
     batches = _batches(source, target, opts.batch_size, seed, initial_epoch, opts.epochs, steps_per_epoch,
                        labels=bool(opts.semantic_weight))
-    model.fit(batches,
-              epochs=opts.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch, shuffle=False,
-              verbose=0, callbacks=callbacks)
-    seconds = time.perf_counter() - start
-    history.setdefault("train_seconds", []).append(seconds)
+    guard, seconds = fit_game(model, batches, epochs=opts.epochs, initial_epoch=initial_epoch,
+                              steps_per_epoch=steps_per_epoch, history=history, checkpoint_dir=checkpoint_dir,
+                              fingerprint=fingerprint, checkpoint_every=opts.checkpoint_every,
+                              verbose=verbose, what="CycleGAN")
     done = len(history.get("d_loss", []))
-    model.metadata["stop_reason"] = (
-        f"diverged in epoch {guard.good_epoch + 1}; the weights of epoch {guard.good_epoch} were restored"
-        if guard.tripped else f"reached epochs={opts.epochs} ({model.steps_taken} steps)")
+    model.metadata["stop_reason"] = (guard.reason() if guard.tripped
+                                     else f"reached epochs={opts.epochs} ({model.steps_taken} steps)")
     if verbose:
         progress(f"Trained CycleGAN epochs {initial_epoch + 1}–{done} "
                  f"({model.steps_taken} steps in all) in {seconds:.1f} s.")

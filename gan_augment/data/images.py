@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from gan_augment._io import format_size
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
 
@@ -324,13 +325,6 @@ class NpzDefect(DataError):
                          f"{self.problem}. {fix}")
 
 
-def _size(n: int) -> str:
-    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n} bytes"
-
-
 def _read_int(path: str) -> int | None:
     try:
         with open(path, encoding="ascii") as fh:
@@ -404,9 +398,9 @@ def check_fits_in_memory(nbytes: int, what: str, fix: str) -> None:
     budget = npz_memory_budget()
     if nbytes > budget:
         raise DataError(
-            f"Expected a request that fits in the memory budget of {_size(budget)} ({NPZ_BUDGET_ENV}, else "
+            f"Expected a request that fits in the memory budget of {format_size(budget)} ({NPZ_BUDGET_ENV}, else "
             f"{NPZ_MEMORY_FRACTION:.0%} of the memory available now). Received: {what}, about "
-            f"{_size(nbytes)}. {fix}"
+            f"{format_size(nbytes)}. {fix}"
         )
 
 
@@ -475,17 +469,17 @@ def read_npz(path: str | Path, *, budget: int | None = None) -> dict[str, np.nda
                 raise NpzDefect(path, f"is corrupt: array {key!r} declares the shape {tuple(shape)}", redo)
             nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize if shape else dtype.itemsize
             held = max(0, info.file_size - header)  # the data bytes the zip directory says it unpacks to
-            what = f"array {key!r} declares shape {tuple(shape)} of {dtype} ({_size(nbytes)})"
+            what = f"array {key!r} declares shape {tuple(shape)} of {dtype} ({format_size(nbytes)})"
             if held < nbytes:
-                what += f" but holds only {_size(held)} of data"
+                what += f" but holds only {format_size(held)} of data"
             # what reading it costs: its array, or all the member unpacks to (trailing bytes are read too)
             declared.append((max(nbytes, held), what, held < nbytes))
             members.append((key, info))
         total = sum(n for n, _, _ in declared)
         if total > budget:
             raise DataError(
-                f"Expected .npz arrays that fit in the memory budget of {_size(budget)}. Received: '{path}' "
-                f"asks for {_size(total)} ({max(declared)[1]}): a hostile or damaged file, or more data than "
+                f"Expected .npz arrays that fit in the memory budget of {format_size(budget)}. Received: '{path}' "
+                f"asks for {format_size(total)} ({max(declared)[1]}): a hostile or damaged file, or more data than "
                 f"this machine should load at once. If the file is genuine and memory allows, set "
                 f"{NPZ_BUDGET_ENV} (e.g. {NPZ_BUDGET_ENV}={total // 2**30 + 1}G); else split it into smaller files."
             )
