@@ -39,6 +39,9 @@ _LAZY = {
     "load_gan": "gan_augment.training",
     "augment": "gan_augment.generation",
     "AugmentedDataset": "gan_augment.generation",
+    "augment_to": "gan_augment.streamed_augmentation",
+    "StreamedAugmentation": "gan_augment.streamed_augmentation",
+    "sample_to": "gan_augment.streaming",
     "export_npz": "gan_augment.export",
     "export_tfds": "gan_augment.export",
     "export_parquet": "gan_augment.export",
@@ -69,6 +72,7 @@ __all__ = [
     "DomainEncoder",
     "DownstreamReport",
     "GanAugmentError",
+    "StreamedAugmentation",
     "Thresholds",
     "TrainedGAN",
     "TrainedTranslator",
@@ -80,6 +84,7 @@ __all__ = [
     "ValidationFailed",
     "ValidationReport",
     "augment",
+    "augment_to",
     "curate",
     "evaluate_downstream",
     "export_csv",
@@ -94,6 +99,7 @@ __all__ = [
     "log_to",
     "measure_utility",
     "render_digits",
+    "sample_to",
     "train_cyclegan",
     "train_gan",
     "train_srgan",
@@ -107,8 +113,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gan_augment.export import export_csv, export_npz, export_parquet, export_tfds
     from gan_augment.generation import AugmentedDataset, augment
     from gan_augment.logs import log_to
-    from gan_augment.training import TrainedGAN, load_gan, train_gan
+    from gan_augment.streamed_augmentation import StreamedAugmentation, augment_to
+    from gan_augment.streaming import sample_to
     from gan_augment.super_resolution import TrainedUpscaler, load_upscaler, train_srgan
+    from gan_augment.training import TrainedGAN, load_gan, train_gan
     from gan_augment.translation import TrainedTranslator, load_translator, train_cyclegan
     from gan_augment.utility import UtilityReport, measure_utility
     from gan_augment.validation.features import DomainEncoder

@@ -231,6 +231,7 @@ def augment(
     *,
     per_class: int | None = None,
     balance: bool = True,
+    plan: Any = None,
     seed: int = 0,
     gan: TrainedGAN | None = None,
     translate_from: Any = None,
@@ -264,6 +265,8 @@ def augment(
         per_class: target count per class (``balance=True``) or samples added per class
             (``balance=False``); see `generation_plan` for the defaults.
         balance: fill rare classes up rather than adding the same number everywhere.
+        plan: the synthetic samples to add to each class, one count per class (instead of
+            ``per_class``/``balance``), e.g. ``[0, 40, 20]``.
         seed: seeds the holdout split, training, sampling, validation and the gate.
         gan: an already trained GAN for this data (skips training; with the utility gate it
             should not have seen the held-out part, i.e. be trained on
@@ -317,9 +320,7 @@ def augment(
     if selection not in SELECTIONS:
         raise DataError(f"Expected selection as one of {list(SELECTIONS)}. Received: selection={selection!r}.")
     fit, holdout = _utility_split(dataset, utility_holdout, seed) if utility else (dataset, None)
-    plan = generation_plan(dataset.class_counts(), per_class, balance)
-    if utility and per_class is None and not plan.any():
-        plan = np.ceil(BALANCED_RATIO * dataset.class_counts()).astype(np.int64)
+    plan = planned(dataset, per_class, balance, plan, utility)
     oversample = max(OVERSAMPLE if validate else 1.0, COVERAGE_CANDIDATES if selection == "coverage" else 1.0)
     _check_memory(dataset, plan, oversample)
     if translate_from is not None:
@@ -399,6 +400,26 @@ def augment(
     return AugmentedDataset(real=dataset, synthetic=synthetic, gan=gan, requested=requested,
                             dropped=dropped, report=report, classical=classical,
                             synthetic_weight=weight, utility=gate)
+
+
+def planned(dataset: Dataset, per_class: int | None, balance: bool, plan: Any, utility: bool) -> np.ndarray:
+    """The synthetic samples per class `augment` adds: ``plan`` as given (checked), else
+    `generation_plan`; with the utility gate and nothing to fill up, ``BALANCED_RATIO`` × the
+    class counts."""
+    counts = dataset.class_counts()
+    if plan is not None:
+        if per_class is not None:
+            raise DataError("Expected per_class= or plan=, not both. Received: both.")
+        values = np.asarray(plan)
+        if (values.shape != counts.shape or not np.issubdtype(values.dtype, np.integer)
+                or (values < 0).any()):
+            raise DataError(f"Expected plan as {len(counts)} integer counts >= 0, one per class "
+                            f"({', '.join(dataset.class_names)}). Received: plan={plan!r}.")
+        return values.astype(np.int64)
+    result = generation_plan(counts, per_class, balance)
+    if utility and per_class is None and not result.any():
+        result = np.ceil(BALANCED_RATIO * counts).astype(np.int64)
+    return result
 
 
 def _check_memory(dataset: Dataset, plan: np.ndarray, oversample: float) -> None:

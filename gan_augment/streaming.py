@@ -64,6 +64,10 @@ TABLE_SHARD_ROWS = 100_000
 #: TFDS run (28×28 on 2 CPU cores: peak RSS 117 MiB above the loaded model at 512, 219 MiB at
 #: 1024, 72 MiB at 256; images/s the same within noise at 512 and 1024, ~10 % lower at 256).
 BATCH_SIZE = 512
+#: curation in a shard (`write_stream` with ``accept``): candidates per missing sample of a round,
+#: and rounds before giving up
+CURATION_OVERSAMPLE = 1.5
+CURATION_ROUNDS = 8
 #: the progress record of a folder being written (``_``: pyarrow and TFDS skip it).
 MANIFEST = "_manifest.json"
 NPZ_INDEX = "index.json"
@@ -121,6 +125,13 @@ def sample_to(
     if not isinstance(gan, TrainedGAN):
         raise DataError(f"Expected a TrainedGAN (train_gan or load_gan). Received: gan of type "
                         f"{type(gan).__name__}; train or load a GAN first.")
+    format = check_format(gan, format)
+    plan = _Plan.make(gan, path, n, labels, seed, shard_size, format)
+    return plan.run(verbose)
+
+
+def check_format(gan: Any, format: str | None) -> str:
+    """``format``, or the GAN kind's default stream format; `DataError` for one the kind has not."""
     kind = kind_of(gan)
     formats = kind.stream_formats
     if format is None and formats:
@@ -128,27 +139,54 @@ def sample_to(
     if format not in formats:
         raise DataError(f"Expected format in {list(formats)} for {kind.name} GANs. Received: format={format!r}; "
                         f"pass one of those (or omit it for {formats[0]!r}).")
-    plan = _Plan.make(gan, path, n, labels, seed, shard_size, format)
+    return format
+
+
+def write_stream(gan: Any, path: str | os.PathLike[str], n: int, *, labels: Any = None, seed: int | None = None,
+                 shard_size: int | None = None, format: str | None = None, real: Any = None,
+                 accept: Callable[[Any], np.ndarray] | None = None, accept_key: str | None = None,
+                 verbose: int = 1) -> Path:
+    """`sample_to` with two additions for a streamed augmented data set (`augment_to`):
+
+    * ``real``: a Dataset written first, as the first ``len(real)`` samples (flagged
+      ``synthetic=False``), then the ``n`` generated ones;
+    * ``accept``: curation per shard — ``accept(candidates) -> bool mask``; a shard generates
+      candidates (rounds of fresh seeds derived from its own) until each of its labels has enough
+      accepted ones, so a shard's bytes still depend only on (seed, shard index). ``accept_key``
+      names the rule in the manifest (a resumed run must use the same one).
+    """
+    format = check_format(gan, format)
+    plan = _Plan.make(gan, path, n, labels, seed, shard_size, format, real=real, accept=accept,
+                      accept_key=accept_key)
     return plan.run(verbose)
 
 
 # ---------------------------------------------------------------------- the plan of a call
 class _Plan:
     """What one call writes: the arguments, the shards (file, first sample, count), the labels of
-    each shard, the writer of the format, and the manifest's identity of the call."""
+    each shard, where each shard's samples come from (`chunks`: the real data first, if any, then
+    the GAN, curated by ``accept`` if given), the writer of the format, and the manifest's identity
+    of the call. ``n`` counts every sample written (real and generated)."""
 
-    def __init__(self, gan: Any, directory: Path, n: int, labels: Any, seed: int, shard_size: int,
-                 format: str) -> None:
-        self.gan, self.directory, self.n, self.seed = gan, directory, n, seed
+    def __init__(self, gan: Any, directory: Path, generated: int, labels: Any, seed: int, shard_size: int,
+                 format: str, real: Any = None, accept: Callable[[Any], np.ndarray] | None = None,
+                 accept_key: str | None = None) -> None:
+        self.gan, self.directory, self.seed = gan, directory, seed
+        self.real, self.accept, self.accept_key = real, accept, accept_key
+        self.n_real = 0 if real is None else len(real)
+        self.n = self.n_real + generated
         self.shard_size, self.format = shard_size, format
         self.kind = kind_of(gan)
-        self.labels = labels  # None, an int (one class) or an int64 array (one per sample)
-        self.num_shards = math.ceil(n / shard_size)
+        self.labels = labels  # None, an int (one class) or an int64 array (one per generated sample)
+        self.num_shards = math.ceil(self.n / shard_size)
+        self.image_generator: _ImageGenerator | None = None  # set by the image formats' writers
         self.writer = WRITERS[format](self)
         self.files = [self.writer.filename(i) for i in range(self.num_shards)]
 
     @classmethod
-    def make(cls, gan: Any, path: Any, n: Any, labels: Any, seed: Any, shard_size: Any, format: str) -> _Plan:
+    def make(cls, gan: Any, path: Any, n: Any, labels: Any, seed: Any, shard_size: Any, format: str, *,
+             real: Any = None, accept: Callable[[Any], np.ndarray] | None = None,
+             accept_key: str | None = None) -> _Plan:
         try:
             directory = Path(path).expanduser()
         except TypeError:
@@ -157,7 +195,10 @@ class _Plan:
         if directory.exists() and not directory.is_dir():
             raise DataError(f"Expected path to be a folder for the {format} shards. Received: {str(directory)!r} is a "
                             f"file; pass a new folder path (e.g. {str(directory.with_suffix(''))!r}_{format}).")
-        labels, n = _check_labels(gan, n, labels)
+        if real is not None and n == 0 and labels is None:  # the real data alone
+            n = 0
+        else:
+            labels, n = _check_labels(gan, n, labels)
         if seed is None:
             seed = gan.model.seed
         if not _is_int(seed) or seed < 0:
@@ -167,18 +208,24 @@ class _Plan:
         if not _is_int(shard_size) or shard_size < 1:
             raise DataError(f"Expected shard_size as an integer >= 1 (or None: the default). "
                             f"Received: shard_size={shard_size!r}.")
-        return cls(gan, directory, int(n), labels, int(seed), int(shard_size), format)
+        return cls(gan, directory, int(n), labels, int(seed), int(shard_size), format, real=real, accept=accept,
+                   accept_key=accept_key)
 
     # ------------------------------------------------------------------ shards
     def bounds(self, index: int) -> tuple[int, int]:
         start = index * self.shard_size
         return start, min(self.n, start + self.shard_size)
 
+    def generated_bounds(self, index: int) -> tuple[int, int]:
+        """The generated samples of shard ``index`` as positions among the generated ones."""
+        start, stop = self.bounds(index)
+        return max(start - self.n_real, 0), max(stop - self.n_real, 0)
+
     def shard_labels(self, index: int) -> np.ndarray | None:
-        """The labels of shard ``index`` (``None`` for an unconditional GAN)."""
+        """The labels of the generated samples of shard ``index`` (``None`` for an unconditional GAN)."""
         if not self.gan.conditional:
             return None
-        start, stop = self.bounds(index)
+        start, stop = self.generated_bounds(index)
         if self.labels is None:  # classes in turn, counted over the whole run
             return (np.arange(start, stop) % self.gan.num_classes).astype(np.int64)
         if isinstance(self.labels, np.ndarray):
@@ -193,11 +240,89 @@ class _Plan:
             labels = {"per_sample_sha256": hashlib.sha256(self.labels.tobytes()).hexdigest()}
         else:
             labels = int(self.labels)
-        return {"layout": LAYOUT, "kind": self.kind.name, "format": self.format, "n": self.n, "seed": self.seed,
-                "shard_size": self.shard_size, "labels": labels, "model": _model_fingerprint(self.gan)}
+        identity = {"layout": LAYOUT, "kind": self.kind.name, "format": self.format, "n": self.n, "seed": self.seed,
+                    "shard_size": self.shard_size, "labels": labels, "model": _model_fingerprint(self.gan)}
+        if self.real is not None:
+            identity["real"] = {"count": self.n_real, "fingerprint": self.real.fingerprint()}
+        if self.accept is not None:
+            identity["curation"] = self.accept_key or "unnamed"
+        return identity
+
+    # ------------------------------------------------------------------ where samples come from
+    def chunks(self, index: int) -> Iterator[tuple[Any, np.ndarray]]:
+        """(Dataset, synthetic mask) pieces of shard ``index`` in order, at most `BATCH_SIZE`
+        images each: its real samples, then its generated ones."""
+        start, stop = self.bounds(index)
+        for first in range(start, min(stop, self.n_real), BATCH_SIZE):
+            part = self.real.take(np.arange(first, min(first + BATCH_SIZE, stop, self.n_real)))
+            yield part, np.zeros(len(part), bool)
+        low, high = self.generated_bounds(index)
+        if high > low:
+            count, seed, labels = high - low, shard_seed(self.seed, index), self.shard_labels(index)
+            pieces = self.generate(count, labels, seed) if self.accept is None else \
+                self._curated(count, labels, seed, index)
+            for piece in pieces:
+                yield piece, np.ones(len(piece), bool)
+
+    def generate(self, count: int, labels: np.ndarray | None, seed: int) -> Iterator[Any]:
+        """``gan.sample(count, labels=labels, seed=seed)`` as Datasets of at most `BATCH_SIZE` images
+        (tables: one)."""
+        from gan_augment.data.dataset import Dataset
+
+        if self.image_generator is None:
+            yield self.kind.sample(self.gan, labels, count, seed)
+            return
+        names = self.gan.class_names or None
+        for images, part in self.image_generator.batches(count, labels, seed):
+            yield Dataset.from_arrays(images, part, names, source="gan", seed=seed)
+
+    def _curated(self, count: int, labels: np.ndarray | None, seed: int, index: int) -> Iterator[Any]:
+        """``count`` samples with ``labels`` that ``accept`` takes: rounds of candidates (seeds from
+        (seed, round)), the first accepted ones of each class in generation order."""
+        classes = np.zeros(count, np.int64) if labels is None else np.asarray(labels, np.int64)
+        need = np.bincount(classes, minlength=max(1, self.gan.num_classes))
+        taken: list[list[Any]] = [[] for _ in need]
+        have = np.zeros_like(need)
+        generated = accepted = 0
+        for round_ in range(CURATION_ROUNDS):
+            missing = need - have
+            if not missing.any():
+                break
+            ask = np.where(missing > 0, np.maximum(np.ceil(CURATION_OVERSAMPLE * missing), 8), 0).astype(np.int64)
+            ask_labels = None if labels is None else np.repeat(np.arange(len(ask)), ask)
+            round_seed = int(np.random.SeedSequence([seed, round_]).generate_state(1, np.uint32)[0])
+            for piece in self.generate(int(ask.sum()), ask_labels, round_seed):
+                ok = np.asarray(self.accept(piece), bool)
+                generated, accepted = generated + len(piece), accepted + int(ok.sum())
+                piece_classes = np.zeros(len(piece), np.int64) if labels is None else np.asarray(piece.y, np.int64)
+                for c in np.unique(piece_classes):
+                    rows = np.flatnonzero(ok & (piece_classes == c))[: need[c] - have[c]]
+                    if len(rows):
+                        taken[c].append(piece.take(rows))
+                        have[c] += len(rows)
+        if (have < need).any():
+            short = {self.gan.class_names[c] if self.gan.class_names else "all": int(need[c] - have[c])
+                     for c in np.flatnonzero(have < need)}
+            raise DataError(f"Expected curation to accept enough samples for shard {index}. Received: "
+                            f"{accepted} of {generated} candidates accepted in {CURATION_ROUNDS} rounds, "
+                            f"{short} still missing; train the GAN longer, or write without curation.")
+        order = np.argsort(classes, kind="stable")  # the planned positions, class by class
+        shard = _concat([piece for pieces in taken for piece in pieces])
+        shard = shard.take(np.argsort(order, kind="stable"))  # back to the planned label order
+        for first in range(0, count, BATCH_SIZE):
+            yield shard.take(np.arange(first, min(first + BATCH_SIZE, count)))
 
     # ------------------------------------------------------------------ the run
     def run(self, verbose: int) -> Path:
+        """Write the shards not written yet, then what follows them; a full or read-only disk
+        raised by a writer that names no file (TFDS's, TensorFlow's) is one `StorageError` naming
+        the folder."""
+        from gan_augment.export import storage_errors
+
+        with storage_errors(self.directory):
+            return self._run(verbose)
+
+    def _run(self, verbose: int) -> Path:
         identity = self.identity()
         manifest = self._open(identity)
         done = self._finished(manifest)
@@ -365,9 +490,16 @@ class _Writer:
     def finish(self, manifest: dict[str, Any]) -> None:
         """After the last shard (the shards are all in place)."""
 
-    def shard_info(self, index: int) -> tuple[int, int, np.ndarray | None]:
-        start, stop = self.plan.bounds(index)
-        return stop - start, shard_seed(self.plan.seed, index), self.plan.shard_labels(index)
+    def shard(self, index: int) -> tuple[Any, np.ndarray]:
+        """The whole shard ``index`` as one Dataset (provenance: the run's seed and the shard)
+        and its synthetic mask."""
+        import dataclasses
+
+        pieces = list(self.plan.chunks(index))
+        data = _concat([piece for piece, _ in pieces])
+        data = dataclasses.replace(data, provenance={"source": "gan", "seed": shard_seed(self.plan.seed, index),
+                                                     "shard": index, "run_seed": self.plan.seed})
+        return data, np.concatenate([mask for _, mask in pieces])
 
 
 class _NpzWriter(_Writer):
@@ -376,23 +508,18 @@ class _NpzWriter(_Writer):
 
     def __init__(self, plan: _Plan) -> None:
         super().__init__(plan)
-        self.generator = _ImageGenerator(plan.gan.model)
+        plan.image_generator = _ImageGenerator(plan.gan.model)
         self.width = max(5, len(str(plan.num_shards - 1)))
 
     def filename(self, index: int) -> str:
         return f"shard-{index:0{self.width}d}-of-{self.plan.num_shards:0{self.width}d}.npz"
 
     def write(self, index: int, target: Path) -> None:
-        from gan_augment.data.dataset import Dataset
         from gan_augment.export import npz_arrays
 
-        count, seed, labels = self.shard_info(index)
-        x = np.concatenate([images for images, _ in self.generator.batches(count, labels, seed)])
-        gan = self.plan.gan
-        data = Dataset.from_arrays(x, labels, gan.class_names or None, source="gan", seed=seed,
-                                   shard=index, run_seed=self.plan.seed)
-        arrays = npz_arrays(data, np.ones(count, bool))
-        del x, data
+        data, synthetic = self.shard(index)
+        arrays = npz_arrays(data, synthetic)
+        del data
         with atomic_path(target) as tmp:
             _write_npz(tmp, arrays)
 
@@ -424,9 +551,8 @@ class _ParquetWriter(_Writer):
     def write(self, index: int, target: Path) -> None:
         from gan_augment.export import export_parquet
 
-        count, seed, labels = self.shard_info(index)
-        data = self.plan.kind.sample(self.plan.gan, labels, count, seed)
-        export_parquet(data, target, synthetic=np.ones(count, bool))  # atomic
+        data, synthetic = self.shard(index)
+        export_parquet(data, target, synthetic=synthetic)  # atomic
 
 
 #: the files TFDS's metadata adds to a dataset directory (``dataset_info.json`` last: it marks
@@ -441,7 +567,7 @@ class _TfdsWriter(_Writer):
 
     def __init__(self, plan: _Plan) -> None:
         super().__init__(plan)
-        from tensorflow_datasets.core import naming
+        from tensorflow_datasets.core import example_serializer, naming
 
         from gan_augment.export import check_tfds_name, tfds_features
 
@@ -453,8 +579,16 @@ class _TfdsWriter(_Writer):
         gan = plan.gan
         self.features = tfds_features(gan.sample_shape, gan.class_names if gan.conditional else None,
                                       synthetic=True)
-        self.generator = _ImageGenerator(gan.model)
+        plan.image_generator = _ImageGenerator(gan.model)
         self.encode = _png_encoder(gan.sample_shape)
+        self.serializer = example_serializer.ExampleSerializer(self.features.get_serialized_info())
+
+    def serialize(self, example: dict[str, Any]) -> bytes:
+        """``features.serialize_example(example)`` with the feature map of the ``tf.train.Example``
+        in key order: TFDS writes it in hash-map order, which differs from one process to the next,
+        so a run resumed in another process wrote other bytes than an uninterrupted one."""
+        proto = self.serializer.get_tf_example(self.features.encode_example(example))
+        return proto.SerializeToString(deterministic=True)
 
     def filename(self, index: int) -> str:
         return self.template.sharded_filepath(shard_index=index, num_shards=self.plan.num_shards).name
@@ -464,16 +598,15 @@ class _TfdsWriter(_Writer):
 
         from gan_augment.export import to_uint8
 
-        count, seed, labels = self.shard_info(index)
-        serialize = self.features.serialize_example
+        serialize = self.serialize
 
         def examples() -> Iterator[tuple[int, bytes]]:
             key = 0
-            for images, part in self.generator.batches(count, labels, seed):
-                for i, png in enumerate(self.encode(to_uint8(images))):
-                    example: dict[str, Any] = {"image": png, "synthetic": True}
-                    if part is not None:
-                        example["label"] = int(part[i])
+            for piece, synthetic in self.plan.chunks(index):
+                for i, png in enumerate(self.encode(to_uint8(piece.x))):
+                    example: dict[str, Any] = {"image": png, "synthetic": bool(synthetic[i])}
+                    if piece.y is not None:
+                        example["label"] = int(piece.y[i])
                     yield key, serialize(example)
                     key += 1
 
@@ -584,6 +717,23 @@ def _model_fingerprint(gan: Any) -> str:
             extra[name] = getattr(model, name)
     digest.update(json.dumps(extra, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
+
+
+def _concat(parts: list[Any]) -> Any:
+    """Datasets of one kind and classes as one, copying each part once (`Dataset.concat` joins
+    two)."""
+    import dataclasses
+
+    import pandas as pd
+
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    return dataclasses.replace(
+        first,
+        x=None if first.x is None else np.concatenate([p.x for p in parts]),
+        frame=None if first.frame is None else pd.concat([p.frame for p in parts], ignore_index=True),
+        y=None if first.y is None else np.concatenate([p.y for p in parts]))
 
 
 def _sha256(path: Path) -> str:

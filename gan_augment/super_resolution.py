@@ -418,7 +418,7 @@ def train_srgan(
     opts.patch = _patch_side(hr, opts.patch, scale)
     opts.steps = int(opts.steps or SR_STEPS)
     if opts.pretrain_steps is None:
-        opts.pretrain_steps = int(round(PRETRAIN_SHARE * opts.steps))
+        opts.pretrain_steps = round(PRETRAIN_SHARE * opts.steps)
     opts.batch_size = int(opts.batch_size or SR_BATCH)
     epochs = max(1, math.ceil(opts.steps / STEPS_PER_EPOCH))
     steps_per_epoch = min(STEPS_PER_EPOCH, opts.steps)  # steps rounded up to whole epochs
@@ -485,7 +485,7 @@ def _split_holdout(hr: Dataset, holdout: Dataset | None, seed: int) -> tuple[Dat
     if len(hr) < 5:
         return hr, None
     order = np.random.default_rng([seed, 0x4D]).permutation(len(hr))
-    k = max(1, int(round(HOLDOUT_SHARE * len(hr))))
+    k = max(1, round(HOLDOUT_SHARE * len(hr)))
     return hr.take(np.sort(order[k:])), hr.take(np.sort(order[:k]))
 
 

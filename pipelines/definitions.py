@@ -17,7 +17,13 @@ from pipelines.io_managers import (
     ReportIOManager,
     UpscalerIOManager,
 )
-from pipelines.jobs import SELECTION, augment_job, augment_job_multiprocess, executor_from_env
+from pipelines.jobs import (
+    SELECTION,
+    augment_job,
+    augment_job_multiprocess,
+    default_config,
+    executor_from_env,
+)
 from pipelines.resources import IncomingData, StorageRoot
 from pipelines.schedules import weekly_retrain
 from pipelines.sensors import incoming_data_sensor
@@ -60,5 +66,5 @@ def job_for_executor(executor: str = "in_process") -> dg.JobDefinition:
     """The whole graph as the ``augment_pipeline`` job with the named executor (see
     `pipelines.jobs.EXECUTORS`); `pipelines.run` rebuilds it in every process it starts."""
     job = dg.define_asset_job(augment_job.name, selection=SELECTION, partitions_def=DATASETS,
-                              executor_def=executor_from_env(executor))
+                              executor_def=executor_from_env(executor), config=default_config(executor))
     return dg.Definitions(assets=ASSETS, jobs=[job], resources=make_resources()).resolve_job_def(job.name)

@@ -1,10 +1,13 @@
 """Jobs: the whole graph for one data set, in-process by default.
 
 In-process is the default: every step of this graph imports TensorFlow (and validation Great
-Expectations), and the multiprocess executor pays that import again in each step's new process.
-The steps form a chain, so one data set gains nothing from running steps in parallel; the
-multiprocess job is there for isolation (a step that crashes the interpreter cannot take the
-run worker with it) and locally proves what the scale-out executors need.
+Expectations). The steps form a chain, so one data set gains nothing from running steps in
+parallel; the multiprocess job is there for isolation (a step that crashes the interpreter cannot
+take the run worker with it) and locally proves what the scale-out executors need. Its step
+processes fork from a *forkserver* that imported TensorFlow, Great Expectations and this package
+once (`MULTIPROCESS_CONFIG`), instead of each paying those imports again in a fresh interpreter
+(``start_method: {spawn: {}}`` in the run config restores that; bench/pipeline_overhead.py
+measures both).
 
 ``GAN_AUGMENT_EXECUTOR`` picks the executor of `augment_job` and of asset runs started from the
 UI: ``in_process`` (default), ``multiprocess``, or a scale-out executor whose package you
@@ -47,17 +50,33 @@ def executor_from_env(name: str | None = None) -> dg.ExecutorDefinition:
 
 SELECTION = dg.AssetSelection.assets(*ASSETS)
 
+#: imported once by the multiprocess executor's forkserver; every step process forks from it
+FORKSERVER_PRELOAD = ["pipelines.definitions", "tensorflow", "keras", "gan_augment.training",
+                      "gan_augment.validation", "gan_augment.downstream", "gan_augment.export"]
+
+#: default run config of the multiprocess executor (run config given at launch overrides it)
+MULTIPROCESS_CONFIG: dict = {
+    "execution": {"config": {"max_concurrent": 2,
+                             "start_method": {"forkserver": {"preload_modules": FORKSERVER_PRELOAD}}}},
+}
+
+
+def default_config(executor: str) -> dict | None:
+    """The job's default run config for ``executor`` (only the multiprocess executor has one)."""
+    return MULTIPROCESS_CONFIG if executor == "multiprocess" else None
+
 #: The whole graph for one data set (partition); in-process unless GAN_AUGMENT_EXECUTOR says otherwise.
 augment_job = dg.define_asset_job(
     "augment_pipeline", selection=SELECTION, partitions_def=DATASETS,
     executor_def=executor_from_env(),
+    config=default_config(executor_from_env().name),
     description="Ingest → train the GAN → generate and validate (blocking gates) → augmented "
                 "data set (npz + TFDS) → downstream evaluation, for one data set.",
 )
 
-#: The same graph, one process per step (each step re-imports TensorFlow: slower, isolated).
+#: The same graph, one process per step (forked from a server that imported TensorFlow once).
 augment_job_multiprocess = dg.define_asset_job(
     "augment_pipeline_multiprocess", selection=SELECTION, partitions_def=DATASETS,
-    executor_def=dg.multiprocess_executor,
+    executor_def=dg.multiprocess_executor, config=MULTIPROCESS_CONFIG,
     description="The augment pipeline with one process per step (multiprocess executor).",
 )

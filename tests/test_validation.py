@@ -29,6 +29,7 @@ def run(splits, tmp_path_factory):
     def _validate(synthetic, **kwargs):
         return ga.validate(train, synthetic, reference=reference, cache_dir=cache, **kwargs)
 
+    _validate.cache_dir = cache
     return _validate
 
 
@@ -220,3 +221,19 @@ def test_translated_samples_get_the_label_preservation_gate(run, splits):
     relabelled = translated.with_labels((translated.y + 1) % translated.num_classes)  # labels lost in translation
     assert "label_preservation" in _failed(run(relabelled))
     assert "label_preservation" not in {c.name for c in run(stand_in).checks}  # GAN samples: no such gate
+
+
+def test_curation_rules_rebuilt_from_a_report_read_back_from_disk(run, splits, tmp_path):
+    from gan_augment.validation import ValidationReport
+    from gan_augment.validation.validate import acceptor_for
+
+    train, _, stand_in = splits
+    noisy = stand_in.with_labels(np.roll(stand_in.y, 1), stand_in.class_names)  # labels the judge disputes
+    report = run(stand_in.concat(train.take(np.arange(20))))  # near-copies of training samples too
+    new = noisy.concat(train.take(np.arange(20, 40))).concat(stand_in)
+    live = np.asarray(report.acceptor(new), bool)
+    assert 0 < live.sum() < len(new)  # the rules refuse some and keep some
+    loaded = ValidationReport.from_json(report.to_json())
+    assert loaded.acceptor is None
+    rebuilt = acceptor_for(loaded, train, cache_dir=run.cache_dir)
+    np.testing.assert_array_equal(np.asarray(rebuilt(new), bool), live)

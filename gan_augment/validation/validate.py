@@ -108,7 +108,8 @@ def validate(
         if part is not None:  # the same columns (in any order: the GX suite checks the order)
             kind.align(part, real, name)
     limits = kind.thresholds.from_value(thresholds)
-    if reference is None:
+    split_reference = reference is None
+    if split_reference:
         real, reference = real.split(0.2, seed=seed)
     space = kind.validation_space(real, encoder=encoder, seed=seed, cache_dir=cache_dir, verbose=verbose)
     ctx = GateContext.build(kind, space, real, reference, synthetic, limits, requested, seed)
@@ -149,6 +150,9 @@ def validate(
             "memorization": {k: v for k, v in mem.items()
                              if k not in ("near_copy_mask", "dcr_synthetic", "dcr_holdout")},
             "prdc": prdc, "prdc_baseline": prdc_base,
+            # what `acceptor_for` needs to rebuild curation's rules after a round trip through disk
+            "curation": {"near_copy_threshold": float(mem["near_copy_threshold"]), "judged": bool(judged),
+                         "default_encoder": encoder is None, "split_reference": split_reference},
             **({"marginals": {str(k): v for k, v in ctx.marginals[0].items()},
                 "marginals_baseline": {str(k): v for k, v in ctx.marginals[1].items()}}
                if "marginals" in ctx.__dict__ else {}),
@@ -174,6 +178,30 @@ class _Acceptor:
         if self.predict is None or not samples.labeled:
             return ~near_copy
         return ~near_copy & (np.asarray(self.predict(samples)) == samples.y)
+
+
+def acceptor_for(report: ValidationReport, real: Dataset, *, cache_dir: Any = None) -> Any:
+    """Curation's per-sample rules of ``report`` for new samples (``report.acceptor``), rebuilt
+    for a report read back from disk (the live one is not serialized): the same near-copy
+    threshold and, when the validation judged labels, the same domain encoder (read from the
+    cache ``cache_dir`` like `validate` does; ``real`` is the real data `validate` was given).
+
+    Example:
+        >>> accept = acceptor_for(ValidationReport.load("report.json"), train)  # doctest: +SKIP
+        >>> keep = accept(gan.sample(1000))                                       # doctest: +SKIP
+    """
+    if report.acceptor is not None:
+        return report.acceptor
+    curation = report.info.get("curation")
+    if not curation or not curation.get("default_encoder", True):
+        raise DataError("Expected a validation report that records its curation rules (written by validate() "
+                        "with its default encoder). Received: a report without them; validate the samples again.")
+    seed = int(report.info.get("seed", 0))
+    if curation.get("split_reference"):  # validate() held 20 % of ``real`` out as its reference
+        real = real.split(0.2, seed=seed)[0]
+    space = kind_of(real).validation_space(real, encoder=None, seed=seed, cache_dir=cache_dir, verbose=0)
+    return _Acceptor(space.copies, space.copies(real), float(curation["near_copy_threshold"]),
+                     space.predict if curation["judged"] else None)
 
 
 def _requested_list(requested: Any) -> list[int] | None:
