@@ -50,6 +50,21 @@ COVERAGE_CANDIDATES = 4
 ON_NO_GAIN = ("classical", "warn", "raise", "ignore")
 
 
+@dataclasses.dataclass(frozen=True)
+class StreamedSet:
+    """A published set too large for memory, written to disk shard by shard (`streaming.write_stream`).
+
+    Attributes:
+        path: the folder (a TFDS directory, npz shards or parquet parts: `sample_to`'s formats).
+        total: samples in it (real first, then synthetic).
+        synthetic: synthetic samples per class in it.
+    """
+
+    path: Path
+    total: int
+    synthetic: tuple[int, ...]
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class AugmentedDataset:
     """Real samples followed by synthetic ones, with a per-sample ``synthetic`` flag.
@@ -66,6 +81,9 @@ class AugmentedDataset:
         synthetic_weight: the loss weight the utility gate chose for a synthetic sample (a real
             one weighs 1); `sample_weights` gives it per sample.
         utility: the utility gate's measurement and decision (``None`` with ``utility=False``).
+        streamed: when the published set was too large for memory (the pipeline with a plan above
+            ``validation_sample``), where the whole of it was streamed; ``synthetic`` then holds
+            the validated subsample's share.
     """
 
     real: Dataset
@@ -77,6 +95,7 @@ class AugmentedDataset:
     classical: Dataset | None = None
     synthetic_weight: float = 1.0
     utility: UtilityReport | None = None
+    streamed: StreamedSet | None = None
 
     @property
     def n_synthetic(self) -> int:

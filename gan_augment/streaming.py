@@ -145,7 +145,7 @@ def check_format(gan: Any, format: str | None) -> str:
 def write_stream(gan: Any, path: str | os.PathLike[str], n: int, *, labels: Any = None, seed: int | None = None,
                  shard_size: int | None = None, format: str | None = None, real: Any = None,
                  accept: Callable[[Any], np.ndarray] | None = None, accept_key: str | None = None,
-                 verbose: int = 1) -> Path:
+                 replace: bool = False, verbose: int = 1) -> Path:
     """`sample_to` with two additions for a streamed augmented data set (`augment_to`):
 
     * ``real``: a Dataset written first, as the first ``len(real)`` samples (flagged
@@ -154,10 +154,14 @@ def write_stream(gan: Any, path: str | os.PathLike[str], n: int, *, labels: Any 
       candidates (rounds of fresh seeds derived from its own) until each of its labels has enough
       accepted ones, so a shard's bytes still depend only on (seed, shard index). ``accept_key``
       names the rule in the manifest (a resumed run must use the same one).
+
+    ``replace=True``: a folder an earlier call with *other* arguments started is emptied and
+    written again (a pipeline re-materializing its output) instead of refused.
     """
     format = check_format(gan, format)
     plan = _Plan.make(gan, path, n, labels, seed, shard_size, format, real=real, accept=accept,
                       accept_key=accept_key)
+    plan.replace = replace
     return plan.run(verbose)
 
 
@@ -176,6 +180,7 @@ class _Plan:
         self.n_real = 0 if real is None else len(real)
         self.n = self.n_real + generated
         self.shard_size, self.format = shard_size, format
+        self.replace = False  # empty a folder started with other arguments instead of refusing it
         self.kind = kind_of(gan)
         self.labels = labels  # None, an int (one class) or an int64 array (one per generated sample)
         self.num_shards = math.ceil(self.n / shard_size)
@@ -380,6 +385,9 @@ class _Plan:
             except (ValueError, KeyError, TypeError):
                 raise DataError(f"Expected {manifest_path} as written by sample_to. Received: a file it cannot read; "
                                 "delete the folder (or pass a new path) to start again.") from None
+            if earlier != identity and self.replace:
+                shutil.rmtree(directory)
+                return self._open(identity)
             if earlier != identity:
                 changed = ", ".join(f"{key}={earlier.get(key)!r} then, {identity[key]!r} now" for key in identity
                                     if earlier.get(key) != identity[key])

@@ -288,6 +288,8 @@ def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConf
                         storage: StorageRoot, source_dataset: Splits, gan_model: Any, upscaler: Any):
     import gan_augment as ga
     from gan_augment.generation import BALANCED_RATIO, generation_plan, sample_for_plan
+    from gan_augment.streamed_augmentation import scaled_plan
+    from gan_augment.training import TrainedGAN
 
     train = source_dataset.train
     plan = generation_plan(train.class_counts(), config.per_class, config.balance)
@@ -298,6 +300,16 @@ def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConf
         raise dg.Failure(
             description=f"Nothing to generate: every class already has per_class={config.per_class} "
                         "samples or more. Raise per_class, or set balance=False to add samples anyway.")
+    full_plan, plan = plan, scaled_plan(plan, config.validation_sample)
+    streamed = not np.array_equal(plan, full_plan)
+    if streamed and (upscaler is not None or not isinstance(gan_model, TrainedGAN)):
+        raise dg.Failure(description=(
+            f"Expected at most validation_sample={config.validation_sample} planned samples on a partition with "
+            f"{'upscale' if upscaler is not None else 'translate_from'} (streaming to disk writes GAN samples "
+            f"only). Received: a plan of {int(full_plan.sum())}; lower per_class."))
+    if streamed:
+        context.log.info(f"The plan asks for {int(full_plan.sum())} samples: validating a seeded subsample of "
+                         f"{int(plan.sum())} (validation_sample); augmented_dataset streams the published amount.")
     synthetic = sample_for_plan(gan_model, plan, oversample=config.oversample, seed=config.sample_seed)
     generated_shape = synthetic.shape
     if upscaler is not None:  # a partition with upscale: the GAN generated small
@@ -311,11 +323,16 @@ def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConf
     report = ga.validate(train, synthetic, reference=source_dataset.holdout, requested=plan,
                          thresholds=config.thresholds.overrides(train.kind) or None,
                          seed=config.validation_seed, cache_dir=storage.cache_dir())
+    if streamed:  # the plan augmented_dataset streams; `requested` is the subsample judged here
+        report.info["streamed_plan"] = [int(v) for v in full_plan]
 
     selected = context.selected_asset_keys
     if dg.AssetKey("synthetic_samples") in selected:
         yield dg.Output(synthetic, output_name="synthetic_samples", metadata={
             "n_generated": len(synthetic), "oversample": config.oversample,
+            **({"validated_on": f"a seeded subsample: {int(plan.sum())} of the {int(full_plan.sum())} planned "
+                                "samples (validation_sample); augmented_dataset streams the rest"}
+               if streamed else {}),
             **({"upscaled": f"generated at {generated_shape}, upscaled x{upscaler.scale} to {synthetic.shape}"}
                if upscaler is not None else {}),
             "per_class": _class_table(train.class_names, real=train.class_counts(), planned=plan,
@@ -351,8 +368,8 @@ def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConf
                 "directory, with the origin of every sample. Runs only when every validation "
                 "gate passed.",
 )
-def augmented_dataset(context: dg.AssetExecutionContext, config: AugmentedConfig, source_dataset: Splits,
-                      synthetic_samples: Dataset, validation_report: Any):
+def augmented_dataset(context: dg.AssetExecutionContext, config: AugmentedConfig, storage: StorageRoot,
+                      source_dataset: Splits, gan_model: Any, synthetic_samples: Dataset, validation_report: Any):
     from gan_augment.generation import ON_NO_GAIN, AugmentedDataset, shortfall, take_per_class
 
     if config.on_no_gain not in ON_NO_GAIN:
@@ -372,10 +389,15 @@ def augmented_dataset(context: dg.AssetExecutionContext, config: AugmentedConfig
     synthetic, classical, weight, gate = kept, None, 1.0, None
     if config.utility:
         synthetic, classical, weight, gate = _utility_gate(context, config, source_dataset, kept)
+    streamed_plan = validation_report.info.get("streamed_plan")
+    streamed = None
+    if streamed_plan is not None and synthetic is not None:
+        streamed = _stream_published(context, storage, train, gan_model, validation_report, kept, synthetic,
+                                     np.asarray(streamed_plan, np.int64), config.stream_seed)
     augmented = AugmentedDataset(
         real=train, synthetic=synthetic, requested=tuple(plan.tolist()),
         dropped=int((~validation_report.accepted).sum()), classical=classical,
-        synthetic_weight=weight, utility=gate)
+        synthetic_weight=weight, utility=gate, streamed=streamed)
     published = _published(augmented)
     counts = augmented.class_counts()
     metadata: dict[str, Any] = {
@@ -390,6 +412,10 @@ def augmented_dataset(context: dg.AssetExecutionContext, config: AugmentedConfig
                                      total=counts["real"] + counts["classical"] + counts["synthetic"]),
         "short_of_plan": dg.MetadataValue.json(shortfall(kept, plan, train.class_names)),
     }
+    if streamed is not None:
+        metadata["streamed"] = (f"{streamed.total} samples ({len(train)} real + {streamed.total - len(train)} "
+                                f"curated GAN samples) streamed to {streamed.path}; the counts above are the "
+                                f"validated subsample's")
     if gate is not None:
         metadata.update({
             "utility_passed": bool(gate.passed), "utility_verdict": gate.verdict(),
@@ -399,6 +425,28 @@ def augmented_dataset(context: dg.AssetExecutionContext, config: AugmentedConfig
         })
     yield dg.Output(augmented, metadata=metadata)
     yield utility_result(gate, config.on_no_gain, published, context.log)
+
+
+def _stream_published(context: dg.AssetExecutionContext, storage: StorageRoot, train: Dataset, gan: Any,
+                      report: Any, pool: Dataset, published: Dataset, full_plan: np.ndarray, seed: int) -> Any:
+    """Stream what the gate published on the subsample at the scale of the whole plan: per class,
+    the share of the curated pool it published × the planned count, curated shard by shard with
+    the validation's rules (`acceptor_for`), after the real train split."""
+    from gan_augment.generation import StreamedSet
+    from gan_augment.streaming import write_stream
+    from gan_augment.validation.validate import acceptor_for
+
+    share = published.class_counts() / np.maximum(pool.class_counts(), 1)
+    counts = np.round(share * full_plan).astype(np.int64)
+    labels = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(counts)), counts))
+    folder = storage.dataset_dir(context.partition_key) / "augmented_dataset" / "streamed"
+    context.log.info(f"Streaming {len(train)} real + {int(counts.sum())} GAN samples to {folder} …")
+    with log_to(context.log.info):
+        accept = acceptor_for(report, train, cache_dir=storage.cache_dir())
+        path = write_stream(gan, folder, int(counts.sum()), labels=labels, seed=seed, real=train, accept=accept,
+                            accept_key=f"validation seed {report.info.get('seed')}, {len(report.accepted)} samples",
+                            replace=True)
+    return StreamedSet(path=path, total=len(train) + int(counts.sum()), synthetic=tuple(counts.tolist()))
 
 
 def _utility_gate(context: dg.AssetExecutionContext, config: AugmentedConfig, splits: Splits,
@@ -459,6 +507,9 @@ def downstream_evaluation(context: dg.AssetExecutionContext, config: DownstreamC
         "synthetic_weight": dg.MetadataValue.float(float(augmented_dataset.synthetic_weight)),
         "evaluation_seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 1)),
     }
+    if augmented_dataset.streamed is not None:
+        metadata["evaluated_on"] = (f"the validated subsample's published samples; the whole set "
+                                    f"({augmented_dataset.streamed.total} samples) is at {augmented_dataset.streamed.path}")
     settings = report.settings
     for setting in ("real+synthetic", "real+synthetic+classical", "synthetic-only", "real+classical"):
         if setting in settings:

@@ -26,6 +26,7 @@ import yaml
 
 from gan_augment.downstream import evaluate_downstream
 from gan_augment.generation import OVERSAMPLE, augment
+from gan_augment.streamed_augmentation import VALIDATION_SAMPLE
 from gan_augment.super_resolution import UpscalerOptions, train_srgan
 from gan_augment.utility import measure_utility
 from pipelines import PROJECT_DIR_ENV
@@ -391,6 +392,11 @@ class SyntheticConfig(dg.Config):
     sample_seed: int = 1
     validation_seed: int = 0
     thresholds: ThresholdsConfig = ThresholdsConfig()
+    validation_sample: int = VALIDATION_SAMPLE
+    """At most this many samples of the plan are generated and validated in memory. A larger plan
+    (e.g. per_class=100_000) is validated on a seeded subsample of this size (scaled down class by
+    class, as `gan_augment.augment_to` does); augmented_dataset then streams the whole published
+    amount to disk shard by shard, curated with the same rules."""
 
 
 class AugmentedConfig(dg.Config):
@@ -400,6 +406,8 @@ class AugmentedConfig(dg.Config):
     with the curated GAN samples (several amounts per class and loss weights) and with both, and
     scores each on the holdout split (real data neither the GAN nor the classifiers saw)."""
 
+    stream_seed: int = 2
+    """Seeds the samples streamed to disk when the plan is larger than the validation sample."""
     utility: bool = library_default(augment, "utility")
     """Measure whether the GAN samples help before publishing them; False publishes every
     curated sample (the ``utility_gain`` check then fails as a warning: not measured)."""
@@ -482,13 +490,18 @@ def smoke_config(kind: str) -> dict[str, dict[str, Any]]:
     return {step: dict(fields) for step, fields in SMOKE_CONFIGS[kind].items()}
 
 
+#: top-level sections of Dagster run config (taken as they are by `build_run_config`)
+DAGSTER_SECTIONS = frozenset({"ops", "resources", "execution", "loggers"})
+
+
 def build_run_config(config: Mapping[str, Any] | None = None,
                      storage_root: str | Path | None = None) -> dict[str, Any]:
     """Dagster run config from per-step settings keyed by asset name.
 
     ``config`` maps asset (or step) names to their fields, e.g.
-    ``{"gan_model": {"epochs": 60}, "synthetic_samples": {"per_class": 150}}``; a dict that
-    already has ``"ops"``/``"resources"`` is taken as Dagster run config as it is.
+    ``{"gan_model": {"epochs": 60}, "synthetic_samples": {"per_class": 150}}``; Dagster's own
+    sections (``"ops"``, ``"resources"``, ``"execution"``, ``"loggers"``) are taken as they are,
+    and asset sections beside them are merged into ``"ops"``.
     ``storage_root`` configures the ``storage`` resource.
 
     Example:
@@ -496,19 +509,22 @@ def build_run_config(config: Mapping[str, Any] | None = None,
         {'ops': {'gan_model': {'config': {'epochs': 5}}}, 'resources': {'storage': {'config': {'root': '/tmp/x'}}}}
     """
     config = dict(config or {})
-    if {"ops", "resources", "execution", "loggers"} & set(config):
-        run_config = copy.deepcopy(config)
-    else:
-        ops: dict[str, dict[str, Any]] = {}
-        for name, fields in config.items():
-            if name not in STEP_OF_ASSET:
-                raise ValueError(f"Expected config sections among {sorted(STEP_OF_ASSET)}. "
-                                 f"Received: {name!r}.")
-            if not isinstance(fields, Mapping):
-                raise TypeError(f"Expected a mapping of fields for {name!r}. Received: {fields!r}.")
-            step = ops.setdefault(STEP_OF_ASSET[name], {"config": {}})
-            step["config"].update(fields)
-        run_config = {"ops": ops} if ops else {}
+    # Dagster's own sections as they are; asset sections (e.g. --smoke on top of a deploy/ file)
+    # become "ops" entries merged over the file's
+    run_config = copy.deepcopy({k: v for k, v in config.items() if k in DAGSTER_SECTIONS})
+    ops: dict[str, dict[str, Any]] = run_config.setdefault("ops", {})
+    for name, fields in config.items():
+        if name in DAGSTER_SECTIONS:
+            continue
+        if name not in STEP_OF_ASSET:
+            raise ValueError(f"Expected config sections among {sorted(STEP_OF_ASSET)} (or Dagster's "
+                             f"{sorted(DAGSTER_SECTIONS)}). Received: {name!r}.")
+        if not isinstance(fields, Mapping):
+            raise TypeError(f"Expected a mapping of fields for {name!r}. Received: {fields!r}.")
+        step = ops.setdefault(STEP_OF_ASSET[name], {})
+        step.setdefault("config", {}).update(fields)
+    if not ops:
+        del run_config["ops"]
     if storage_root is not None:
         resources = run_config.setdefault("resources", {})
         resources.setdefault("storage", {"config": {}})["config"]["root"] = str(storage_root)

@@ -272,7 +272,9 @@ class AugmentedDatasetIOManager(_StorageIOManager):
 
     ``manifest.json`` records ``parts`` (``{"real": n, "classical": n, "synthetic": n}``, in file
     order: the sample ``i`` is real for ``i < real``, a classical copy for the next ``classical``
-    ones, a GAN sample after them), ``synthetic_weight`` and ``utility`` (`UtilityReport.to_dict`).
+    ones, a GAN sample after them), ``synthetic_weight``, ``utility`` (`UtilityReport.to_dict`) and
+    ``streamed`` (a plan above ``validation_sample``: the folder, relative to this one, holding the
+    whole published set; the files above then hold the validated subsample).
     Folders written before these keys existed load as real + synthetic by the mask."""
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
@@ -290,6 +292,9 @@ class AugmentedDatasetIOManager(_StorageIOManager):
             "parts": {"real": len(obj.real), "classical": obj.n_classical, "synthetic": obj.n_synthetic},
             "synthetic_weight": float(obj.synthetic_weight),
             "utility": None if utility is None else utility.to_dict(),
+            "streamed": None if obj.streamed is None else {
+                "path": os.path.relpath(obj.streamed.path, folder), "total": obj.streamed.total,
+                "synthetic": list(obj.streamed.synthetic)},
         }
         if utility is not None:
             text = f"{utility.verdict()}\n\n{utility.to_markdown()}\n"
@@ -301,11 +306,15 @@ class AugmentedDatasetIOManager(_StorageIOManager):
         metadata: dict[str, Any] = {"path": dg.MetadataValue.path(str(folder / file))}
         if tfds_dir is not None:
             metadata["tfds_directory"] = dg.MetadataValue.path(str(tfds_dir))
+        if obj.streamed is not None:  # the whole published set; the files above hold the validated subsample
+            metadata["streamed_directory"] = dg.MetadataValue.path(str(obj.streamed.path))
+            if (obj.streamed.path / "dataset_info.json").is_file():
+                metadata["tfds_directory"] = dg.MetadataValue.path(str(obj.streamed.path))
         _write_json(folder / MANIFEST, manifest)
         context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> Any:
-        from gan_augment.generation import AugmentedDataset
+        from gan_augment.generation import AugmentedDataset, StreamedSet
 
         folder = self._location(context)
         manifest = _read_manifest(folder, ("augmented",))
@@ -336,10 +345,14 @@ class AugmentedDatasetIOManager(_StorageIOManager):
             from gan_augment.utility import UtilityReport
 
             utility = UtilityReport.from_dict(manifest["utility"])
+        streamed = manifest.get("streamed")
         return AugmentedDataset(
             real=real, synthetic=synthetic, classical=classical,
             requested=tuple(manifest.get("requested", ())),
             dropped=int(manifest.get("dropped", 0)),
             synthetic_weight=float(manifest.get("synthetic_weight", 1.0)),
             utility=utility,
+            streamed=None if not streamed else StreamedSet(
+                path=(folder / streamed["path"]).resolve(), total=int(streamed["total"]),
+                synthetic=tuple(streamed["synthetic"])),
         )

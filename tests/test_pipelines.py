@@ -160,6 +160,13 @@ def test_run_config_maps_asset_sections_to_steps():
     }
     with pytest.raises(ValueError, match="gan_modle"):
         build_run_config({"gan_modle": {"epochs": 3}})
+    # a deploy/ file (Dagster sections) with asset sections on top (e.g. --smoke): merged
+    deploy = {"execution": {"config": {"cluster": {}}}, "ops": {"gan_model": {"config": {"epochs": 9, "seed": 1}}}}
+    merged = build_run_config({**deploy, "gan_model": {"epochs": 3}, "synthetic_samples": {"per_class": 9}})
+    assert merged == {"execution": {"config": {"cluster": {}}},
+                      "ops": {"gan_model": {"config": {"epochs": 3, "seed": 1}},
+                              "sample_and_validate": {"config": {"per_class": 9}}}}
+    assert deploy["ops"]["gan_model"]["config"] == {"epochs": 9, "seed": 1}  # the caller's dict untouched
 
 
 def test_unknown_data_sets_and_executors_are_refused_with_the_choices():
