@@ -7,7 +7,11 @@ after loading the model (psutil, else ``/proc/self/status``), the peak RSS of th
 (``/proc/self/status`` VmHWM; ``resource.getrusage`` where there is no ``/proc``) and the size of what it wrote. ``--compare`` adds the in-memory path
 of before (``gan.sample(n)`` then ``export_tfds``) for the image sizes up to ``--compare-max``.
 ``--generator`` times the generator's forward pass alone: `ConditionalGAN.generate` (eager, one
-call per batch) against streaming's compiled function, on the same noise.
+call per batch) against streaming's compiled function, on the same noise. ``--augment N`` runs
+`augment_to` on the 8×8 digits with ``N`` synthetic samples (N/10 per class added): GAN training,
+validation and the utility gate on a 10 000-sample subsample, then the real data and N curated
+samples streamed to a TFDS directory; it reports the time of each phase and the peak RSS (its
+samples/s: of the streaming phase).
 
 The GANs are built for the data and trained for one epoch by default (``--untrained``: not at
 all): speed and memory do not depend on how well they are trained.
@@ -15,6 +19,7 @@ all): speed and memory do not depend on how well they are trained.
 Usage:
     python bench/scale.py [--sizes 10000 100000 1000000] [--table-rows 1000000] [--quick]
                           [--compare] [--compare-max 100000] [--generator 20000] [--keep DIR]
+                          [--augment 1000000]
 """
 
 from __future__ import annotations
@@ -71,10 +76,13 @@ def folder_bytes(path: Path) -> int:
 def child(args: argparse.Namespace) -> None:
     import gan_augment as ga
 
+    out = Path(args.out)
+    if args.method == "augment":
+        augment_child(args.n, out)
+        return
     gan = ga.load_gan(args.model)
     gan.sample(10, seed=0)  # imports and first calls outside the measure
     loaded = rss_now()
-    out = Path(args.out)
     start = time.perf_counter()
     if args.method == "stream":
         gan.sample_to(out, args.n, seed=1, verbose=0)
@@ -84,6 +92,32 @@ def child(args: argparse.Namespace) -> None:
         export_tfds(gan.sample(args.n, seed=1), out, name="scale")
     seconds = time.perf_counter() - start
     print(json.dumps({"seconds": seconds, "loaded": loaded, "peak": rss_peak(), "bytes": folder_bytes(out)}))
+
+
+def augment_child(n: int, out: Path) -> None:
+    """`augment_to` with ``n`` synthetic samples, in this (child) process: phases and memory."""
+    import gan_augment as ga
+    from gan_augment import streaming
+
+    digits = ga.load_dataset("digits")
+    loaded = rss_now()
+    marks: dict[str, float] = {}
+    original = streaming._Plan.run
+
+    def timed_run(plan, verbose):  # when streaming starts: everything before is the subsample phase
+        marks["stream_start"] = time.perf_counter()
+        return original(plan, verbose)
+
+    streaming._Plan.run = timed_run
+    start = time.perf_counter()
+    result = ga.augment_to(digits, out, per_class=n // 10, balance=False, validation_sample=10_000, epochs=60,
+                           seed=0, utility_classifier="logreg", on_no_gain="ignore", on_fail="warn", verbose=0)
+    end = time.perf_counter()
+    print(json.dumps({"seconds": end - start, "subsample_s": marks["stream_start"] - start,
+                      "stream_s": end - marks["stream_start"], "loaded": loaded, "peak": rss_peak(),
+                      "bytes": folder_bytes(out), "written": result.n_synthetic, "real": result.real,
+                      "validated_on": int(sum(result.validated_on)),
+                      "accepted": float(result.sample.report.accepted.mean())}))
 
 
 def run_case(model: Path, kind: str, method: str, n: int, out: Path) -> dict:
@@ -172,6 +206,8 @@ def main() -> None:
     p.add_argument("--generator", type=int, default=0, metavar="N",
                    help="also time the generator alone on N images, eager against compiled")
     p.add_argument("--keep", type=Path, default=None, help="write the outputs here and keep them")
+    p.add_argument("--augment", type=int, default=0, metavar="N",
+                   help="also run augment_to with N synthetic 8×8 digits (curated, streamed to TFDS)")
     # the child process
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--model", help=argparse.SUPPRESS)
@@ -197,14 +233,21 @@ def main() -> None:
         if args.compare:
             cases += [("images → TFDS", image_model, "memory", n) for n in sizes if n <= args.compare_max]
         cases += [("rows → parquet", table_model, "stream", n) for n in table_rows]
+        if args.augment:
+            cases.append(("augment_to, 8×8 digits → TFDS", Path("-"), "augment", args.augment))
         rows = []
         for kind, model, method, n in cases:
-            out = outputs / f"{'images' if model == image_model else 'rows'}_{method}_{n}"
+            out = outputs / f"{'images' if model == image_model else 'rows' if model == table_model else 'augment'}_{method}_{n}"
             shutil.rmtree(out, ignore_errors=True)
             result = run_case(model, kind, method, n, out)
             rows.append(result)
             print(f"  {kind} n={n} {method}: {result['seconds']:.1f} s, peak RSS {result['peak'] / MIB:.0f} MiB",
                   flush=True)
+            if method == "augment":
+                print(f"    subsample phase (train, validate {result['validated_on']}, utility gate) "
+                      f"{result['subsample_s']:.1f} s; streaming {result['real']} real + {result['written']} "
+                      f"curated samples {result['stream_s']:.1f} s; {100 * result['accepted']:.0f} % of the "
+                      f"subsample accepted by curation", flush=True)
             if args.keep is None:
                 shutil.rmtree(out, ignore_errors=True)
         print()
@@ -212,8 +255,10 @@ def main() -> None:
               "peak − load (MiB) | written (MiB) |")
         print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
         for r in rows:
-            path = "streamed (sample_to)" if r["method"] == "stream" else "in memory (sample + export_tfds)"
-            print(f"| {r['kind']} | {r['n']:,} | {path} | {r['seconds']:.1f} | {r['n'] / r['seconds']:,.0f} | "
+            path = {"stream": "streamed (sample_to)", "memory": "in memory (sample + export_tfds)",
+                    "augment": "streamed + curated (augment_to)"}[r["method"]]
+            n = r.get("written", r["n"])  # augment_to: the curated samples written (the gate may halve the plan)
+            print(f"| {r['kind']} | {n:,} | {path} | {r['seconds']:.1f} | {n / r.get('stream_s', r['seconds']):,.0f} | "
                   f"{r['loaded'] / MIB:.0f} | {r['peak'] / MIB:.0f} | {(r['peak'] - r['loaded']) / MIB:.0f} | "
                   f"{r['bytes'] / MIB:.1f} |")
     finally:

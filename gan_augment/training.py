@@ -566,6 +566,25 @@ def _distribution(strategy: tf.distribute.Strategy | str | None) -> tf.distribut
         raise DataError(f"Expected strategy as a tf.distribute.Strategy, None or \"multi_worker\". "
                         f"Received: strategy={strategy!r}.")
     raw = os.environ.get("TF_CONFIG", "")
+    parse_tf_config(raw)
+    if raw not in _MULTI_WORKER:
+        try:
+            _MULTI_WORKER[raw] = tf.distribute.MultiWorkerMirroredStrategy()
+        except (RuntimeError, ValueError) as error:
+            raise TrainingError(f"Could not start multi-worker training from TF_CONFIG ({error}). Call train_gan "
+                                f"before any other TensorFlow op of the process, or pass a "
+                                f"MultiWorkerMirroredStrategy made at the start as strategy.") from None
+    return _MULTI_WORKER[raw]
+
+
+def parse_tf_config(raw: str) -> dict[str, Any]:
+    """``TF_CONFIG`` (the JSON a cluster scheduler sets for every worker) checked: a cluster with
+    this process's task in it; `DataError` naming the problem and the expected form otherwise.
+
+    Example:
+        >>> parse_tf_config('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1}}')["task"]
+        {'type': 'worker', 'index': 1}
+    """
     example = ('TF_CONFIG=\'{"cluster": {"worker": ["host1:port", "host2:port"]}, '
                '"task": {"type": "worker", "index": 0}}\'')
     if not raw.strip():
@@ -582,14 +601,7 @@ def _distribution(strategy: tf.distribute.Strategy | str | None) -> tf.distribut
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         raise DataError(f"Expected TF_CONFIG as JSON with a cluster and this process's task in it. Received: "
                         f"{raw[:200]!r} ({type(error).__name__}: {error}). Fix it like {example}.") from None
-    if raw not in _MULTI_WORKER:
-        try:
-            _MULTI_WORKER[raw] = tf.distribute.MultiWorkerMirroredStrategy()
-        except (RuntimeError, ValueError) as error:
-            raise TrainingError(f"Could not start multi-worker training from TF_CONFIG ({error}). Call train_gan "
-                                f"before any other TensorFlow op of the process, or pass a "
-                                f"MultiWorkerMirroredStrategy made at the start as strategy.") from None
-    return _MULTI_WORKER[raw]
+    return config
 
 
 def _is_chief(strategy: tf.distribute.Strategy) -> bool:
