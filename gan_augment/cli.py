@@ -33,6 +33,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib.metadata
 import json
@@ -42,7 +43,7 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -479,7 +480,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a full disk, a read-only file system: one line naming the path
         from gan_augment._io import storage_error
 
-        error = storage_error(exc, exc.filename) if exc.filename is not None else exc
+        # an OSError without a file name (raised inside another library's writer) names the
+        # output folder of the run instead
+        path = exc.filename if exc.filename is not None else _RUN.output_folder()
+        error = storage_error(exc, path) if path is not None else exc
         if not isinstance(error, GanAugmentError):
             raise
         _user_error(error, cause=exc)
@@ -502,7 +506,8 @@ def _user_error(exc: BaseException, cause: BaseException | None = None) -> None:
     print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
 
 
-#: The lock file a `train`, `augment` or `generate` run holds in its output folder (its PID).
+#: The lock file a `train`, `augment`, `generate`, `translate`, `upscale` or `run` holds in its
+#: output folder while it runs (its PID).
 LOCK_NAME = ".gan-augment.lock"
 
 
@@ -514,10 +519,19 @@ class _RunState:
         self.created: list[Path] = []
         self.locks: list[Path] = []
 
+    def output_folder(self) -> Path | None:
+        """The output folder of the run (the first one it locked), if any."""
+        return self.locks[0].parent if self.locks else None
+
+    def release(self, lock: Path) -> None:
+        if _lock_holder(lock) == os.getpid():
+            lock.unlink(missing_ok=True)
+        if lock in self.locks:
+            self.locks.remove(lock)
+
     def finish(self, *, failed: bool) -> None:
-        for lock in self.locks:
-            if _lock_holder(lock) == os.getpid():
-                lock.unlink(missing_ok=True)
+        for lock in list(self.locks):
+            self.release(lock)
         self.locks.clear()
         if failed:
             for folder in reversed(self.created):
@@ -587,6 +601,26 @@ def _lock(folder: Path) -> Path:
         return path
     raise DataError(f"Expected to take the lock file '{path}' of the output folder. Received: it keeps "
                     "changing; another run is starting there. Pass another output folder.")
+
+
+@contextlib.contextmanager
+def output_lock(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold the lock file (`LOCK_NAME`) of the output folder ``folder`` (created if needed) for the
+    block, as the CLI's own commands do; for plugin commands (`PluginCommand`) such as ``run``,
+    which writes ``<storage root>/<data set>``. A live run holding it raises `DataError` (one line:
+    the folder, its PID and the fix); a stale lock (its PID is gone) is taken over.
+
+    Example:
+        >>> with output_lock("data/outputs/digits"):  # doctest: +SKIP
+        ...     run_the_pipeline()
+    """
+    folder = Path(folder).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = _lock(folder)
+    try:
+        yield path
+    finally:
+        _RUN.release(path)
 
 
 def _message(exc: BaseException) -> str:
@@ -753,6 +787,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     say(f"Loaded source {source!r} and target {target!r}.")
     out = _output_folder(Path(args.output_dir) if args.output_dir else
                          DEFAULT_OUTPUT_ROOT / f"{dataset_name(args.source)}_to_{dataset_name(args.target)}")
+    _lock(out)
     start = time.perf_counter()
     translator = train_cyclegan(source, target, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
                                 checkpoint_dir=out / "checkpoints", output_dir=out, verbose=0 if args.quiet else 1)
@@ -785,6 +820,7 @@ def _cmd_upscale(args: argparse.Namespace) -> int:
 
     out = _output_folder(Path(args.output_dir) if args.output_dir else
                          DEFAULT_OUTPUT_ROOT / f"upscaler_{dataset_name(args.hr_source)}")
+    _lock(out)
     start = time.perf_counter()
     paths: dict[str, Path] = {}
     if args.model:

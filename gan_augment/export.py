@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -31,14 +32,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gan_augment._io import DIR_MODE, atomic_path
+from gan_augment._io import _EDQUOT, DIR_MODE, STORAGE_ERRNOS, atomic_path, storage_error
 from gan_augment.data.dataset import Dataset
 from gan_augment.data.images import SYNTHETIC_KEY, check_synthetic_mask
-from gan_augment.data.tables import SYNTHETIC_COLUMN
-from gan_augment.errors import DataError
+from gan_augment.data.tables import CLASSES_ATTR, SYNTHETIC_COLUMN, label_name
+from gan_augment.errors import DataError, StorageError
 from gan_augment.kinds import require_kind
 
-__all__ = ["export_csv", "export_npz", "export_parquet", "export_table", "export_tfds"]
+__all__ = ["export_csv", "export_npz", "export_parquet", "export_table", "export_tfds", "storage_errors"]
 
 _TFDS_VERSION = "1.0.0"
 _TFDS_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -87,7 +88,10 @@ def export_parquet(
     The features are written as they are, followed by the class column ``dataset.target``
     (``"target"`` when unset) as a categorical of the class names in label order — so
     ``load_dataset(path, target=...)`` gives back the same ``y`` and ``class_names`` — and a
-    boolean ``_synthetic`` column when ``synthetic`` is given.
+    boolean ``_synthetic`` column when ``synthetic`` is given. A class column that was read as
+    numbers or booleans (``dataset.class_dtype``, e.g. ``float64``) is written back as those values
+    in that dtype, with the class names in the file's pandas metadata, so a file holding some of
+    the classes still reads back with all of them.
 
     Example:
         >>> out = export_parquet(load_dataset("wine"), "data/outputs/wine.parquet")  # doctest: +SKIP
@@ -141,13 +145,43 @@ def _table_frame(dataset: Dataset, synthetic: Any) -> pd.DataFrame:
             f"{SYNTHETIC_COLUMN!r}. Received: feature columns {sorted(clashes)}. Rename them."
         )
     frame = dataset.frame.reset_index(drop=True).copy()
+    frame.attrs.pop(CLASSES_ATTR, None)
     if dataset.y is not None:
-        frame[target] = pd.Categorical.from_codes(
-            np.asarray(dataset.y, np.int64), categories=list(dataset.class_names)
-        )
+        y = np.asarray(dataset.y, np.int64)
+        values = class_values(dataset)
+        if values is None:
+            frame[target] = pd.Categorical.from_codes(y, categories=list(dataset.class_names))
+        else:  # the column's own numbers (or booleans), in its dtype
+            frame[target] = values.take(y)
+            frame.attrs[CLASSES_ATTR] = {"target": str(target), "class_names": list(dataset.class_names)}
     if synthetic is not None:
         frame[SYNTHETIC_COLUMN] = check_synthetic_mask(synthetic, len(dataset), where="synthetic=")
     return frame
+
+
+def class_values(dataset: Dataset) -> Any:
+    """The class of each label as a value of the column it was read from (a pandas array of
+    ``dataset.class_dtype``), or None when the class names are the values (text, categories) or
+    do not parse back to them."""
+    dtype = getattr(dataset, "class_dtype", None)
+    if dtype is None or not dataset.class_names:
+        return None
+    try:
+        dtype = pd.api.types.pandas_dtype(dtype)
+        if dtype.kind == "b":
+            parsed: list[Any] = [{"True": True, "False": False}[name] for name in dataset.class_names]
+        elif dtype.kind in "iu":
+            parsed = [int(name) for name in dataset.class_names]
+        elif dtype.kind == "f":
+            parsed = [float(name) for name in dataset.class_names]
+        else:
+            return None
+        values = pd.array(parsed, dtype=dtype)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if tuple(label_name(v) for v in values) != tuple(dataset.class_names):
+        return None  # the names were changed after loading: they are the classes now
+    return values
 
 
 def export_tfds(
@@ -204,16 +238,18 @@ def export_tfds(
             yield i, example
 
     directory = Path(directory).expanduser()
-    directory.mkdir(parents=True, exist_ok=True)
     final = directory / name
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=directory))
-    os.chmod(staging, DIR_MODE)  # mkdtemp's folder is private; the export is not
+    with storage_errors(final, needs=images.nbytes):
+        directory.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=directory))
+        os.chmod(staging, DIR_MODE)  # mkdtemp's folder is private; the export is not
     try:
         # TFDS prints "Downloading and preparing dataset Unknown size …" although nothing is
         # downloaded, progress bars over the staging folder, and an absl warning that the staging
         # folder has no dataset_info.json yet: keep its chatter off the user's console (errors
         # still raise).
-        with contextlib.redirect_stdout(io.StringIO()), _quiet_logging(), _no_temp_leftovers():
+        with (contextlib.redirect_stdout(io.StringIO()), _quiet_logging(), _no_temp_leftovers(),
+              storage_errors(final, needs=images.nbytes)):
             tfds.disable_progress_bar()
             tfds.dataset_builders.store_as_tfds_dataset(
                 name=name,
@@ -224,7 +260,8 @@ def export_tfds(
                 description=f"Exported by gan_augment. Provenance: {_provenance_json(dataset)}",
                 disable_shuffling=True,
             )
-        _replace_dir(staging / name, final)
+        with storage_errors(final):
+            _replace_dir(staging / name, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final / _TFDS_VERSION
@@ -276,6 +313,53 @@ def tfds_features(shape: tuple[int, ...], class_names: Any, *, synthetic: bool) 
 def to_uint8(x: np.ndarray) -> np.ndarray:
     """Images in [0, 1] quantised to uint8 as the TFDS exports store them."""
     return np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------- full or read-only disks
+#: What TensorFlow's file-system errors (an ``OpError``, not an ``OSError``: TFDS writes through
+#: ``tf.io.gfile``) say for the errno of a full, read-only or unwritable file system.
+_TF_STORAGE_MESSAGES = (
+    ("No space left on device", errno.ENOSPC),
+    ("Disk quota exceeded", _EDQUOT),
+    ("Read-only file system", errno.EROFS),
+    ("Permission denied", errno.EACCES),
+)
+
+
+def _storage_errno(exc: BaseException) -> int | None:
+    """The errno of a full, read-only or unwritable file system that ``exc`` reports, else None."""
+    if isinstance(exc, OSError):
+        return exc.errno if exc.errno in STORAGE_ERRNOS else None
+    if type(exc).__module__.startswith("tensorflow") and hasattr(exc, "error_code"):
+        text = str(exc)
+        for phrase, code in _TF_STORAGE_MESSAGES:
+            if phrase in text:
+                return code
+    return None
+
+
+@contextlib.contextmanager
+def storage_errors(folder: str | os.PathLike[str], *, needs: Any = None) -> Iterator[None]:
+    """A full disk, a read-only file system or a folder without write permission met inside the
+    block — an ``OSError`` without a file name (TFDS's own writers) or TensorFlow's ``OpError``
+    saying so — raises the one-line `StorageError` naming ``folder`` (the export being written;
+    ``needs``: about how many bytes it takes). A `StorageError` (a file already named) and any
+    other error pass through as they are.
+
+    Example:
+        >>> with storage_errors("out/tfds/digits"):  # doctest: +SKIP
+        ...     tfds.dataset_builders.store_as_tfds_dataset(...)
+    """
+    try:
+        yield
+    except StorageError:
+        raise
+    except Exception as exc:
+        code = _storage_errno(exc)
+        if code is None:
+            raise
+        cause = exc if isinstance(exc, OSError) else OSError(code, os.strerror(code))
+        raise storage_error(cause, folder, needs=needs) from exc
 
 
 # ---------------------------------------------------------------------- helpers

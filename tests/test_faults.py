@@ -4,6 +4,7 @@ error (or the warning and recovery) the package promises instead of a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -529,3 +530,167 @@ def test_a_long_run_also_checkpoints_on_a_time_interval(tmp_path, monkeypatch):
     overdue.on_epoch_end(0)
     overdue.on_epoch_end(1)
     assert saved == [1, 2]  # the time interval: a checkpoint at every epoch end once overdue
+
+
+# ---------------------------------------------------------------------- tables: the class column's dtype
+@pytest.mark.parametrize("values", [
+    [0.5, 1.5, 2.5], [1.0, 2.0, 3.0], np.array([0.25, 0.5, 0.75], np.float32), [3, 1, 2], [True, False, True],
+], ids=["float", "whole_float", "float32", "int", "bool"])
+def test_a_numeric_class_column_keeps_its_dtype_in_parquet(tmp_path, values):
+    """A float (int, bool) class column came back from parquet as a categorical of text ('0.5',
+    '1' for 1.0); it keeps its values and dtype now, and a file holding some of the classes still
+    reads back with all of them."""
+    import pandas as pd
+
+    from gan_augment.data.tables import frame_to_dataset
+    from gan_augment.export import export_csv, export_parquet
+
+    column = pd.Series(np.tile(np.asarray(values), 4))
+    frame = pd.DataFrame({"size": np.arange(len(column), dtype=float), "label": column})
+    table, _ = frame_to_dataset(frame, "label")
+    assert table.class_dtype == str(column.dtype)
+    written = pd.read_parquet(export_parquet(table, tmp_path / "t.parquet"))
+    assert written["label"].dtype == column.dtype
+    assert written["label"].tolist() == column.tolist()
+    back = ga.load_dataset(tmp_path / "t.parquet", target="label")
+    assert back.class_names == table.class_names and back.y.tolist() == table.y.tolist()
+    assert back.class_dtype == table.class_dtype
+
+    one_class = export_parquet(table.take(np.flatnonzero(table.y == 1)), tmp_path / "one.parquet")
+    assert pd.read_parquet(one_class)["label"].dtype == column.dtype
+    some = ga.load_dataset(one_class, target="label")
+    assert some.class_names == table.class_names and set(some.y.tolist()) == {1}
+
+    # real rows followed by GAN rows (which carry no class_dtype), as `augment` writes them
+    generated = dataclasses.replace(table.take([0, 1]), class_dtype=None)
+    combined = table.concat(generated)
+    assert pd.read_parquet(export_parquet(combined, tmp_path / "aug.parquet"))["label"].dtype == column.dtype
+    assert pd.read_csv(export_csv(table, tmp_path / "t.csv"))["label"].tolist() == column.tolist()
+
+
+def test_text_and_renamed_classes_stay_a_categorical_of_the_names(tmp_path):
+    import pandas as pd
+
+    from gan_augment.data.tables import frame_to_dataset
+    from gan_augment.export import export_parquet
+
+    frame = pd.DataFrame({"size": [1.0, 2.0, 3.0, 4.0], "label": [0.5, 1.5, 0.5, 1.5]})
+    table, _ = frame_to_dataset(frame, "label")
+    renamed = table.with_labels(table.y, ["small", "large"])  # the names no longer parse as the values
+    written = pd.read_parquet(export_parquet(renamed, tmp_path / "r.parquet"))
+    assert list(written["label"].cat.categories) == ["small", "large"]
+    text, _ = frame_to_dataset(frame.assign(label=["b", "a", "b", "a"]), "label")
+    assert text.class_dtype is None
+
+
+# ---------------------------------------------------------------------- lock files of the other commands
+def _live_lock(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / cli.LOCK_NAME
+    lock.write_text(f"{os.getppid()}\n")  # a live process (pytest's parent) holds it
+    return lock
+
+
+@pytest.mark.parametrize("command", ["translate", "upscale"])
+def test_translate_and_upscale_take_the_output_folder_lock(tiny, tmp_path, capsys, monkeypatch, command):
+    from gan_augment.export import export_npz
+
+    monkeypatch.delenv("GAN_AUGMENT_DEBUG", raising=False)
+    source = export_npz(tiny, tmp_path / "tiny.npz")
+    out = tmp_path / "out"
+    lock = _live_lock(out)
+    argv = (["translate", "--source", str(source), "--target", str(source)] if command == "translate"
+            else ["upscale", "--hr-source", str(source), "--model", str(tmp_path / "none.keras")])
+    assert cli.main([*argv, "-o", str(out), "--quiet"]) == 2
+    err = _one_line(capsys.readouterr().err.strip())
+    assert f"PID {os.getppid()}" in err and str(out) in err and "another output folder" in err
+    assert lock.read_text().strip() == str(os.getppid())  # not ours to remove
+    lock.unlink()
+    if command == "upscale":  # free: the run takes the lock, fails later, and releases it
+        assert cli.main([*argv, "-o", str(out), "--quiet"]) == 2
+        assert "none.keras" in capsys.readouterr().err and not lock.exists()
+
+
+def test_output_lock_is_held_for_a_block_and_refuses_a_live_holder(tmp_path):
+    """What a plugin command (`gan-augment run`) takes for its output folder."""
+    out = tmp_path / "storage" / "digits"
+    with cli.output_lock(out) as lock:
+        assert lock == out / cli.LOCK_NAME and lock.read_text().strip() == str(os.getpid())
+    assert not lock.exists()
+    _live_lock(out)
+    with (pytest.raises(DataError, match=rf"PID {os.getppid()}.*another output folder") as info,
+          cli.output_lock(out)):
+        pytest.fail("entered a folder a live run holds")
+    _one_line(str(info.value))
+    assert (out / cli.LOCK_NAME).exists()
+
+
+# ---------------------------------------------------------------------- full disks inside TFDS's writers
+@pytest.mark.parametrize("code, said", [(28, "no space left on the device"), (30, "read-only")],
+                         ids=["ENOSPC", "EROFS"])
+def test_a_full_disk_inside_tfds_is_one_line_naming_the_export_folder(tiny, tmp_path, monkeypatch, code, said):
+    """TFDS's writers raise an OSError without a file name (or TensorFlow's OpError): the
+    message names the export folder, the previous export stays, nothing temporary is left."""
+    import tensorflow_datasets as tfds
+
+    from gan_augment.errors import StorageError
+    from gan_augment.export import export_tfds
+
+    small = tiny.take(np.arange(10))
+    good = export_tfds(small, tmp_path / "tfds", name="digits_aug")
+    before = sorted(p.name for p in good.iterdir())
+
+    def full(*args, **kwargs):
+        raise OSError(code, os.strerror(code))  # no file name, as a write() inside TFDS raises it
+
+    monkeypatch.setattr(tfds.dataset_builders, "store_as_tfds_dataset", full)
+    with pytest.raises(StorageError) as info:
+        export_tfds(small, tmp_path / "tfds", name="digits_aug")
+    message = _one_line(str(info.value))
+    assert f"'{tmp_path / 'tfds' / 'digits_aug'}'" in message and said in message
+    assert info.value.errno == code
+    assert sorted(p.name for p in good.iterdir()) == before
+    assert [p.name for p in (tmp_path / "tfds").iterdir()] == ["digits_aug"]  # no staging folder left
+
+
+def test_a_full_disk_inside_a_streamed_tfds_export_is_one_line_naming_the_folder(run, tmp_path, monkeypatch):
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.core import file_adapters
+
+    from gan_augment.errors import StorageError
+
+    gan = run[1]
+
+    def tf_full(*args, **kwargs):  # what tf.io.TFRecordWriter raises on a full disk
+        raise tf.errors.ResourceExhaustedError(None, None, "/x/shard.tfrecord; No space left on device")
+
+    monkeypatch.setattr(file_adapters.TfRecordFileAdapter, "write_examples", tf_full)
+    with pytest.raises(StorageError, match="no space left on the device") as info:
+        gan.sample_to(tmp_path / "full", 20, seed=0, shard_size=10, verbose=0)
+    assert f"'{tmp_path / 'full'}'" in _one_line(str(info.value))
+    monkeypatch.undo()
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(tfds.folder_dataset, "write_metadata", read_only)
+    with pytest.raises(StorageError, match="read-only") as info:
+        gan.sample_to(tmp_path / "ro", 20, seed=0, shard_size=10, verbose=0)
+    assert f"'{tmp_path / 'ro'}'" in _one_line(str(info.value))
+    assert not [p for p in (tmp_path / "ro").iterdir() if p.name.startswith(".")]  # staging removed
+
+
+def test_the_cli_names_the_output_folder_for_an_oserror_without_a_file_name(model_file, tmp_path, capsys,
+                                                                            monkeypatch):
+    monkeypatch.delenv("GAN_AUGMENT_DEBUG", raising=False)
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "_print_paths", full)
+    out = tmp_path / "gen"
+    assert cli.main(["generate", "--model", str(model_file), "--n", "4", "--out", str(out / "s.npz")]) == 2
+    err = _one_line(capsys.readouterr().err.strip())
+    assert err.startswith("gan-augment: error: Could not write ") and f"'{out}'" in err
+    assert "no space left" in err and not (out / cli.LOCK_NAME).exists()

@@ -34,6 +34,9 @@ class Dataset:
         class_names: a name per label value.
         target: for tables, the name of the class column (written back on export).
         provenance: where the data came from (source, options, parent operations).
+        class_dtype: for tables whose class column held numbers or booleans, its dtype (e.g.
+            ``"float64"``): the export writes the classes back as values of that dtype, not as
+            text. ``None``: the class names are the classes (text, categories, images).
 
     Example:
         >>> import numpy as np
@@ -49,6 +52,7 @@ class Dataset:
     class_names: tuple[str, ...] = ()
     target: str | None = None
     provenance: dict[str, Any] = dataclasses.field(default_factory=dict)
+    class_dtype: str | None = None
 
     # ------------------------------------------------------------------ construction
     def __post_init__(self) -> None:
@@ -208,6 +212,7 @@ class Dataset:
             if self.frame is None
             else pd.concat([self.frame, other.frame], ignore_index=True),
             y=None if self.y is None else np.concatenate([self.y, other.y]),
+            class_dtype=self.class_dtype or other.class_dtype,  # GAN samples do not carry it
         )
 
     def with_labels(self, y: np.ndarray | None, class_names: Sequence[str] | None = None) -> Dataset:

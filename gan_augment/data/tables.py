@@ -134,9 +134,12 @@ def frame_to_dataset(
     """Split a DataFrame into features and the class column ``target``; encode the classes.
 
     Classes are the sorted unique values of ``target`` (as strings); a categorical column keeps
-    its category order instead. A ``_synthetic`` boolean column, as written by
-    :func:`gan_augment.export.export_parquet`, is removed from the features and returned as the
-    synthetic mask.
+    its category order instead. A column of numbers or booleans keeps its dtype in
+    ``class_dtype`` (the exports write the classes back in it); when ``frame.attrs`` lists the
+    classes of the column (as a parquet file written by `export_parquet` does), the classes are
+    those, so a file that holds some of them reads back with all of them. A ``_synthetic``
+    boolean column, as written by :func:`gan_augment.export.export_parquet`, is removed from the
+    features and returned as the synthetic mask.
 
     Example:
         >>> df = pd.DataFrame({"size": [1.0, 2.5, 3.1], "kind": ["b", "a", "b"]})
@@ -172,6 +175,7 @@ def frame_to_dataset(
         )
         drop.append(SYNTHETIC_COLUMN)
     features = frame.drop(columns=drop).reset_index(drop=True)
+    features.attrs = {k: v for k, v in frame.attrs.items() if k != CLASSES_ATTR}
     if features.shape[1] == 0:
         raise DataError(
             f"Expected at least one feature column besides the target {target!r} in {source!r}. "
@@ -188,7 +192,7 @@ def frame_to_dataset(
             f"{len(frame)} rows with a missing value. Drop those rows first, e.g. "
             f"frame.dropna(subset=[{target!r}])."
         )
-    y, class_names = encode_labels(column)
+    y, class_names = encode_labels(column, _listed_classes(frame, target))
     dataset = Dataset(
         kind="table",
         frame=features,
@@ -196,8 +200,34 @@ def frame_to_dataset(
         class_names=class_names,
         target=str(target),
         provenance={"source": source, **(provenance or {})},
+        class_dtype=_value_dtype(column),
     )
     return dataset, synthetic
+
+
+#: The key of ``DataFrame.attrs`` under which `export_parquet` lists the classes of a class
+#: column written as plain values (kept in the parquet file's pandas metadata).
+CLASSES_ATTR = "gan_augment_classes"
+
+
+def _value_dtype(column: pd.Series) -> str | None:
+    """The dtype of a class column of numbers or booleans (``"float64"``, ``"Int64"``, ``"bool"``),
+    kept so that exports write the classes back as such; None for text and categories."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or getattr(dtype, "kind", "O") not in "biuf":
+        return None
+    return str(dtype)
+
+
+def _listed_classes(frame: pd.DataFrame, target: str) -> tuple[str, ...] | None:
+    """The class names ``frame.attrs`` lists for the column ``target`` (see `CLASSES_ATTR`)."""
+    listed = frame.attrs.get(CLASSES_ATTR)
+    if not isinstance(listed, dict) or listed.get("target") != str(target):
+        return None
+    names = listed.get("class_names")
+    if not isinstance(names, list) or not names or len(set(map(str, names))) != len(names):
+        return None
+    return tuple(str(n) for n in names)
 
 
 def _check_scalar_columns(features: pd.DataFrame, source: str) -> None:
@@ -257,11 +287,14 @@ def check_trainable_table(dataset: Dataset, *, conditional: bool = True) -> None
         )
 
 
-def encode_labels(column: pd.Series | Sequence[Any]) -> tuple[np.ndarray, tuple[str, ...]]:
+def encode_labels(column: pd.Series | Sequence[Any],
+                  classes: Sequence[str] | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
     """Integer codes and class names of a column with no missing values.
 
     The classes are the sorted unique values (by value when they sort, else by their text);
     a categorical column keeps its category order. Whole floats are named without ``.0``.
+    ``classes``: the class names in label order, when known (a value named otherwise makes
+    them ignored).
 
     Example:
         >>> encode_labels(pd.Series([3, 1, 3]))
@@ -273,6 +306,12 @@ def encode_labels(column: pd.Series | Sequence[Any]) -> tuple[np.ndarray, tuple[
         return column.cat.codes.to_numpy(np.int64), names
     values = column.to_numpy(dtype=object)
     uniques = list(pd.unique(values))
+    if classes is not None:
+        lookup_names = {name: i for i, name in enumerate(classes)}
+        codes = {v: lookup_names.get(_label_name(v)) for v in uniques}
+        if all(code is not None for code in codes.values()):
+            y = np.fromiter((codes[v] for v in values), np.int64, count=len(values))
+            return y, tuple(classes)
     try:
         uniques = sorted(uniques)
     except TypeError:  # mixed types: order by text
@@ -280,6 +319,11 @@ def encode_labels(column: pd.Series | Sequence[Any]) -> tuple[np.ndarray, tuple[
     lookup = {v: i for i, v in enumerate(uniques)}
     y = np.fromiter((lookup[v] for v in values), np.int64, count=len(values))
     return y, tuple(_label_name(v) for v in uniques)
+
+
+def label_name(value: Any) -> str:
+    """The class name of a value of a class column (whole floats without ``.0``)."""
+    return _label_name(value)
 
 
 def _label_name(value: Any) -> str:
