@@ -304,6 +304,11 @@ train --dataset my_images/ --image-size 32 --loss wasserstein_gp""",
     )
     _add_data_arguments(train)
     _add_training_arguments(train, default_out="data/outputs/<dataset name>")
+    train.add_argument("--strategy", choices=["multi_worker"],
+                       help="multi_worker: train across the processes of the TF_CONFIG cluster (one "
+                            "process per machine, each with its TF_CONFIG, the same command and "
+                            "folders on shared storage; only worker 0 writes). See "
+                            "deploy/kubernetes/multi_worker_training.yaml")
 
     # ------------------------------------------------------------------ generate
     generate = _add_command(
@@ -759,17 +764,23 @@ def _say(quiet: bool) -> Any:
 def _cmd_train(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     say = _say(args.quiet)
+    from gan_augment.training import is_chief_worker, train_gan
+
     dataset = _load(args, say)
     out, checkpoints = _output_dirs(args)
-    _lock(out)
+    if not args.strategy or is_chief_worker():  # multi-worker: the workers share the folder, the chief writes
+        _lock(out)
     _check_epochs(args, checkpoints)
     options = _training_options(args)
 
-    from gan_augment.training import train_gan
-
+    if args.strategy:
+        options["strategy"] = args.strategy
     start = time.perf_counter()
     gan = train_gan(dataset, seed=args.seed, checkpoint_dir=checkpoints, output_dir=out,
                     verbose=0 if args.quiet else 1, **options)
+    if args.strategy and not is_chief_worker():  # the chief saves the model; this worker's part is done
+        say(f"Done in {time.perf_counter() - start:.1f} s: {gan!r}; {gan.stop_reason}. Worker 0 saves the model.")
+        return EXIT_OK
     model_path = gan.save(out / "model.keras")
     say(f"Done in {time.perf_counter() - start:.1f} s: {gan!r}; {gan.stop_reason}.")
     _print_paths({"model": model_path, "checkpoints": checkpoints, **_training_pictures(out)})

@@ -465,6 +465,7 @@ def train_gan(
         "source": str(dataset.provenance.get("source", "")),
         "options": {k: v for k, v in dataclasses.asdict(opts).items()},
         **({"target": dataset.target} if dataset.target is not None else {}),
+        **({"class_dtype": dataset.class_dtype} if dataset.class_dtype else {}),
     }
     with strategy.scope():
         gan = build_gan(dataset.kind, dataset.shape, num_classes, **kind.build_options(dataset, opts, seed),
@@ -509,9 +510,10 @@ def train_gan(
             History(history),
             *([plateau] if plateau is not None else []),
             *([budget] if budget is not None else []),
+            # the epoch's picture before its checkpoint: a kill between them cannot lose the picture
+            *([_SampleGrids(output_dir, opts.sample_every, seed)] if output_dir is not None else []),
             *([Checkpoint(save_dir, fingerprint, history, opts.checkpoint_every, opts.epochs)]
               if save_dir is not None else []),
-            *([_SampleGrids(output_dir, opts.sample_every, seed)] if output_dir is not None else []),
             *([Progress(opts.epochs)] if verbose else []),
             *(callbacks or []),
         ]
@@ -602,6 +604,19 @@ def parse_tf_config(raw: str) -> dict[str, Any]:
         raise DataError(f"Expected TF_CONFIG as JSON with a cluster and this process's task in it. Received: "
                         f"{raw[:200]!r} ({type(error).__name__}: {error}). Fix it like {example}.") from None
     return config
+
+
+def is_chief_worker() -> bool:
+    """Whether this process is the one that writes under ``strategy="multi_worker"``: True
+    without ``TF_CONFIG``; with it, for the ``chief`` task, else worker 0 (as `train_gan` decides)."""
+    raw = os.environ.get("TF_CONFIG", "")
+    if not raw.strip():
+        return True
+    config = parse_tf_config(raw)
+    task = config["task"]
+    if task["type"] == "chief":
+        return True
+    return task["type"] == "worker" and int(task["index"]) == 0 and "chief" not in config["cluster"]
 
 
 def _is_chief(strategy: tf.distribute.Strategy) -> bool:

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gan_augment.errors import GanAugmentError
 from pipelines import PROJECT_DIR_ENV
 from pipelines.config import DATASET_SPECS, REPO_ROOT, build_run_config, smoke_config
 from pipelines.jobs import EXECUTORS as EXECUTOR_MODULES
@@ -175,8 +176,10 @@ def run_pipeline(
     job = dg.build_reconstructable_job("pipelines.definitions", definitions.job_for_executor.__name__,
                                        reconstructable_args=(executor,))
 
+    from gan_augment.cli import output_lock
+
     started = time.perf_counter()
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with output_lock(root / dataset), dg.DagsterInstance.from_config(str(home)) as instance:
         result = dg.execute_job(job, instance=instance, run_config=run_config,
                                 tags={"dagster/partition": dataset, "gan_augment/trigger": "run_pipeline"})
         summary = _summarize(result, dataset, home, root / dataset, time.perf_counter() - started)
@@ -273,6 +276,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m pipelines.run") -
     try:
         result = run_pipeline(args.dataset, storage_root=args.storage_root, config=config or None,
                               executor=args.executor, dagster_home=args.dagster_home)
+    except GanAugmentError as exc:  # e.g. another live run holds the output folder: one line
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
     except (ValueError, TypeError, ImportError) as exc:  # unknown data set / section / executor package
         parser.error(str(exc))
     return 0 if result.success else 1

@@ -495,8 +495,6 @@ def test_a_dagster_run_killed_at_random_points_reruns_to_the_uninterrupted_outpu
 
 
 @pytest.mark.slow
-@pytest.mark.skipif("output_lock" not in (ROOT / "pipelines" / "run.py").read_text(encoding="utf-8"),
-                    reason="pipelines/run.py does not take gan_augment.cli.output_lock yet")
 def test_gan_augment_run_refuses_an_output_folder_a_live_run_holds(tmp_path):
     command, storage = _pipeline(tmp_path, "locked")
     storage.mkdir(parents=True)

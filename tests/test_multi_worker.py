@@ -112,3 +112,34 @@ def test_multi_worker_needs_a_valid_tf_config(monkeypatch):
             _distribution("multi_worker")
     with pytest.raises(DataError, match="multi_worker"):
         _distribution("multiworker")
+
+
+@pytest.mark.slow
+def test_the_cli_trains_with_two_workers_sharing_one_output_folder(tmp_path):
+    """`gan-augment train --strategy multi_worker` as deploy/kubernetes/multi_worker_training.yaml
+    runs it: the same command in two processes with their TF_CONFIG and one shared folder; only
+    worker 0 takes the folder's lock and saves the model."""
+    hosts = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    out = tmp_path / "shared"
+    procs = []
+    try:
+        for i in range(2):
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+                   "TF_CONFIG": json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}})}
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "gan_augment", "train", "--dataset", "digits", "--epochs", "1",
+                 "--batch-size", "64", "--strategy", "multi_worker", "--output-dir", str(out), "--quiet"],
+                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        logs = [p.communicate(timeout=TIMEOUT)[0] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    for p, log in zip(procs, logs):
+        assert p.returncode == 0, log[-3000:]
+    assert (out / "model.keras").is_file() and (out / "checkpoints").is_dir()
+    assert "model:" in logs[0] and "model:" not in logs[1]  # worker 1 does not write the model
+    from gan_augment.cli import LOCK_NAME
+
+    assert not (out / LOCK_NAME).exists()  # the chief released its lock

@@ -177,7 +177,8 @@ class TableKind(DataKind):
         frame = trained.model.sample_frame(labels, n=count, seed=seed)
         return Dataset(kind="table", frame=frame, y=labels,
                        class_names=trained.class_names if labels is not None else (),
-                       target=trained.target, provenance={"source": "gan", "seed": seed})
+                       target=trained.target, provenance={"source": "gan", "seed": seed},
+                       class_dtype=trained.model.metadata.get("class_dtype"))
 
     def numeric(self, gan: Any, dataset: Dataset) -> np.ndarray:
         return np.asarray(gan.encoder.transform(dataset.frame, seed=0), np.float64)
