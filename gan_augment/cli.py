@@ -269,6 +269,13 @@ augment --dataset churn.csv --target churned""",
     group.add_argument("--no-balance", action="store_true",
                        help="add the same number of samples to every class instead of filling "
                             "rare classes up")
+    group.add_argument("--stream", action="store_true",
+                       help="validate a seeded subsample of --validation-sample samples in memory "
+                            "and stream the whole augmented set to OUTPUT_DIR/data/ shard by shard "
+                            "(augment_to; default: only when it would not fit in memory)")
+    group.add_argument("--validation-sample", type=_positive_int, metavar="N", default=None,
+                       help="with streaming: samples validated and measured in memory (default "
+                            "10000)")
     group = augment.add_argument_group("validation")
     group.add_argument("--no-validate", action="store_true",
                        help="keep every generated sample without checking it against the real "
@@ -1070,6 +1077,8 @@ def _cmd_augment(args: argparse.Namespace) -> int:
     from gan_augment.generation import augment
 
     validation = _validation_options(args)
+    if args.stream or _too_large(dataset, args, balance, validation):
+        return _augment_streamed(args, dataset, out, checkpoints, balance, validation, options, say)
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():
@@ -1112,6 +1121,41 @@ def _cmd_augment(args: argparse.Namespace) -> int:
     _write_json(summary_path, summary)
     _print_counts(summary)
     _print_paths(paths)
+    return EXIT_OK
+
+
+def _too_large(dataset: Any, args: argparse.Namespace, balance: bool, validation: dict[str, Any]) -> bool:
+    """Whether `augment`'s in-memory path would not fit (then the CLI streams, as `generate` does)."""
+    from gan_augment.generation import OVERSAMPLE, check_memory, planned
+
+    plan = planned(dataset, args.per_class, balance, None, validation["utility"])
+    try:
+        check_memory(dataset, plan, OVERSAMPLE if validation["validate"] else 1.0)
+    except DataError:
+        return True
+    return False
+
+
+def _augment_streamed(args: argparse.Namespace, dataset: Any, out: Path, checkpoints: Path, balance: bool,
+                      validation: dict[str, Any], options: dict[str, Any], say: Any) -> int:
+    """`augment_to` into ``out``: the decisions on a subsample, the whole set streamed to ``out/data``."""
+    from gan_augment.streamed_augmentation import VALIDATION_SAMPLE, augment_to
+
+    sample = args.validation_sample or VALIDATION_SAMPLE
+    say(f"Streaming: validating {sample} samples in memory, writing the whole augmented set to {out / 'data'} "
+        "shard by shard.")
+    if validation.get("on_no_gain") in (None, "classical", "warn"):
+        validation["on_no_gain"] = "raise"  # a streamed set has no in-memory alternative to publish
+    start = time.perf_counter()
+    result = augment_to(dataset, out, per_class=args.per_class, balance=balance, seed=args.seed,
+                        validation_sample=sample, verbose=0 if args.quiet else 1, output_dir=out,
+                        checkpoint_dir=checkpoints, **validation, **options)
+    say(f"Done in {time.perf_counter() - start:.1f} s: {result.real} real + {result.n_synthetic} synthetic samples "
+        f"(validated on {sum(result.validated_on)}).")
+    _print_paths({"augmented data": result.data, "model": out / "model.keras", "checkpoints": checkpoints,
+                  **({"validation report": out / "validation" / "report.html"}
+                     if (out / "validation" / "report.html").exists() else {}),
+                  "summary": out / "augmentation.json"})
     return EXIT_OK
 
 

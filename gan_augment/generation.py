@@ -341,7 +341,7 @@ def augment(
     fit, holdout = _utility_split(dataset, utility_holdout, seed) if utility else (dataset, None)
     plan = planned(dataset, per_class, balance, plan, utility)
     oversample = max(OVERSAMPLE if validate else 1.0, COVERAGE_CANDIDATES if selection == "coverage" else 1.0)
-    _check_memory(dataset, plan, oversample)
+    check_memory(dataset, plan, oversample)
     if translate_from is not None:
         if gan is not None:
             raise DataError("Expected gan= or translate_from=, not both. Received: both.")
@@ -441,9 +441,9 @@ def planned(dataset: Dataset, per_class: int | None, balance: bool, plan: Any, u
     return result
 
 
-def _check_memory(dataset: Dataset, plan: np.ndarray, oversample: float) -> None:
+def check_memory(dataset: Dataset, plan: np.ndarray, oversample: float) -> None:
     """`DataError` before any training when the samples of ``plan`` (× ``oversample``) and the
-    augmented copy of the data would not fit in memory."""
+    augmented copy of the data would not fit in memory (`augment_to` streams such plans)."""
     from gan_augment.data.images import check_fits_in_memory, sample_bytes
 
     generated = int(np.ceil(np.asarray(plan, np.float64) * oversample).sum())
@@ -452,8 +452,8 @@ def _check_memory(dataset: Dataset, plan: np.ndarray, oversample: float) -> None
         total * sample_bytes(dataset.shape),
         f"{generated} generated samples of shape {tuple(dataset.shape)} (up to {int(plan.max())} per class, "
         f"× {oversample:g} for curation) and the augmented data set",
-        "Pass a smaller per_class (CLI: --per-class), or train once (train_gan; CLI: gan-augment train) and "
-        "write the samples to disk in bounded memory with gan.sample_to(folder, n) (CLI: gan-augment generate).")
+        "Pass a smaller per_class (CLI: --per-class), or stream the augmented set to disk in bounded memory "
+        "with augment_to(dataset, folder, ...) (the CLI's augment does so by itself).")
 
 
 def _same_amount(a: np.ndarray, b: Any) -> bool:

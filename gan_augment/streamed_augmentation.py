@@ -138,6 +138,7 @@ def augment_to(
     utility = bool(augment_options.get("utility", True))
     validate = bool(augment_options.get("validate", True))
     full = planned(dataset, per_class, balance, plan, utility)
+    check_room(dataset, full, folder)
     small = scaled_plan(full, validation_sample)
     model_path = folder / "model.keras"
     if gan is None and model_path.is_file():
@@ -182,6 +183,32 @@ def augment_to(
         progress(f"Wrote {len(dataset)} real + {result.n_synthetic} synthetic samples to {data} "
                  f"(validated on {int(small.sum())} synthetic samples).")
     return result
+
+
+def check_room(dataset: Dataset, plan: np.ndarray, folder: Path) -> None:
+    """`DataError` before any training when the streamed set would not fit on the disk of
+    ``folder`` (about one byte per value: uint8 pixels, before PNG or parquet compression) or its
+    per-sample labels would not fit in memory."""
+    import shutil
+
+    from gan_augment._io import format_size
+    from gan_augment.data.images import NPZ_BUDGET_ENV, npz_memory_budget, sample_bytes
+
+    n = len(dataset) + int(plan.sum())
+    size, existing = n * max(1, sample_bytes(dataset.shape) // 4), folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    fix = "Pass a smaller per_class (CLI: --per-class) or a folder on a larger disk."
+    if size > free:
+        raise DataError(f"Expected the streamed augmented set to fit on disk. Received: {n} samples of shape "
+                        f"{tuple(dataset.shape)}, about {format_size(size)}, and '{existing}' has "
+                        f"{format_size(free)} free. {fix}")
+    budget = npz_memory_budget()
+    if 8 * int(plan.sum()) > budget:
+        raise DataError(f"Expected the labels of the streamed samples to fit in memory. Received: "
+                        f"{int(plan.sum())} samples, {format_size(8 * int(plan.sum()))} of labels, over the "
+                        f"memory budget of {format_size(budget)} ({NPZ_BUDGET_ENV}). {fix}")
 
 
 def scaled_plan(plan: np.ndarray, total: int) -> np.ndarray:

@@ -255,6 +255,27 @@ def test_augment_writes_every_output_with_the_right_counts(tmp_path, capsys):
         assert name in text
 
 
+def test_augment_streams_to_disk_when_asked_or_when_it_would_not_fit(tmp_path, capsys, monkeypatch):
+    from gan_augment import load_dataset
+
+    out = tmp_path / "big"
+    argv = ["augment", "--dataset", "digits", "--epochs", "1", "--per-class", "300", "--no-validate",
+            "--no-utility", "--validation-sample", "100", "--output-dir", str(out), "--quiet"]
+    assert cli.main([*argv, "--stream"]) == 0
+    text = capsys.readouterr().out
+    assert str(out / "data") in text and "augmentation.json" in text
+    data = load_dataset(str(out / "data"))
+    assert np.bincount(data.y).tolist() == [300] * 10  # real + synthetic streamed into one TFDS directory
+    summary = json.loads((out / "augmentation.json").read_text())
+    assert sum(summary["validated_on"].values()) <= 100 and summary["real"] == 1797
+
+    # without --stream: streamed when the in-memory path would not fit (a tiny memory budget here)
+    monkeypatch.setenv("GAN_AUGMENT_NPZ_MAX_BYTES", "1000000")
+    other = tmp_path / "auto"
+    assert cli.main([*argv[:-3], "--output-dir", str(other), "--quiet"]) == 0
+    assert (other / "data" / "dataset_info.json").is_file() and not (other / "augmented.npz").exists()
+
+
 VALIDATION_ARGV = ["augment", "--dataset", "digits", "--epochs", "2", "--per-class", "200",
                    "--quiet"]
 
