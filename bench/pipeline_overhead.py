@@ -11,7 +11,7 @@ encoder):
                      (SQLite instance, IO managers writing every intermediate, UI metadata);
 * ``multiprocess`` — the same with the multiprocess executor (a process per step), as the
                      project configures it: step processes fork from a forkserver that imported
-                     TensorFlow, GX and the package once (`pipelines.jobs.MULTIPROCESS_CONFIG`);
+                     TensorFlow, GX and the package once (`pipelines.jobs.MULTIPROCESS_DEFAULTS`);
 * ``multiprocess_spawn`` — the multiprocess executor with ``start_method: spawn`` (Dagster's
                      default: every step process a fresh interpreter that imports everything).
 
@@ -128,7 +128,7 @@ def dagster_run(root: Path, config: dict, variant: str) -> dict:
     import dagster as dg
 
     from pipelines.config import build_run_config
-    from pipelines.jobs import MULTIPROCESS_CONFIG
+    from pipelines.jobs import MULTIPROCESS_DEFAULTS
     from pipelines.run import run_pipeline
 
     run_config = {"ops": build_run_config(config)["ops"],
@@ -136,8 +136,7 @@ def dagster_run(root: Path, config: dict, variant: str) -> dict:
     executor = variant
     if variant == "multiprocess_spawn":
         executor = "multiprocess"
-        execution = MULTIPROCESS_CONFIG["execution"]["config"]
-        run_config["execution"] = {"config": {**execution, "start_method": {"spawn": {}}}}
+        run_config["execution"] = {"config": {**MULTIPROCESS_DEFAULTS, "start_method": {"spawn": {}}}}
     (root / "home").mkdir(parents=True, exist_ok=True)
     (root / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     result = run_pipeline("digits", storage_root=root, config=run_config, executor=executor,

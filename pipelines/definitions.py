@@ -21,7 +21,6 @@ from pipelines.jobs import (
     SELECTION,
     augment_job,
     augment_job_multiprocess,
-    default_config,
     executor_from_env,
 )
 from pipelines.resources import IncomingData, StorageRoot
@@ -66,5 +65,5 @@ def job_for_executor(executor: str = "in_process") -> dg.JobDefinition:
     """The whole graph as the ``augment_pipeline`` job with the named executor (see
     `pipelines.jobs.EXECUTORS`); `pipelines.run` rebuilds it in every process it starts."""
     job = dg.define_asset_job(augment_job.name, selection=SELECTION, partitions_def=DATASETS,
-                              executor_def=executor_from_env(executor), config=default_config(executor))
+                              executor_def=executor_from_env(executor))
     return dg.Definitions(assets=ASSETS, jobs=[job], resources=make_resources()).resolve_job_def(job.name)

@@ -5,7 +5,7 @@ Expectations). The steps form a chain, so one data set gains nothing from runnin
 parallel; the multiprocess job is there for isolation (a step that crashes the interpreter cannot
 take the run worker with it) and locally proves what the scale-out executors need. Its step
 processes fork from a *forkserver* that imported TensorFlow, Great Expectations and this package
-once (`MULTIPROCESS_CONFIG`), instead of each paying those imports again in a fresh interpreter
+once (`MULTIPROCESS_DEFAULTS`), instead of each paying those imports again in a fresh interpreter
 (``start_method: {spawn: {}}`` in the run config restores that; bench/pipeline_overhead.py
 measures both).
 
@@ -26,7 +26,7 @@ from pipelines.config import DATASETS
 #: executor name -> (module, attribute); the scale-out ones are imported only when chosen
 EXECUTORS: dict[str, tuple[str, str]] = {
     "in_process": ("dagster", "in_process_executor"),
-    "multiprocess": ("dagster", "multiprocess_executor"),
+    "multiprocess": ("pipelines.jobs", "multiprocess_executor"),
     "k8s": ("dagster_k8s", "k8s_job_executor"),
     "celery": ("dagster_celery", "celery_executor"),
     "dask": ("dagster_dask", "dask_executor"),
@@ -54,22 +54,27 @@ SELECTION = dg.AssetSelection.assets(*ASSETS)
 FORKSERVER_PRELOAD = ["pipelines.definitions", "tensorflow", "keras", "gan_augment.training",
                       "gan_augment.validation", "gan_augment.downstream", "gan_augment.export"]
 
-#: default run config of the multiprocess executor (run config given at launch overrides it)
-MULTIPROCESS_CONFIG: dict = {
-    "execution": {"config": {"max_concurrent": 2,
-                             "start_method": {"forkserver": {"preload_modules": FORKSERVER_PRELOAD}}}},
-}
+#: the multiprocess executor's settings unless run config says otherwise
+MULTIPROCESS_DEFAULTS: dict = {"max_concurrent": 2,
+                               "start_method": {"forkserver": {"preload_modules": FORKSERVER_PRELOAD}}}
 
 
-def default_config(executor: str) -> dict | None:
-    """The job's default run config for ``executor`` (only the multiprocess executor has one)."""
-    return MULTIPROCESS_CONFIG if executor == "multiprocess" else None
+def _with_defaults(config: dict) -> dict:
+    """Run config of the multiprocess executor with `MULTIPROCESS_DEFAULTS` for what it leaves out."""
+    return {**MULTIPROCESS_DEFAULTS, **{k: v for k, v in config.items() if v is not None}}
+
+
+#: Dagster's multiprocess executor (same name and config), forking step processes from a
+#: forkserver by default. Job-level default run config does not reach partitioned asset jobs
+#: launched with run config of their own, so the default lives in the executor.
+multiprocess_executor = dg.multiprocess_executor.configured(
+    _with_defaults, name="multiprocess", config_schema=dg.multiprocess_executor.config_schema.as_field().config_type)
+
 
 #: The whole graph for one data set (partition); in-process unless GAN_AUGMENT_EXECUTOR says otherwise.
 augment_job = dg.define_asset_job(
     "augment_pipeline", selection=SELECTION, partitions_def=DATASETS,
     executor_def=executor_from_env(),
-    config=default_config(executor_from_env().name),
     description="Ingest → train the GAN → generate and validate (blocking gates) → augmented "
                 "data set (npz + TFDS) → downstream evaluation, for one data set.",
 )
@@ -77,6 +82,6 @@ augment_job = dg.define_asset_job(
 #: The same graph, one process per step (forked from a server that imported TensorFlow once).
 augment_job_multiprocess = dg.define_asset_job(
     "augment_pipeline_multiprocess", selection=SELECTION, partitions_def=DATASETS,
-    executor_def=dg.multiprocess_executor, config=MULTIPROCESS_CONFIG,
+    executor_def=multiprocess_executor,
     description="The augment pipeline with one process per step (multiprocess executor).",
 )

@@ -169,6 +169,19 @@ def test_run_config_maps_asset_sections_to_steps():
     assert deploy["ops"]["gan_model"]["config"] == {"epochs": 9, "seed": 1}  # the caller's dict untouched
 
 
+def test_the_multiprocess_executor_forks_steps_from_a_preloaded_forkserver_by_default():
+    from pipelines.jobs import FORKSERVER_PRELOAD, _with_defaults, multiprocess_executor
+
+    assert multiprocess_executor.name == "multiprocess"
+    assert _with_defaults({})["start_method"] == {"forkserver": {"preload_modules": FORKSERVER_PRELOAD}}
+    assert "tensorflow" in FORKSERVER_PRELOAD and "pipelines.definitions" in FORKSERVER_PRELOAD
+    chosen = _with_defaults({"start_method": {"spawn": {}}, "max_concurrent": 4})  # run config wins
+    assert chosen["start_method"] == {"spawn": {}} and chosen["max_concurrent"] == 4
+    from pipelines import definitions
+
+    assert definitions.job_for_executor("multiprocess").executor_def is multiprocess_executor
+
+
 def test_unknown_data_sets_and_executors_are_refused_with_the_choices():
     from pipelines.jobs import executor_from_env
 
