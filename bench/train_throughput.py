@@ -181,6 +181,8 @@ def layer_macs(model: keras.Model) -> tuple[int, int]:
     """(multiply-adds of one image's forward pass through the Conv2D, Conv2DTranspose, Dense and
     Dot layers of ``model``, those of the layer that reads the model's image/noise input). For
     these layers the input-gradient and the weight-gradient passes cost as many as the forward."""
+    from gan_augment.models.layers import InnerProduct
+
     total, first = 0, 0
     inputs = {id(t) for t in model.inputs}
     for layer in model.layers:
@@ -194,7 +196,7 @@ def layer_macs(model: keras.Model) -> tuple[int, int]:
             macs = h * w * kh * kw * layer.input.shape[-1] * layer.filters
         elif isinstance(layer, keras.layers.Dense):
             macs = layer.input.shape[-1] * layer.units
-        elif isinstance(layer, keras.layers.Dot):
+        elif isinstance(layer, keras.layers.Dot | InnerProduct):  # the label projection (InnerProduct now)
             macs = layer.input[0].shape[-1]
         else:
             continue

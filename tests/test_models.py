@@ -13,6 +13,7 @@ from helpers import random_batch, values
 from gan_augment.models import build_image_gan, get_loss
 from gan_augment.models.diffaugment import diff_augment, parse_policy
 from gan_augment.models.image import upsampling_plan
+from gan_augment.models.layers import FusedBatchNorm, InnerProduct
 from gan_augment.models.losses import gradient_penalty
 
 
@@ -131,3 +132,91 @@ def test_mixed_precision_step(policy):
     assert gan.discriminator.output.dtype == "float32"
     logs = gan.train_step(random_batch())
     assert np.isfinite(float(logs["d_loss"]))
+
+
+def _bn_pair(shape, dtype=None):
+    """A Keras BatchNormalization and a FusedBatchNorm built for ``shape``, same random weights."""
+    rng = np.random.default_rng(1)
+    pair = (keras.layers.BatchNormalization(dtype=dtype), FusedBatchNorm(dtype=dtype))
+    weights = [rng.normal(size=shape[-1]).astype("float32") for _ in range(2)]
+    weights += [rng.normal(size=shape[-1]).astype("float32"), rng.uniform(0.5, 2, shape[-1]).astype("float32")]
+    for layer in pair:
+        layer.build(shape)
+        layer.set_weights(weights)
+    return pair
+
+
+@pytest.mark.parametrize("shape, dtype", [((8, 7, 7, 16), None), ((8, 48), None), ((4, 3, 5), None),
+                                          ((8, 4, 4, 16), "mixed_float16"), ((8, 48), "mixed_bfloat16")])
+def test_fused_batch_norm_matches_keras_batch_norm(shape, dtype):
+    keras_bn, fused = _bn_pair(shape, dtype)
+    assert [w.path.split("/")[-1] for w in fused.weights] == ["gamma", "beta", "moving_mean", "moving_variance"]
+    assert [w.shape for w in fused.weights] == [w.shape for w in keras_bn.weights]
+    rng = np.random.default_rng(2)
+    x = tf.constant(rng.normal(1.5, 2.0, shape).astype("float32"))
+    w = tf.constant(rng.normal(size=shape).astype("float32"))
+    runs = []
+    for layer in (keras_bn, fused):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(tf.cast(y, "float32") * w)
+        grads = tape.gradient(loss, [x, layer.gamma, layer.beta])
+        layer(x * 0.5 - 1.0, training=True)  # a second update of the moving statistics
+        runs.append([y, *grads, layer.moving_mean, layer.moving_variance, layer(x, training=False)])
+    assert runs[1][0].dtype == runs[0][0].dtype == (keras.DTypePolicy(dtype).compute_dtype if dtype else "float32")
+    rtol = 1e-5 if dtype is None else 2e-2  # half-precision outputs: a rounding step apart at most
+    for ref, new in zip(*runs):
+        ref, new = values([tf.cast(ref, "float32"), tf.cast(new, "float32")])
+        np.testing.assert_allclose(new, ref, rtol=rtol, atol=rtol * np.abs(ref).max())
+    # The same under XLA, and frozen (trainable=False) means inference, as in Keras.
+    xla = tf.function(lambda t: fused(t, training=True), jit_compile=True)(x)
+    np.testing.assert_allclose(*values([tf.cast(xla, "float32"), tf.cast(runs[1][0], "float32")]),
+                               rtol=rtol, atol=rtol)
+    inference = fused(x, training=False)
+    fused.trainable = False
+    before = values([fused.moving_mean])[0]
+    np.testing.assert_array_equal(*values([fused(x, training=True), inference]))
+    np.testing.assert_array_equal(values([fused.moving_mean])[0], before)
+
+
+def test_inner_product_is_a_row_dot():
+    rng = np.random.default_rng(3)
+    a, b = (tf.constant(rng.normal(size=(5, 40)).astype("float32")) for _ in range(2))
+    np.testing.assert_allclose(InnerProduct()([a, b]).numpy(), keras.layers.Dot(axes=1)([a, b]).numpy(),
+                               rtol=1e-5, atol=1e-5)
+    assert InnerProduct().compute_output_shape([(None, 40), (None, 40)]) == (None, 1)
+
+
+def test_models_saved_with_keras_batch_norm_and_dot_still_load(tmp_path, monkeypatch):
+    import functools
+
+    from gan_augment.models import image, load_model
+
+    # The architecture before FusedBatchNorm / InnerProduct, built and saved as earlier versions did.
+    with monkeypatch.context() as m:
+        m.setattr(image, "FusedBatchNorm", keras.layers.BatchNormalization)
+        m.setattr(image, "InnerProduct", functools.partial(keras.layers.Dot, axes=1))
+        old = build_image_gan((8, 8, 1), num_classes=3)
+    assert type(old.generator.get_layer("project_bn")) is keras.layers.BatchNormalization
+    assert type(old.discriminator.get_layer("project_label")) is keras.layers.Dot
+    old.compile()
+    old.train_step(random_batch())  # moving statistics and weights away from their initial values
+    old.save(tmp_path / "old.keras")
+    new = build_image_gan((8, 8, 1), num_classes=3)
+    new.save(tmp_path / "new.keras")
+    assert isinstance(new.generator.get_layer("up0_bn"), FusedBatchNorm)
+
+    loaded = load_model(tmp_path / "old.keras")
+    assert type(loaded.generator.get_layer("up0_bn")) is keras.layers.BatchNormalization  # as it was saved
+    assert isinstance(load_model(tmp_path / "new.keras").generator.get_layer("up0_bn"), FusedBatchNorm)
+    # Old weights (and so checkpoints, which store them by position) fit the new architecture.
+    assert [(v.path, v.shape) for v in new.weights] == [(v.path, v.shape) for v in old.weights]
+    new.set_weights(loaded.get_weights())
+    z, labels = np.random.default_rng(4).normal(size=(6, old.latent_dim)).astype("float32"), np.arange(6) % 3
+    images = [gan.generate(z, labels) for gan in (old, loaded, new)]
+    np.testing.assert_array_equal(images[1], images[0])
+    np.testing.assert_allclose(images[2], images[0], atol=1e-5)
+    x = random_batch(6)
+    logits = [gan.discriminator(list(x)).numpy() for gan in (old, new)]
+    np.testing.assert_allclose(logits[1], logits[0], rtol=1e-5, atol=1e-5)

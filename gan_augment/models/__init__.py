@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from gan_augment.models.base import GANBase
     from gan_augment.models.gan import ConditionalGAN
     from gan_augment.models.image import build_image_discriminator, build_image_generator
+    from gan_augment.models.layers import FusedBatchNorm, InnerProduct
     from gan_augment.models.losses import LOSSES, GANLoss, get_loss
     from gan_augment.models.table_encoding import TableEncoder
     from gan_augment.models.tabular import TabularGAN
@@ -31,6 +32,8 @@ _LAZY = {
     "ConditionalGAN": "gan_augment.models.gan",
     "build_image_discriminator": "gan_augment.models.image",
     "build_image_generator": "gan_augment.models.image",
+    "FusedBatchNorm": "gan_augment.models.layers",
+    "InnerProduct": "gan_augment.models.layers",
     "LOSSES": "gan_augment.models.losses",
     "GANLoss": "gan_augment.models.losses",
     "get_loss": "gan_augment.models.losses",
@@ -217,8 +220,10 @@ __all__ = [
     "BUILDERS",
     "LOSSES",
     "ConditionalGAN",
+    "FusedBatchNorm",
     "GANBase",
     "GANLoss",
+    "InnerProduct",
     "TableEncoder",
     "TabularGAN",
     "build_gan",

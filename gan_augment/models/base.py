@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gan_augment.models.layers import FusedBatchNorm
 from gan_augment.models.losses import GANLoss, get_loss, gradient_penalty
 
 
@@ -209,7 +210,9 @@ class GANBase(keras.Model):
         ctx = distributed_replica_context()
         if ctx is None:
             return
-        stats = [w for layer in self.generator.layers if isinstance(layer, keras.layers.BatchNormalization)
+        # Keras' batch norm and this package's fused one (generators saved before it keep Keras')
+        batch_norms = (keras.layers.BatchNormalization, FusedBatchNorm)
+        stats = [w for layer in self.generator.layers if isinstance(layer, batch_norms)
                  for w in (layer.moving_mean, layer.moving_variance)]
         if not stats:
             return

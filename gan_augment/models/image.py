@@ -10,6 +10,12 @@ Builders are pure functions of shapes and options and return functional `keras.M
   ``<embed(label), features>`` (Miyato & Koyama 2018), which is what makes the samples follow
   their label.
 
+The generator's batch norms are `~gan_augment.models.layers.FusedBatchNorm` (Keras'
+``BatchNormalization`` on TensorFlow's fused kernel) and the projection is an
+`~gan_augment.models.layers.InnerProduct` (``Dot(axes=1)`` as a product and a sum): the same
+math and weights as the stock layers, which networks saved by earlier versions still use (a
+``.keras`` file carries its layers' config, so it loads as it was saved).
+
 Any height/width works that halves down to a map of side 3–7 (8, 16, 28, 32, 48, 64, 128, …).
 """
 
@@ -17,6 +23,8 @@ from __future__ import annotations
 
 import keras
 from keras import layers
+
+from gan_augment.models.layers import FusedBatchNorm, InnerProduct
 
 
 def upsampling_plan(height: int, width: int) -> tuple[int, int, int]:
@@ -79,14 +87,14 @@ def build_image_generator(
         e = layers.Embedding(num_classes, embed_dim, name="label_embedding", dtype=dtype)(label)
         t = layers.Concatenate(name="z_and_label", dtype=dtype)([z, e])
     t = layers.Dense(h0 * w0 * ch, use_bias=False, name="project", dtype=dtype)(t)
-    t = layers.BatchNormalization(name="project_bn", dtype=dtype)(t)
+    t = FusedBatchNorm(name="project_bn", dtype=dtype)(t)
     t = layers.LeakyReLU(0.2, dtype=dtype)(t)
     t = layers.Reshape((h0, w0, ch), dtype=dtype)(t)
     for i in range(k):
         ch = max(width, ch // 2)
         t = layers.Conv2DTranspose(ch, 4, strides=2, padding="same", use_bias=False,
                                    name=f"up{i}", dtype=dtype)(t)
-        t = layers.BatchNormalization(name=f"up{i}_bn", dtype=dtype)(t)
+        t = FusedBatchNorm(name=f"up{i}_bn", dtype=dtype)(t)
         t = layers.LeakyReLU(0.2, dtype=dtype)(t)
     t = layers.Conv2D(image_shape[2], 3, padding="same", name="to_pixels", dtype=dtype)(t)
     out = layers.Activation("tanh", dtype="float32", name="image")(t)
@@ -126,6 +134,6 @@ def build_image_discriminator(
         return keras.Model(image, logit, name=name)
     label = keras.Input((), dtype="int32", name="label")
     e = layers.Embedding(num_classes, features.shape[-1], name="projection", dtype="float32")(label)
-    proj = layers.Dot(axes=1, name="project_label", dtype="float32")([e, features])
+    proj = InnerProduct(name="project_label", dtype="float32")([e, features])
     logit = layers.Add(name="logit", dtype="float32")([logit, proj])
     return keras.Model([image, label], logit, name=name)
