@@ -35,26 +35,34 @@ def _free_ports(count: int) -> list[int]:
             s.close()
 
 
-def _run(mode: str, workers: int, checkpoint_dir: str, epochs: int, out: Path, *extra: str) -> list[dict]:
-    """Start ``workers`` processes (one cluster on loopback for ``multi_worker``), wait for all,
-    kill them all on a timeout; returns each one's ``info`` and weights."""
-    hosts = [f"127.0.0.1:{port}" for port in _free_ports(workers)]
+def _start_all(commands: list[list[str]], cluster: bool) -> tuple[list[subprocess.Popen], list[str]]:
+    """Run ``commands`` at once (with ``cluster``: one TF_CONFIG cluster on loopback, command
+    ``i`` as worker ``i``), wait for all, kill them all on a timeout; (processes, their logs)."""
+    hosts = [f"127.0.0.1:{port}" for port in _free_ports(len(commands))]
     procs = []
     try:
-        for i in range(workers):
+        for i, command in enumerate(commands):
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
             env.pop("TF_CONFIG", None)
-            if mode == "multi_worker":
+            if cluster:
                 env["TF_CONFIG"] = json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}})
-            procs.append(subprocess.Popen(
-                [sys.executable, str(SCRIPT), mode, checkpoint_dir, str(epochs), str(out / f"{mode}{workers}_{i}.npz"), *extra],
-                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+            procs.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, text=True))
         logs = [p.communicate(timeout=TIMEOUT)[0] for p in procs]
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
                 p.communicate()
+    return procs, logs
+
+
+def _run(mode: str, workers: int, checkpoint_dir: str, epochs: int, out: Path, *extra: str) -> list[dict]:
+    """Start ``workers`` processes (one cluster on loopback for ``multi_worker``), wait for all,
+    kill them all on a timeout; returns each one's ``info`` and weights."""
+    commands = [[sys.executable, str(SCRIPT), mode, checkpoint_dir, str(epochs),
+                 str(out / f"{mode}{workers}_{i}.npz"), *extra] for i in range(workers)]
+    procs, logs = _start_all(commands, cluster=mode == "multi_worker")
     results = []
     for i, (p, log) in enumerate(zip(procs, logs)):
         assert p.returncode == 0 and "WORKER_DONE" in log, log[-3000:]
@@ -119,23 +127,10 @@ def test_the_cli_trains_with_two_workers_sharing_one_output_folder(tmp_path):
     """`gan-augment train --strategy multi_worker` as deploy/kubernetes/multi_worker_training.yaml
     runs it: the same command in two processes with their TF_CONFIG and one shared folder; only
     worker 0 takes the folder's lock and saves the model."""
-    hosts = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     out = tmp_path / "shared"
-    procs = []
-    try:
-        for i in range(2):
-            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-                   "TF_CONFIG": json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}})}
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "gan_augment", "train", "--dataset", "digits", "--epochs", "1",
-                 "--batch-size", "64", "--strategy", "multi_worker", "--output-dir", str(out), "--quiet"],
-                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-        logs = [p.communicate(timeout=TIMEOUT)[0] for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.communicate()
+    command = [sys.executable, "-m", "gan_augment", "train", "--dataset", "digits", "--epochs", "1",
+               "--batch-size", "64", "--strategy", "multi_worker", "--output-dir", str(out), "--quiet"]
+    procs, logs = _start_all([command, command], cluster=True)
     for p, log in zip(procs, logs):
         assert p.returncode == 0, log[-3000:]
     assert (out / "model.keras").is_file() and (out / "checkpoints").is_dir()
