@@ -505,7 +505,8 @@ class _Writer:
 
         pieces = list(self.plan.chunks(index))
         data = _concat([piece for piece, _ in pieces])
-        data = dataclasses.replace(data, provenance={"source": "gan", "seed": shard_seed(self.plan.seed, index),
+        source = "gan" if self.plan.real is None else "augmented"  # real samples first, then generated ones
+        data = dataclasses.replace(data, provenance={"source": source, "seed": shard_seed(self.plan.seed, index),
                                                      "shard": index, "run_seed": self.plan.seed})
         return data, np.concatenate([mask for _, mask in pieces])
 
