@@ -390,7 +390,7 @@ def noise_inputs():
     noise = dataclasses.replace(train.take(np.zeros(len(labels), np.int64)),
                                 x=rng.random((len(labels), *train.shape), dtype=np.float32), y=labels)
     report = SimpleNamespace(passed=True, requested=np.full(10, 20), accepted=np.ones(len(noise), bool),
-                             summary=lambda: "all gates passed (stand-in)")
+                             summary=lambda: "all gates passed (stand-in)", info={})
     kw = {"partitions_def": DATASETS, "io_manager_key": "memory_io_manager"}
 
     @dg.asset(name="source_dataset", **kw)
@@ -405,7 +405,11 @@ def noise_inputs():
     def fake_report():
         return report
 
-    return [fake_source, fake_samples, fake_report], train
+    @dg.asset(name="gan_model", **kw)
+    def fake_gan():  # read only when a plan above validation_sample is streamed
+        return None
+
+    return [fake_source, fake_samples, fake_report, fake_gan], train
 
 
 def _utility_run(noise_inputs, root: Path, on_no_gain: str):
