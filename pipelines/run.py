@@ -30,6 +30,7 @@ from gan_augment.errors import GanAugmentError
 from pipelines import PROJECT_DIR_ENV
 from pipelines.config import DATASET_SPECS, REPO_ROOT, build_run_config, smoke_config
 from pipelines.jobs import EXECUTORS as EXECUTOR_MODULES
+from pipelines.jobs import start_forkserver
 
 EXECUTORS = tuple(EXECUTOR_MODULES)
 DEFAULT_DAGSTER_HOME = REPO_ROOT / "data" / "dagster_home"
@@ -167,6 +168,8 @@ def run_pipeline(
         raise ValueError(f"Expected executor in {EXECUTORS}. Received: executor={executor!r}.")
     run_config = build_run_config(
         config, storage_root=None if storage_root is None else Path(storage_root).expanduser().resolve())
+    if executor == "multiprocess":  # the step processes' imports start now, on another core
+        start_forkserver(run_config.get("execution", {}).get("config"))
     configured = run_config.get("resources", {}).get("storage", {}).get("config", {}).get("root")
     root = Path(configured).expanduser() if configured else DEFAULT_STORAGE_ROOT
     if not root.is_absolute():  # a root from run config is repository-relative, as in StorageRoot
