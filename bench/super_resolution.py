@@ -93,7 +93,7 @@ def main() -> None:
                                              "blocks", "batch_size", "patch", "feature")
                if getattr(args, k) is not None}
     if args.pretrain_share is not None:
-        options["pretrain_steps"] = int(round(args.pretrain_share * args.steps))
+        options["pretrain_steps"] = round(args.pretrain_share * args.steps)
     print(f"CPU cores: {os.cpu_count()}; x{args.scale}, {args.steps} steps, options {options or 'defaults'}"
           + (" (--quick)" if args.quick else ""), flush=True)
 

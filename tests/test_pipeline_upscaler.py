@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-import os
 
 import dagster as dg
 import numpy as np

@@ -4,6 +4,7 @@ images, a few steps each."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import subprocess
@@ -285,5 +286,5 @@ def test_a_short_run_on_photo_patches_lowers_the_content_loss():
     # It starts as bicubic resizing (the global skip); the MSE phase lowers the pixel error
     # below that (the per-image PSNR mean can still fall: flat patches weigh most in it).
     pretraining = history["content_loss"][:4]
-    assert all(a > b for a, b in zip(pretraining, pretraining[1:])), history["content_loss"]
+    assert all(a > b for a, b in itertools.pairwise(pretraining)), history["content_loss"]
     assert gan.upscale(lr[:3]).shape == (3, 32, 32, 3)
