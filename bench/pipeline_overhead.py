@@ -11,7 +11,8 @@ encoder):
                      (SQLite instance, IO managers writing every intermediate, UI metadata);
 * ``multiprocess`` — the same with the multiprocess executor (a process per step), as the
                      project configures it: step processes fork from a forkserver that imported
-                     TensorFlow, GX and the package once (`pipelines.jobs.MULTIPROCESS_DEFAULTS`);
+                     TensorFlow, GX and the package once (`pipelines.forkserver.MULTIPROCESS_DEFAULTS`),
+                     started first thing, as ``gan-augment run --executor multiprocess`` starts it;
 * ``multiprocess_spawn`` — the multiprocess executor with ``start_method: spawn`` (Dagster's
                      default: every step process a fresh interpreter that imports everything).
 
@@ -130,7 +131,7 @@ def dagster_run(root: Path, config: dict, variant: str) -> dict:
     import dagster as dg
 
     from pipelines.config import build_run_config
-    from pipelines.jobs import MULTIPROCESS_DEFAULTS
+    from pipelines.forkserver import MULTIPROCESS_DEFAULTS
     from pipelines.run import run_pipeline
 
     run_config = {"ops": build_run_config(config)["ops"],
@@ -152,6 +153,10 @@ def dagster_run(root: Path, config: dict, variant: str) -> dict:
 
 def child(variant: str, root: Path, epochs: int, per_class: int) -> None:
     started = time.perf_counter()
+    if variant == "multiprocess":  # as `gan-augment run --executor multiprocess` does, first thing
+        from pipelines.forkserver import start_forkserver
+
+        start_forkserver()
     config = config_for(epochs, per_class)
     info = plain(root, config) if variant == "plain" else dagster_run(root, config, variant)
     info["work_s"] = round(time.perf_counter() - started, 2)

@@ -50,7 +50,7 @@ from pipelines.config import (
     UpscalerConfig,
     translation_options,
 )
-from pipelines.io_managers import Splits, png_markdown
+from pipelines.io_managers import Splits, load_saved_model, png_markdown, saved_model_file
 from pipelines.resources import StorageRoot
 
 GROUP = "gan_augment"
@@ -359,7 +359,7 @@ def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConf
 
 @dg.asset(
     partitions_def=DATASETS, io_manager_key="tfds_io_manager", group_name=GROUP, kinds={"numpy"},
-    check_specs=[UTILITY_CHECK_SPEC],
+    check_specs=[UTILITY_CHECK_SPEC], deps=["gan_model"],  # loaded only to stream (saved_model_file)
     description="What the utility gate found worth publishing: the real train split, plus the "
                 "curated GAN samples (amount per class and loss weight chosen on the holdout "
                 "split) when they beat real-only and real + classical augmentation, plus "
@@ -369,7 +369,7 @@ def sample_and_validate(context: dg.AssetExecutionContext, config: SyntheticConf
                 "gate passed.",
 )
 def augmented_dataset(context: dg.AssetExecutionContext, config: AugmentedConfig, storage: StorageRoot,
-                      source_dataset: Splits, gan_model: Any, synthetic_samples: Dataset, validation_report: Any):
+                      source_dataset: Splits, synthetic_samples: Dataset, validation_report: Any):
     from gan_augment.generation import ON_NO_GAIN, AugmentedDataset, shortfall, take_per_class
 
     if config.on_no_gain not in ON_NO_GAIN:
@@ -392,7 +392,8 @@ def augmented_dataset(context: dg.AssetExecutionContext, config: AugmentedConfig
     streamed_plan = validation_report.info.get("streamed_plan")
     streamed = None
     if streamed_plan is not None and synthetic is not None:
-        streamed = _stream_published(context, storage, train, gan_model, validation_report, kept, synthetic,
+        gan = load_saved_model(saved_model_file(storage, context.partition_key))
+        streamed = _stream_published(context, storage, train, gan, validation_report, kept, synthetic,
                                      np.asarray(streamed_plan, np.int64), config.stream_seed)
     augmented = AugmentedDataset(
         real=train, synthetic=synthetic, requested=tuple(plan.tolist()),

@@ -19,9 +19,25 @@ def _main(argv: list[str], prog: str) -> int:
     argv, project_dir = _take_project_dir(argv)
     if project_dir is not None:  # before the pipeline reads data/datasets.yaml on import
         os.environ[PROJECT_DIR_ENV] = project_dir
+    if _asks_for(argv, "--executor", "multiprocess") and not _asks_for(argv, "--config"):
+        # the step processes' imports start before this one imports Dagster (a --config may
+        # choose another start method: then run_pipeline starts the server once it has read it)
+        from pipelines.forkserver import start_forkserver
+
+        start_forkserver()
     from pipelines.run import main
 
     return main(argv, prog=prog)
+
+
+def _asks_for(argv: list[str], option: str, value: str | None = None) -> bool:
+    """Whether ``argv`` holds ``option`` (with ``value``, as ``option value`` or ``option=value``)."""
+    for i, arg in enumerate(argv):
+        if arg == option and (value is None or argv[i + 1 : i + 2] == [value]):
+            return True
+        if arg.startswith(option + "=") and (value is None or arg == f"{option}={value}"):
+            return True
+    return False
 
 
 def _take_project_dir(argv: list[str]) -> tuple[list[str], str | None]:

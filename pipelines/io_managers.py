@@ -172,13 +172,24 @@ class KerasModelIOManager(_StorageIOManager):
         })
 
     def load_input(self, context: dg.InputContext) -> Any:
-        from gan_augment.training import load_trained
+        return load_saved_model(self._file(context))
 
-        path = self._file(context)
-        if not path.is_file():
-            raise FileNotFoundError(f"Expected a saved GAN at '{path}'. Received: none; "
-                                    "materialize gan_model for this data set first.")
-        return load_trained(path)  # a TrainedGAN, or a TrainedTranslator for a translate_from partition
+
+def saved_model_file(storage: StorageRoot, partition: str, asset: str = "gan_model") -> Path:
+    """Where `KerasModelIOManager` keeps ``asset`` of data set ``partition``; for a step that
+    needs the model only sometimes (`assets.augmented_dataset` streams with it) and depends on it
+    without loading it as an input."""
+    return storage.dataset_dir(partition) / f"{asset}.keras"
+
+
+def load_saved_model(path: Path) -> Any:
+    """A `TrainedGAN`, or a `TrainedTranslator` for a translate_from partition (safe mode)."""
+    from gan_augment.training import load_trained
+
+    if not path.is_file():
+        raise FileNotFoundError(f"Expected a saved GAN at '{path}'. Received: none; "
+                                "materialize gan_model for this data set first.")
+    return load_trained(path)
 
 
 # ---------------------------------------------------------------------- the upscaler

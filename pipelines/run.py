@@ -29,8 +29,8 @@ from typing import Any
 from gan_augment.errors import GanAugmentError
 from pipelines import PROJECT_DIR_ENV
 from pipelines.config import DATASET_SPECS, REPO_ROOT, build_run_config, smoke_config
+from pipelines.forkserver import start_forkserver
 from pipelines.jobs import EXECUTORS as EXECUTOR_MODULES
-from pipelines.jobs import start_forkserver
 
 EXECUTORS = tuple(EXECUTOR_MODULES)
 DEFAULT_DAGSTER_HOME = REPO_ROOT / "data" / "dagster_home"

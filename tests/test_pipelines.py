@@ -170,12 +170,13 @@ def test_run_config_maps_asset_sections_to_steps():
 
 
 def test_the_multiprocess_executor_forks_steps_from_a_preloaded_forkserver_by_default():
-    from pipelines.jobs import FORKSERVER_PRELOAD, _with_defaults, multiprocess_executor
+    from pipelines.forkserver import FORKSERVER_PRELOAD, with_defaults
+    from pipelines.jobs import multiprocess_executor
 
     assert multiprocess_executor.name == "multiprocess"
-    assert _with_defaults({})["start_method"] == {"forkserver": {"preload_modules": FORKSERVER_PRELOAD}}
+    assert with_defaults({})["start_method"] == {"forkserver": {"preload_modules": FORKSERVER_PRELOAD}}
     assert "tensorflow" in FORKSERVER_PRELOAD and "pipelines.definitions" in FORKSERVER_PRELOAD
-    chosen = _with_defaults({"start_method": {"spawn": {}}, "max_concurrent": 4})  # run config wins
+    chosen = with_defaults({"start_method": {"spawn": {}}, "max_concurrent": 4})  # run config wins
     assert chosen["start_method"] == {"spawn": {}} and chosen["max_concurrent"] == 4
     from pipelines import definitions
 
@@ -183,7 +184,7 @@ def test_the_multiprocess_executor_forks_steps_from_a_preloaded_forkserver_by_de
 
 
 def test_the_forkserver_preload_follows_the_run_config():
-    from pipelines.jobs import FORKSERVER_PRELOAD, forkserver_preload, start_forkserver
+    from pipelines.forkserver import FORKSERVER_PRELOAD, forkserver_preload, start_forkserver
 
     assert forkserver_preload(None) == ["dagster._core.executor.multiprocess", *FORKSERVER_PRELOAD]
     assert forkserver_preload({"start_method": {"forkserver": {"preload_modules": ["numpy"]}}}) == [
@@ -193,6 +194,17 @@ def test_the_forkserver_preload_follows_the_run_config():
     assert start_forkserver({"start_method": {"spawn": {}}}) is False  # nothing to start
 
 
+def test_gan_augment_run_starts_the_forkserver_early_only_for_the_multiprocess_executor():
+    from pipelines.command import _asks_for
+
+    assert _asks_for(["digits", "--executor", "multiprocess"], "--executor", "multiprocess")
+    assert _asks_for(["--smoke", "--executor=multiprocess"], "--executor", "multiprocess")
+    assert not _asks_for(["--executor", "in_process"], "--executor", "multiprocess")
+    assert not _asks_for(["digits", "--executor"], "--executor", "multiprocess")
+    assert _asks_for(["--config", "run.yaml"], "--config") and _asks_for(["--config=run.yaml"], "--config")
+    assert not _asks_for(["digits", "--smoke"], "--config")
+
+
 def test_the_forkserver_preloads_what_a_step_process_needs_to_open_the_instance(tmp_path):
     """A forked step opens the Dagster instance before its step (`DagsterInstance.from_ref`);
     with `INSTANCE_STORAGE_MODULES` preloaded that imports nothing new (without: ~450 modules,
@@ -200,7 +212,7 @@ def test_the_forkserver_preloads_what_a_step_process_needs_to_open_the_instance(
     dg.DagsterInstance.from_config(str(tmp_path)).dispose()  # the run's instance exists already
     code = (
         "import sys\n"
-        "from pipelines.jobs import INSTANCE_STORAGE_MODULES\n"
+        "from pipelines.forkserver import INSTANCE_STORAGE_MODULES\n"
         "for name in INSTANCE_STORAGE_MODULES: __import__(name)\n"
         "import dagster as dg\n"
         "from dagster._core.instance.ref import InstanceRef\n"
@@ -437,7 +449,7 @@ def noise_inputs():
         return report
 
     @dg.asset(name="gan_model", **kw)
-    def fake_gan():  # read only when a plan above validation_sample is streamed
+    def fake_gan():  # a dependency of augmented_dataset, loaded from its file only to stream
         return None
 
     return [fake_source, fake_samples, fake_report, fake_gan], train
