@@ -124,10 +124,13 @@ class ImageKind(DataKind):
         def gather(idx: tf.Tensor) -> Any:
             return (tf.gather(x, idx), tf.gather(y, idx)) if with_labels else tf.gather(x, idx)
 
+        # a gather from memory is cheap: one batch prefetched, no parallel map. AUTOTUNE's
+        # parallel calls and buffer competed with the train step for the cores: 60 epochs of
+        # digits took 13.8-14.8 s with it, 11.6 s without, on 2 cores (same batches, same weights)
         return (tf.data.Dataset.range(first_epoch, epochs)
                 .flat_map(epoch_indices)
-                .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-                .prefetch(tf.data.AUTOTUNE))
+                .map(gather)
+                .prefetch(2))
 
     def sample(self, trained: Any, labels: np.ndarray | None, count: int, seed: int) -> Dataset:
         from gan_augment.data.dataset import Dataset
