@@ -9,8 +9,8 @@
   a free port, password auth, as the ``postgres`` user when the tests run as root).
 
 Both need the ``deploy`` extra (``pip install -e '.[deploy]'``: dagster-dask, dagster-postgres)
-and skip, saying why, without it; the PostgreSQL test also skips without the server binaries
-(``apt-get install postgresql``). Each runs the whole graph (a minute or two on 2 CPU cores):
+and skip, saying why, without it; the PostgreSQL test installs the server binaries when they
+are missing (``apt-get install postgresql``, as root) and skips, saying why, when it cannot. Each runs the whole graph (a minute or two on 2 CPU cores):
 ``pytest -m slow tests/test_deploy.py``. Every process they start is stopped in a ``finally``.
 """
 
@@ -149,7 +149,7 @@ def test_the_whole_graph_runs_on_a_dask_cluster_on_loopback(tmp_path):
 
 
 # ---------------------------------------------------------------------- PostgreSQL
-def _postgres_binaries() -> tuple[Path, Path]:
+def _find_postgres_binaries() -> tuple[Path, Path] | None:
     """``initdb`` and ``pg_ctl``: on PATH, else Debian's /usr/lib/postgresql/<version>/bin."""
     found = [shutil.which(name) for name in ("initdb", "pg_ctl")]
     if all(found):
@@ -157,8 +157,33 @@ def _postgres_binaries() -> tuple[Path, Path]:
     for folder in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
         if (Path(folder) / "initdb").is_file() and (Path(folder) / "pg_ctl").is_file():
             return Path(folder) / "initdb", Path(folder) / "pg_ctl"
-    pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl on PATH or in /usr/lib/postgresql/*/bin): "
-                "apt-get install postgresql")
+    return None
+
+
+def _postgres_binaries() -> tuple[Path, Path]:
+    """The server binaries; when missing, installed with ``apt-get install postgresql`` where
+    that can run (root on a Debian-like system with a reachable package mirror), else a skip
+    that says why."""
+    found = _find_postgres_binaries()
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        tried = []
+        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "postgresql"]):
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
+            except subprocess.TimeoutExpired:
+                tried.append(f"`{' '.join(command)}` timed out")
+                break
+            if done.returncode != 0:
+                tried.append(f"`{' '.join(command)}` failed: {done.stderr.strip()[-300:]}")
+                break
+        found = _find_postgres_binaries()
+        if found is None:
+            pytest.skip("no PostgreSQL server binaries, and installing them did not work: " + "; ".join(tried))
+    if found is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl on PATH or in /usr/lib/postgresql/*/bin), "
+                    "and apt-get cannot run here (needs root): apt-get install postgresql")
+    return found
 
 
 @contextlib.contextmanager
