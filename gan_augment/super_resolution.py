@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from gan_augment._io import save_keras
+from gan_augment._tfdata import without_autotune
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
 from gan_augment.kinds import require_kind
@@ -572,7 +573,7 @@ def _batches(hr: Dataset, opts: UpscalerOptions, scale: int, seed: int, first_ep
     small = opts.patch // scale
     signature = (tf.TensorSpec((opts.batch_size, small, small, c), tf.float32),
                  tf.TensorSpec((opts.batch_size, opts.patch, opts.patch, c), tf.float32))
-    return tf.data.Dataset.from_generator(pairs, output_signature=signature).prefetch(2)
+    return without_autotune(tf.data.Dataset.from_generator(pairs, output_signature=signature).prefetch(2))
 
 
 def _fit(model: Any, hr: Dataset, opts: UpscalerOptions, scale: int, seed: int, initial_epoch: int, epochs: int,

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from gan_augment._io import save_keras
+from gan_augment._tfdata import without_autotune
 from gan_augment.data.dataset import Dataset
 from gan_augment.errors import DataError
 from gan_augment.kinds import require_kind
@@ -399,7 +400,7 @@ def _batches(source: Dataset, target: Dataset, batch_size: int, seed: int, first
 
     spec = tf.TensorSpec((batch_size, *source.shape), tf.float32)
     signature = (spec, spec, *((tf.TensorSpec((batch_size,), tf.int32),) if labels else ()))
-    return tf.data.Dataset.from_generator(epochs_of_batches, output_signature=signature).prefetch(2)
+    return without_autotune(tf.data.Dataset.from_generator(epochs_of_batches, output_signature=signature).prefetch(2))
 
 
 def _fit(model: Any, source: Dataset, target: Dataset, opts: TranslationOptions, seed: int, initial_epoch: int,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gan_augment._tfdata import without_autotune
 from gan_augment.errors import DataError
 from gan_augment.kinds.base import DataKind, ValidationSpace, per_dataset
 
@@ -124,13 +125,12 @@ class ImageKind(DataKind):
         def gather(idx: tf.Tensor) -> Any:
             return (tf.gather(x, idx), tf.gather(y, idx)) if with_labels else tf.gather(x, idx)
 
-        # a gather from memory is cheap: one batch prefetched, no parallel map. AUTOTUNE's
-        # parallel calls and buffer competed with the train step for the cores: 60 epochs of
-        # digits took 13.8-14.8 s with it, 11.6 s without, on 2 cores (same batches, same weights)
-        return (tf.data.Dataset.range(first_epoch, epochs)
-                .flat_map(epoch_indices)
-                .map(gather)
-                .prefetch(2))
+        # a gather from memory is cheap: no parallel map, one batch prefetched. With AUTOTUNE (map
+        # and prefetch) 60 epochs of digits took 13.8-14.8 s on 2 cores, without 11.6-13.3 s
+        return without_autotune(tf.data.Dataset.range(first_epoch, epochs)
+                                .flat_map(epoch_indices)
+                                .map(gather)
+                                .prefetch(2))
 
     def sample(self, trained: Any, labels: np.ndarray | None, count: int, seed: int) -> Dataset:
         from gan_augment.data.dataset import Dataset

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from gan_augment._tfdata import without_autotune
 from gan_augment.errors import DataError
 from gan_augment.kinds.base import DataKind, ValidationSpace, per_dataset
 
@@ -169,7 +170,7 @@ class TableKind(DataKind):
 
         signature = (tf.TensorSpec((batch_size, rows.shape[1]), tf.float32),
                      tf.TensorSpec((batch_size, gan.cond_dim), tf.float32))
-        return tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(4)
+        return without_autotune(tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(4))
 
     def sample(self, trained: Any, labels: np.ndarray | None, count: int, seed: int) -> Dataset:
         from gan_augment.data.dataset import Dataset
