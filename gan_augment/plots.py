@@ -107,8 +107,10 @@ def _save_mosaic(rows: Sequence[Sequence[np.ndarray]], path: str | Path, *, row_
     every ``group`` columns. One image instead of a panel per tile: ~20× faster to draw, which
     matters for the grids written during training."""
     plt = _pyplot()
-    tiles = [t for row in rows for t in row]
-    height, width, channels = np.asarray(tiles[0]).shape if tiles else (1, 1, 1)
+    shapes = [np.shape(t) for row in rows for t in row] or [(1, 1, 1)]
+    # tiles of different sizes (low-resolution beside high-resolution images) fill the same cell,
+    # enlarged with nearest-neighbour as a panel of their own would show them
+    height, width, channels = (max(s[i] for s in shapes) for i in range(3))
     gap = max(1, round(0.25 * max(height, width)))
     n_cols = max((len(r) for r in rows), default=1)
 
@@ -122,6 +124,9 @@ def _save_mosaic(rows: Sequence[Sequence[np.ndarray]], path: str | Path, *, row_
         top = gap + r * (height + gap)
         for c, tile in enumerate(row):
             tile = np.clip(np.asarray(tile, np.float32), 0.0, 1.0)
+            tile = tile[np.arange(height) * tile.shape[0] // height][:, np.arange(width) * tile.shape[1] // width]
+            if not gray and tile.shape[-1] != channels:  # a grayscale tile among colour ones
+                tile = np.repeat(tile[..., :1], channels, axis=-1)
             canvas[top : top + height, left(c) : left(c) + width] = tile[..., 0] if gray else tile
     fig, ax = plt.subplots(figsize=figsize)
     ax.imshow(canvas, cmap="gray_r" if gray else None, vmin=0.0, vmax=1.0, interpolation="nearest")

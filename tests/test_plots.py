@@ -36,3 +36,11 @@ def test_a_translation_grid_shows_every_column_of_every_entry(tmp_path):
     picture = mpimg.imread(png)
     assert picture.shape[1] > picture.shape[0]  # 3 rows of 4 tiles
     assert (picture[..., :3].std(axis=-1) > 0.05).any()  # colour tiles drawn in colour
+
+
+def test_tiles_of_different_sizes_fill_the_same_cells(tmp_path):
+    """Low-resolution images beside high-resolution ones (the super-resolution picture)."""
+    low, high = np.ones((2, 4, 4, 1), np.float32), np.ones((2, 8, 8, 1), np.float32)
+    png = save_translation_grid([low, high], tmp_path / "sizes.png", labels=np.array([0, 0]),
+                                titles=["LR", "HR"])
+    assert len(_dark_rows(png)) > 0
