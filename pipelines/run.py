@@ -144,7 +144,8 @@ def run_pipeline(
             {"per_class": 150}, "downstream_evaluation": {"classifier": "logreg", "seeds": 1}}``
             (fields: `pipelines.config`), or full Dagster run config (with ``"ops"``).
         executor: ``"in_process"`` (default: every step in this process) or
-            ``"multiprocess"`` (a process per step; each re-imports TensorFlow); ``"k8s"``,
+            ``"multiprocess"`` (a process per step, forked from a server that imported
+            TensorFlow once; `pipelines.forkserver`); ``"k8s"``,
             ``"celery"`` and ``"dask"`` need their package and the settings in deploy/.
         dagster_home: the Dagster instance folder; default ``$DAGSTER_HOME`` or
             ``data/dagster_home`` (created if missing).
