@@ -94,9 +94,10 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None, *, needs: An
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(target)
         fd, name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=suffix if suffix is not None else "".join(target.suffixes),
-            dir=target.parent,
+            prefix=f"{_temporary_prefix(target)}{os.getpid()}.",
+            suffix=suffix if suffix is not None else "".join(target.suffixes), dir=target.parent,
         )
         os.close(fd)
     except OSError as exc:
@@ -113,6 +114,41 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None, *, needs: An
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _temporary_prefix(target: Path) -> str:
+    """``.<name>.<host>.``: the temporaries of ``target`` written on this machine (then the
+    writer's PID and a random part), so that a later write can tell which ones are stale."""
+    host = "".join(c if c.isalnum() or c == "-" else "_" for c in os.uname().nodename) or "host"
+    return f".{target.name}.{host}."
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Delete ``target``'s temporaries left by writers on this machine that are gone (a process
+    killed mid-write cannot clean up after itself). A live writer's file, or another machine's on
+    a shared disk, is never touched."""
+    prefix = _temporary_prefix(target)
+    try:
+        candidates = [p for p in target.parent.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return
+    for candidate in candidates:
+        pid = candidate.name[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            if candidate.is_file():
+                candidate.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def save_keras(model: Any, path: str | os.PathLike) -> Path:

@@ -197,3 +197,27 @@ def test_tfds_export_is_quiet_and_leaves_logging_as_it_was(tmp_path, digits, cap
     out, err = capfd.readouterr()
     assert logging.getLogger().handlers == handlers  # library lines are not printed twice afterwards
     assert "dataset_info.json" not in err and "Generating splits" not in err and not out
+
+
+def test_a_killed_writers_temporary_is_removed_by_the_next_write_and_a_live_ones_is_kept(tmp_path):
+    """A process killed mid-write leaves its hidden temporary; the next atomic write of the same
+    file removes it (its writer, on this machine, is gone) but not one of a live writer."""
+    import os
+    import subprocess
+    import sys
+
+    from gan_augment._io import _temporary_prefix, atomic_path
+
+    target = tmp_path / "report.json"
+    prefix = _temporary_prefix(target)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    stale = tmp_path / f"{prefix}{gone.stdout.strip()}.abc123.json"
+    live = tmp_path / f"{prefix}{os.getppid()}.def456.json"  # this test's parent: alive
+    other_host = tmp_path / f".report.json.otherhost.{gone.stdout.strip()}.ghi789.json"
+    for path in (stale, live, other_host):
+        path.write_text("partial")
+    with atomic_path(target) as tmp:
+        tmp.write_text("{}")
+    assert target.read_text() == "{}"
+    assert not stale.exists() and live.exists() and other_host.exists()
