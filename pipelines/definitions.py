@@ -17,12 +17,7 @@ from pipelines.io_managers import (
     ReportIOManager,
     UpscalerIOManager,
 )
-from pipelines.jobs import (
-    SELECTION,
-    augment_job,
-    augment_job_multiprocess,
-    executor_from_env,
-)
+from pipelines.jobs import SELECTION, augment_job, augment_job_multiprocess, executor_from_env
 from pipelines.resources import IncomingData, StorageRoot
 from pipelines.schedules import weekly_retrain
 from pipelines.sensors import incoming_data_sensor

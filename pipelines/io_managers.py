@@ -162,7 +162,8 @@ class KerasModelIOManager(_StorageIOManager):
     """`TrainedGAN` (or `TrainedTranslator`) ↔ ``<asset name>.keras`` (loaded in Keras safe mode)."""
 
     def _file(self, context: dg.OutputContext | dg.InputContext) -> Path:
-        return self._location(context).with_suffix(".keras")
+        folder = self._location(context)  # checks that the context is a partitioned asset
+        return saved_model_file(self.storage, context.asset_partition_key, folder.name)
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         path = obj.save(self._file(context))
