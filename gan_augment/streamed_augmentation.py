@@ -121,7 +121,7 @@ def augment_to(
         A `StreamedAugmentation`.
     """
     from gan_augment.generation import augment, planned
-    from gan_augment.streaming import check_format, write_stream
+    from gan_augment.streaming import check_format, mixed_labels, write_stream
     from gan_augment.training import load_gan
 
     if not dataset.labeled:
@@ -165,7 +165,7 @@ def augment_to(
     written = np.round(published_fraction(sample, small) * full).astype(np.int64)
     format = check_format(sample.gan, format)
     # the classes mixed over the run (a seeded order), so every shard holds all of them
-    labels = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(written)), written))
+    labels = mixed_labels(written, seed)
     accept = sample.report.acceptor if validate and sample.report is not None else None
     if not written.any() and verbose:
         progress("No synthetic samples to write; writing the real data alone.")
@@ -189,20 +189,16 @@ def check_room(dataset: Dataset, plan: np.ndarray, folder: Path) -> None:
     """`DataError` before any training when the streamed set would not fit on the disk of
     ``folder`` (about one byte per value: uint8 pixels, before PNG or parquet compression) or its
     per-sample labels would not fit in memory."""
-    import shutil
-
-    from gan_augment._io import format_size
+    from gan_augment._io import _free_space, format_size
     from gan_augment.data.images import NPZ_BUDGET_ENV, npz_memory_budget, sample_bytes
 
     n = len(dataset) + int(plan.sum())
-    size, existing = n * max(1, sample_bytes(dataset.shape) // 4), folder
-    while not existing.exists() and existing.parent != existing:
-        existing = existing.parent
-    free = shutil.disk_usage(existing).free
+    size = n * max(1, sample_bytes(dataset.shape) // 4)
+    free = _free_space(folder)  # of the nearest folder that exists; None when unknown
     fix = "Pass a smaller per_class (CLI: --per-class) or a folder on a larger disk."
-    if size > free:
+    if free is not None and size > free:
         raise DataError(f"Expected the streamed augmented set to fit on disk. Received: {n} samples of shape "
-                        f"{tuple(dataset.shape)}, about {format_size(size)}, and '{existing}' has "
+                        f"{tuple(dataset.shape)}, about {format_size(size)}, and '{folder}' has "
                         f"{format_size(free)} free. {fix}")
     budget = npz_memory_budget()
     if 8 * int(plan.sum()) > budget:

@@ -142,6 +142,13 @@ def check_format(gan: Any, format: str | None) -> str:
     return format
 
 
+def mixed_labels(counts: Any, seed: int | None) -> np.ndarray:
+    """``counts[c]`` labels of each class ``c`` in a seeded random order, so that every shard
+    `write_stream` writes holds all of them."""
+    counts = np.asarray(counts, np.int64)
+    return np.random.default_rng(seed).permutation(np.repeat(np.arange(len(counts)), counts))
+
+
 def write_stream(gan: Any, path: str | os.PathLike[str], n: int, *, labels: Any = None, seed: int | None = None,
                  shard_size: int | None = None, format: str | None = None, real: Any = None,
                  accept: Callable[[Any], np.ndarray] | None = None, accept_key: str | None = None,
@@ -312,7 +319,8 @@ class _Plan:
                             f"{accepted} of {generated} candidates accepted in {CURATION_ROUNDS} rounds, "
                             f"{short} still missing; train the GAN longer, or write without curation.")
         order = np.argsort(classes, kind="stable")  # the planned positions, class by class
-        shard = _concat([piece for pieces in taken for piece in pieces])
+        parts = [piece for class_pieces in taken for piece in class_pieces]
+        shard = parts[0].concat(*parts[1:])
         shard = shard.take(np.argsort(order, kind="stable"))  # back to the planned label order
         for first in range(0, count, BATCH_SIZE):
             yield shard.take(np.arange(first, min(first + BATCH_SIZE, count)))
@@ -504,7 +512,7 @@ class _Writer:
         import dataclasses
 
         pieces = list(self.plan.chunks(index))
-        data = _concat([piece for piece, _ in pieces])
+        data = pieces[0][0].concat(*(piece for piece, _ in pieces[1:]))
         source = "gan" if self.plan.real is None else "augmented"  # real samples first, then generated ones
         data = dataclasses.replace(data, provenance={"source": source, "seed": shard_seed(self.plan.seed, index),
                                                      "shard": index, "run_seed": self.plan.seed})
@@ -727,22 +735,6 @@ def _model_fingerprint(gan: Any) -> str:
     digest.update(json.dumps(extra, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
 
-
-def _concat(parts: list[Any]) -> Any:
-    """Datasets of one kind and classes as one, copying each part once (`Dataset.concat` joins
-    two)."""
-    import dataclasses
-
-    import pandas as pd
-
-    first = parts[0]
-    if len(parts) == 1:
-        return first
-    return dataclasses.replace(
-        first,
-        x=None if first.x is None else np.concatenate([p.x for p in parts]),
-        frame=None if first.frame is None else pd.concat([p.frame for p in parts], ignore_index=True),
-        y=None if first.y is None else np.concatenate([p.y for p in parts]))
 
 
 def _sha256(path: Path) -> str:

@@ -434,12 +434,12 @@ def _stream_published(context: dg.AssetExecutionContext, storage: StorageRoot, t
     the share of the curated pool it published × the planned count, curated shard by shard with
     the validation's rules (`acceptor_for`), after the real train split."""
     from gan_augment.generation import StreamedSet
-    from gan_augment.streaming import write_stream
+    from gan_augment.streaming import mixed_labels, write_stream
     from gan_augment.validation.validate import acceptor_for
 
     share = published.class_counts() / np.maximum(pool.class_counts(), 1)
     counts = np.round(share * full_plan).astype(np.int64)
-    labels = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(counts)), counts))
+    labels = mixed_labels(counts, seed)
     folder = storage.dataset_dir(context.partition_key) / "augmented_dataset" / "streamed"
     context.log.info(f"Streaming {len(train)} real + {int(counts.sum())} GAN samples to {folder} …")
     with log_to(context.log.info):

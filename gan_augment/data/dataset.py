@@ -191,28 +191,32 @@ class Dataset:
         idx = np.sort(np.concatenate(picks))
         return self.take(idx, subsample={"per_class": per_class, "seed": seed})
 
-    def concat(self, other: Dataset) -> Dataset:
-        """This Dataset followed by ``other`` (same kind, sample shape and classes)."""
-        if other.kind != self.kind or other.shape != self.shape:
-            raise DataError(
-                "Expected datasets of the same kind and sample shape to concatenate. "
-                f"Received: {self.kind}{self.shape} and {other.kind}{other.shape}."
-            )
-        if (self.y is None) != (other.y is None) or self.class_names != other.class_names:
-            raise DataError(
-                "Expected both datasets to have the same classes to concatenate. "
-                f"Received: {self.class_names} and {other.class_names}."
-            )
-        if kind_of(self.kind).align(other, self, "other") is not other:
-            raise DataError("Expected the same table columns, in the same order, to concatenate.")
+    def concat(self, *others: Dataset) -> Dataset:
+        """This Dataset followed by ``others`` (same kind, sample shape and classes), each part
+        copied once."""
+        for other in others:
+            if other.kind != self.kind or other.shape != self.shape:
+                raise DataError(
+                    "Expected datasets of the same kind and sample shape to concatenate. "
+                    f"Received: {self.kind}{self.shape} and {other.kind}{other.shape}."
+                )
+            if (self.y is None) != (other.y is None) or self.class_names != other.class_names:
+                raise DataError(
+                    "Expected both datasets to have the same classes to concatenate. "
+                    f"Received: {self.class_names} and {other.class_names}."
+                )
+            if kind_of(self.kind).align(other, self, "other") is not other:
+                raise DataError("Expected the same table columns, in the same order, to concatenate.")
+        if not others:
+            return self
+        parts = (self, *others)
         return dataclasses.replace(
             self,
-            x=None if self.x is None else np.concatenate([self.x, other.x]),
-            frame=None
-            if self.frame is None
-            else pd.concat([self.frame, other.frame], ignore_index=True),
-            y=None if self.y is None else np.concatenate([self.y, other.y]),
-            class_dtype=self.class_dtype or other.class_dtype,  # GAN samples do not carry it
+            x=None if self.x is None else np.concatenate([p.x for p in parts]),
+            frame=None if self.frame is None else pd.concat([p.frame for p in parts], ignore_index=True),
+            y=None if self.y is None else np.concatenate([p.y for p in parts]),
+            # GAN samples do not carry it
+            class_dtype=next((p.class_dtype for p in parts if p.class_dtype), None),
         )
 
     def with_labels(self, y: np.ndarray | None, class_names: Sequence[str] | None = None) -> Dataset:
